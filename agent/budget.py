@@ -1,0 +1,131 @@
+"""Closed-loop length control: budgets, token limits, and cutting text to length.
+
+The loop: a section is written with max_tokens sized from its budget and a tokens-per-word
+ratio learned from the server's usage figures; its words are counted; a short section is
+continued, a long one is cut back at a sentence end; then the remaining sections' budgets are
+rescaled so the whole document lands on the target.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from agent.state import Section, Usage
+from longwrite.text import Language, count_words
+
+# A section within this share of its budget is done; below it, it is continued.
+SHORT_FRACTION = 0.92
+# Above this share of its budget, a section is cut back (to at most TRIM_TO of it).
+LONG_FRACTION = 1.10
+TRIM_TO = 1.03
+# Continuing costs a call: not worth it for fewer words than this; later sections absorb them.
+MIN_CONTINUATION_WORDS = 25
+# max_tokens = budget * tokens-per-word * this, so a section can finish its last sentence.
+TOKEN_SLACK = 1.15
+# Before any usage is seen. English prose is about 1.3-1.5 tokens a word in common
+# tokenizers; a Chinese character is about one token in Chinese-aware tokenizers.
+PRIOR_TOKENS_PER_WORD: dict[Language, float] = {"en": 1.45, "zh": 1.3}
+PRIOR_WEIGHT_WORDS = 150  # how many words the prior counts for against observed usage
+# The server's tokenizer is not cl100k_base; until usage says otherwise, assume it is coarser.
+PRIOR_PROMPT_RATIO = 1.25
+# A rebalanced budget never drops below this share of what the plan gave the section.
+REBALANCE_FLOOR = 0.3
+
+_SENTENCE_END = re.compile(r"[.!?。！？…][\"'”’)）*]*(?=\s|$)|[。！？]")
+
+
+def empty_usage() -> Usage:
+    return Usage(completion_tokens=0, generated_words=0, prompt_tokens=0, estimated_prompt_tokens=0)
+
+
+def renormalise(weights: list[float], total: int) -> list[int]:
+    """Whole-number budgets in proportion to `weights` that add up to exactly `total`."""
+    if not weights:
+        return []
+    weight_sum = sum(weights)
+    if weight_sum <= 0:
+        weights, weight_sum = [1.0] * len(weights), float(len(weights))
+    exact = [total * w / weight_sum for w in weights]
+    budgets = [math.floor(x) for x in exact]
+    by_remainder = sorted(range(len(exact)), key=lambda i: exact[i] - budgets[i], reverse=True)
+    for i in by_remainder[: total - sum(budgets)]:
+        budgets[i] += 1
+    return budgets
+
+
+def rebalance(plan: list[Section], start: int, words_left: int, planned: list[int] | None = None) -> list[Section]:
+    """Rescale the budgets of plan[start:] so they add up to `words_left`.
+
+    Each keeps its share of the remaining plan, but never drops below REBALANCE_FLOOR of its
+    `planned` budget (a document that overshot early ends a little long rather than with
+    sections of a dozen words).
+    """
+    rest = plan[start:]
+    if not rest:
+        return plan
+    planned = planned or [s["words"] for s in rest]
+    budgets = renormalise([s["words"] for s in rest], max(words_left, 0))
+    budgets = [max(b, math.ceil(REBALANCE_FLOOR * p), 1) for b, p in zip(budgets, planned, strict=True)]
+    rebalanced = [Section(title=s["title"], points=s["points"], words=b) for s, b in zip(rest, budgets, strict=True)]
+    return [*plan[:start], *rebalanced]
+
+
+def tokens_per_word(usage: Usage, language: Language) -> float:
+    """Completion tokens per counted word, from the server's usage with a prior for the start."""
+    prior = PRIOR_TOKENS_PER_WORD[language]
+    tokens = usage["completion_tokens"] + prior * PRIOR_WEIGHT_WORDS
+    return tokens / (usage["generated_words"] + PRIOR_WEIGHT_WORDS)
+
+
+def prompt_token_ratio(usage: Usage) -> float:
+    """Server prompt tokens per cl100k_base token, learned from usage (never below 1.0 + margin)."""
+    if usage["estimated_prompt_tokens"] < 200 or usage["prompt_tokens"] <= 0:
+        return PRIOR_PROMPT_RATIO
+    return max(1.05, usage["prompt_tokens"] / usage["estimated_prompt_tokens"] * 1.05)
+
+
+def max_tokens_for(words: int, ratio: float, ceiling: int) -> int:
+    """The max_tokens that lets a section reach `words` and finish its sentence, capped."""
+    return max(16, min(ceiling, math.ceil(words * ratio * TOKEN_SLACK) + 16))
+
+
+def words_still_needed(words: int, budget: int) -> int:
+    """How many more words a section needs, or 0 if it is long enough to stop."""
+    if words >= SHORT_FRACTION * budget:
+        return 0
+    missing = budget - words
+    return missing if missing >= MIN_CONTINUATION_WORDS else 0
+
+
+def drop_unfinished_sentence(text: str) -> str:
+    """Cut a text that hit max_tokens back to its last complete sentence (or keep it whole)."""
+    ends = _sentence_ends(text)
+    return text[: ends[-1]].rstrip() if ends else text.rstrip()
+
+
+def _sentence_ends(text: str) -> list[int]:
+    """Character offsets just after each sentence end (punctuation plus closing quotes)."""
+    ends = [m.end() for m in _SENTENCE_END.finditer(text)]
+    for match in re.finditer(r"\S\n\s*\n", text):  # a paragraph end also ends a sentence
+        ends.append(match.start() + 1)
+    return sorted(set(ends))
+
+
+def trim_to_budget(text: str, budget: int) -> tuple[str, bool]:
+    """Cut a section that is over LONG_FRACTION of its budget back to a sentence end.
+
+    Keeps the longest prefix that ends a sentence and stays within TRIM_TO of the budget;
+    returns the text unchanged (and False) when it is not too long or no sentence end fits.
+    """
+    if count_words(text) <= LONG_FRACTION * budget:
+        return text, False
+    limit = TRIM_TO * budget
+    best = 0
+    for end in _sentence_ends(text):
+        if count_words(text[:end]) > limit:
+            break
+        best = end
+    if best == 0 or count_words(text[:best]) < SHORT_FRACTION * budget * 0.8:
+        return text, False
+    return text[:best].rstrip(), True

@@ -1,0 +1,142 @@
+"""Building the write prompt and keeping it inside the endpoint's context window.
+
+Layout (prefix-stable, so llama.cpp and vLLM reuse their cache from one call to the next):
+
+    system | user: head + step(w) | assistant: section w | user: step(w+1) | ... | user: step(i)
+
+where w is `window_start`, the first finished section still in the prompt. Each new section
+only appends a turn, so the server reads just the new step. When the prompt would no longer
+fit, w jumps forward far enough to free about half of the room: slides are rare and large,
+because every slide makes the server read the whole prompt again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+
+from agent.prompts import PromptSet
+from agent.state import Section
+from longwrite.text import count_tokens
+
+MESSAGE_OVERHEAD_TOKENS = 8  # role markers and separators of one chat turn
+SAFETY_TOKENS = 64
+# After a slide, the kept sections fill at most this share of the room for history.
+REFILL_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class Step:
+    """What the current call asks for."""
+
+    index: int  # the section being written
+    words: int  # its budget (or, when continuing, the words still missing)
+    partial: str = ""  # its text so far, when continuing
+
+
+def outline_text(plan: list[Section], prompts: PromptSet) -> str:
+    return prompts.outline_separator.join(
+        prompts.outline_line.format(number=n, title=s["title"], points=s["points"] or "").rstrip(" :：")
+        for n, s in enumerate(plan, start=1)
+    )
+
+
+def step_text(plan: list[Section], index: int, prompts: PromptSet) -> str:
+    section = plan[index]
+    text = prompts.step.format(
+        number=index + 1,
+        total=len(plan),
+        title=section["title"],
+        points=_sentence(section["points"]),
+        words=section["words"],
+    )
+    if index == 0:
+        text += prompts.first_step_note
+    if index == len(plan) - 1 and len(plan) > 1:
+        text += prompts.last_step_note
+    return text
+
+
+def _sentence(points: str) -> str:
+    points = points.strip()
+    return points if not points or points[-1] in ".!?。！？" else points + "."
+
+
+def head_text(instruction: str, title: str, plan: list[Section], prompts: PromptSet) -> str:
+    return prompts.head.format(instruction=instruction.strip(), title=title, outline=outline_text(plan, prompts))
+
+
+def section_messages(
+    *,
+    instruction: str,
+    title: str,
+    plan: list[Section],
+    bodies: list[str],
+    window_start: int,
+    step: Step,
+    prompts: PromptSet,
+) -> list[BaseMessage]:
+    """The chat turns for writing (or continuing) section `step.index`."""
+    first = head_text(instruction, title, plan, prompts)
+    if window_start > 0:
+        first += "\n\n" + prompts.window_note.format(omitted=window_start)
+    messages: list[BaseMessage] = [SystemMessage(prompts.system)]
+    for index in range(window_start, step.index):
+        user = step_text(plan, index, prompts)
+        messages.append(HumanMessage(f"{first}\n\n{user}" if index == window_start else user))
+        messages.append(AIMessage(bodies[index]))
+    current = step_text(plan, step.index, prompts)
+    messages.append(HumanMessage(f"{first}\n\n{current}" if step.index == window_start else current))
+    if step.partial:
+        messages.append(AIMessage(step.partial))
+        section = plan[step.index]
+        messages.append(HumanMessage(prompts.continue_step.format(title=section["title"], words=step.words)))
+    return messages
+
+
+def single_messages(instruction: str, words: int, partial: str, prompts: PromptSet) -> list[BaseMessage]:
+    """The one-call path for short targets (and its continuation)."""
+    messages: list[BaseMessage] = [
+        SystemMessage(prompts.system),
+        HumanMessage(prompts.single.format(instruction=instruction.strip(), words=words)),
+    ]
+    if partial:
+        messages += [AIMessage(partial), HumanMessage(prompts.single_continue.format(words=words))]
+    return messages
+
+
+def estimate_tokens(messages: list[BaseMessage]) -> int:
+    """cl100k_base tokens of a chat prompt (the caller scales this to the server's tokenizer)."""
+    return sum(count_tokens(str(m.content)) + MESSAGE_OVERHEAD_TOKENS for m in messages)
+
+
+def choose_window(
+    *,
+    build: Callable[[int], list[BaseMessage]],  # window_start -> messages
+    current_start: int,
+    index: int,
+    room: int,
+    ratio: float,
+) -> int | None:
+    """The window start to use for section `index`: the current one while the prompt fits.
+
+    `room` is the context left for the prompt once the answer's max_tokens is reserved;
+    `ratio` converts cl100k tokens into the server's tokens. Returns None when even a prompt with
+    no earlier section does not fit (the head alone is too big for this context).
+    """
+    if ratio * estimate_tokens(build(current_start)) <= room:
+        return current_start
+    for start in range(max(current_start, 0) + 1, index + 1):
+        if ratio * estimate_tokens(build(start)) <= _refill_limit(build, index, room, ratio):
+            return start
+    return None
+
+
+def _refill_limit(build: Callable[[int], list[BaseMessage]], index: int, room: int, ratio: float) -> float:
+    """After a slide, history gets about half the room left beside the head and the step."""
+    bare = ratio * estimate_tokens(build(index))
+    if bare > room:
+        return -1.0  # nothing fits
+    return bare + REFILL_SHARE * (room - bare)

@@ -1,0 +1,46 @@
+"""Model mode: the instruction sent straight to the endpoint in one call (the baseline)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from langchain_core.messages import HumanMessage
+
+from agent.context import SAFETY_TOKENS, estimate_tokens
+from agent.generate import generate
+from agent.state import AgentContext
+from longwrite.errors import GenerationError
+
+# The server tokenizer may count more tokens than cl100k_base; leave room for that.
+PROMPT_ESTIMATE_MARGIN = 1.5
+
+
+@dataclass(frozen=True)
+class DirectResult:
+    document: str
+    finish_reason: str | None
+    completion_tokens: int
+    seconds: float
+
+
+def write_direct(ctx: AgentContext, instruction: str, on_token: Callable[[str], None] | None = None) -> DirectResult:
+    """One call, no plan, no length control: as much as the model writes, up to its context."""
+    messages = [HumanMessage(instruction)]
+    prompt_tokens = int(estimate_tokens(messages) * PROMPT_ESTIMATE_MARGIN)
+    max_tokens = ctx.context_tokens - prompt_tokens - SAFETY_TOKENS
+    if max_tokens < 16:
+        raise GenerationError(
+            f"The instruction alone fills the model's {ctx.context_tokens}-token context; shorten it."
+        )
+    generation = generate(
+        ctx.make_model(), messages, max_tokens=max_tokens, on_token=on_token, max_tokens_field=ctx.max_tokens_field
+    )
+    if not generation.text.strip():
+        raise GenerationError("The model returned an empty answer; try again, or check the model with --base-url.")
+    return DirectResult(
+        document=generation.text.strip() + "\n",
+        finish_reason=generation.finish_reason,
+        completion_tokens=generation.completion_tokens,
+        seconds=generation.seconds,
+    )

@@ -1,0 +1,66 @@
+"""Putting the document together from its sections, and tidying what the model returns."""
+
+from __future__ import annotations
+
+import re
+
+from agent.state import Section, SectionResult
+
+_LEADING_HEADING = re.compile(
+    r"^\s*(?:#{1,6}[^\n]*|\*\*[^\n*]{1,120}\*\*:?|(?:section|part)\s+\d+[^\n]{0,120}|第[^\n]{1,6}部分[^\n]{0,60})\s*\n+",
+    re.IGNORECASE,
+)
+
+
+MAX_TITLE_LINE_WORDS = 12
+_HAS_WORD = re.compile(r"[A-Za-z\u4e00-\u9fff]{2,}|[\u4e00-\u9fff]")
+
+
+def assemble(title: str, plan: list[Section], sections: list[SectionResult], single: bool) -> str:
+    """The markdown document: a title, then each section under its heading (or one answer)."""
+    if single:
+        return sections[0]["text"].strip() + "\n" if sections else ""
+    parts = [f"# {title}"] if title else []
+    for result in sections:
+        heading = plan[result["index"]]["title"] if result["index"] < len(plan) else result["title"]
+        parts.append(f"## {heading}\n\n{result['text'].strip()}")
+    return "\n\n".join(parts) + "\n"
+
+
+def strip_heading(text: str) -> str:
+    """Drop headings a model puts before a section body; the document adds its own.
+
+    A heading is a markdown heading, a bold line, "Section 2 ...", or a short first line that
+    does not end like a sentence (a title repeated as plain text).
+    """
+    previous = None
+    while previous != text:
+        previous, text = text, _LEADING_HEADING.sub("", text.lstrip(), count=1)
+        first, newline, rest = text.partition("\n")
+        if newline and _looks_like_title(first):
+            text = rest
+    return text.lstrip()
+
+
+def _looks_like_title(line: str) -> bool:
+    line = line.strip().strip("*_<>\"'“”")
+    words = len(line.split())
+    return 0 < words <= MAX_TITLE_LINE_WORDS and line[-1:] not in ".!?。！？…,，;；" and len(line) < 100
+
+
+def join_continuation(body: str, addition: str) -> str:
+    """Append a continuation: a new paragraph after a finished sentence, else the same one."""
+    addition = addition.strip()
+    if not body.strip():
+        return addition
+    if not addition:
+        return body
+    body = body.rstrip()
+    separator = "\n\n" if body[-1] in ".!?。！？…\"'”’)）" else " "
+    return body + separator + addition
+
+
+def drop_empty_lines(text: str) -> str:
+    """Remove lines with no words at all ("2.", "---", "* *") that small models emit in loops."""
+    kept = [line for line in text.split("\n") if not line.strip() or _HAS_WORD.search(line)]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(kept))

@@ -1,0 +1,82 @@
+"""One streamed model call: text, finish reason and usage, with tokens forwarded as they come."""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage
+
+# How often (in streamed chunks) the loop check runs while a section streams.
+LOOP_CHECK_EVERY = 16
+
+
+@dataclass(frozen=True)
+class Generation:
+    text: str
+    finish_reason: str | None  # "stop", "length", or None when we stopped it (a loop)
+    prompt_tokens: int | None  # None when the server does not report usage while streaming
+    completion_tokens: int
+    seconds: float
+    stopped_early: bool = False
+
+
+def generate(
+    model: BaseChatModel,
+    messages: list[BaseMessage],
+    *,
+    max_tokens: int,
+    options: dict[str, Any] | None = None,
+    on_token: Callable[[str], None] | None = None,
+    should_stop: Callable[[str], bool] | None = None,
+    max_tokens_field: str = "max_tokens",
+) -> Generation:
+    """Stream one answer; stop early when `should_stop(text so far)` says the text went wrong.
+
+    Servers that send no usage while streaming (llama.cpp) send one token per chunk, so the
+    chunk count stands in for completion tokens there.
+    """
+    started = time.monotonic()
+    pieces: list[str] = []
+    chunks = 0
+    finish_reason = None
+    prompt_tokens = completion_tokens = None
+    stopped_early = False
+    request = dict(options or {})
+    # Sent as "max_tokens" in the body: langchain renames the keyword to max_completion_tokens,
+    # which llama.cpp and older servers ignore (and then write until the context is full).
+    request["extra_body"] = {**request.get("extra_body", {}), max_tokens_field: max_tokens}
+    # A fresh seed per call: llama.cpp otherwise reuses one fixed seed, so a retry of the same
+    # prompt would return the very same (looping) answer.
+    request.setdefault("seed", random.randrange(2**31))
+    stream = model.stream(messages, **request)
+    with contextlib.closing(stream):  # closing the generator drops the HTTP stream
+        for chunk in stream:
+            content = chunk.content if isinstance(chunk.content, str) else ""
+            if content:
+                pieces.append(content)
+                chunks += 1
+                if on_token:
+                    on_token(content)
+            metadata = chunk.response_metadata or {}
+            finish_reason = metadata.get("finish_reason") or finish_reason
+            if chunk.usage_metadata:
+                prompt_tokens = chunk.usage_metadata.get("input_tokens") or prompt_tokens
+                completion_tokens = chunk.usage_metadata.get("output_tokens") or completion_tokens
+            if should_stop and content and chunks % LOOP_CHECK_EVERY == 0 and should_stop("".join(pieces)):
+                stopped_early = True
+                finish_reason = None
+                break
+    return Generation(
+        text="".join(pieces),
+        finish_reason=finish_reason,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens if completion_tokens is not None else chunks,
+        seconds=time.monotonic() - started,
+        stopped_early=stopped_early,
+    )

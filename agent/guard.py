@@ -1,0 +1,116 @@
+"""The degeneration guard: find where a section starts looping, so the loop can be cut.
+
+Small models fall into loops: a sentence comes back word for word, a paragraph repeats, a
+list item recurs. The guard marks the first place where the text repeats itself (or what the
+document already says) and the writer keeps only what comes before it, then regenerates the
+rest with repetition penalties.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from longwrite.text import tokens_for_repetition
+
+# A sentence this long (in words / CJK characters) that appears twice is a repeat, not a phrase.
+MIN_SENTENCE_TOKENS = 6
+# A run of this many tokens seen before, even inside otherwise new sentences, is a loop.
+LOOP_NGRAM = 12
+# Short lines ("- Safety", "Yes.") may repeat a little; the third copy is a loop.
+SHORT_LINE_COPIES = 3
+# Only the end of the earlier text is compared: loops copy recent text, and it keeps this cheap.
+EARLIER_TOKENS = 4_000
+# This many repeated sentences in a row while streaming means a loop: stop generating.
+LOOPING_TAIL_SENTENCES = 2
+
+_SENTENCE = re.compile(r"[^\n.!?。！？]+(?:[.!?。！？…]+[\"'”’)）]*)?")
+
+
+@dataclass(frozen=True)
+class Loop:
+    """Where a loop starts (a character offset into the checked text) and why."""
+
+    start: int
+    reason: str
+
+
+def _key(tokens: list[str]) -> str:
+    return " ".join(tokens)
+
+
+class LoopGuard:
+    """Checks new text against itself and against the document written so far."""
+
+    def __init__(self, earlier: str = "") -> None:
+        earlier_tokens = tokens_for_repetition(earlier)[-EARLIER_TOKENS:]
+        self._earlier_ngrams = {
+            tuple(earlier_tokens[i : i + LOOP_NGRAM]) for i in range(len(earlier_tokens) - LOOP_NGRAM + 1)
+        }
+        self._earlier_sentences = {
+            _key(tokens)
+            for match in _SENTENCE.finditer(earlier[-EARLIER_TOKENS * 8 :])
+            if len(tokens := tokens_for_repetition(match.group(0))) >= MIN_SENTENCE_TOKENS
+        }
+
+    def scan(self, text: str) -> list[tuple[int, int, bool]]:
+        """Each sentence of `text` as (start, end, repeats_earlier_text)."""
+        sentence_seen = set(self._earlier_sentences)
+        short_copies: dict[str, int] = {}
+        ngram_seen = set(self._earlier_ngrams)
+        window: list[str] = []
+        spans = []
+        for match in _SENTENCE.finditer(text):
+            tokens = tokens_for_repetition(match.group(0))
+            if not tokens:
+                continue
+            key = _key(tokens)
+            repeated = False
+            if len(tokens) >= MIN_SENTENCE_TOKENS:
+                repeated = key in sentence_seen
+                sentence_seen.add(key)
+            elif len(tokens) >= 2:
+                short_copies[key] = short_copies.get(key, 0) + 1
+                repeated = short_copies[key] >= SHORT_LINE_COPIES
+            # n-grams that end inside this sentence
+            window.extend(tokens)
+            for i in range(max(0, len(window) - len(tokens) - LOOP_NGRAM + 1), len(window) - LOOP_NGRAM + 1):
+                gram = tuple(window[i : i + LOOP_NGRAM])
+                repeated = repeated or gram in ngram_seen
+                ngram_seen.add(gram)
+            spans.append((match.start(), match.end(), repeated))
+        return spans
+
+    def find(self, text: str) -> Loop | None:
+        """The first repeated sentence in `text`, or None when it never repeats itself."""
+        for start, _end, repeated in self.scan(text):
+            if repeated:
+                return Loop(start, "repeat")
+        return None
+
+    def is_looping(self, text: str) -> bool:
+        """True when the text has fallen into a loop: its last complete sentences all repeat."""
+        spans = self.scan(text)
+        complete = spans[:-1]  # the last one may still be streaming
+        tail = complete[-LOOPING_TAIL_SENTENCES:]
+        return len(tail) == LOOPING_TAIL_SENTENCES and all(repeated for _s, _e, repeated in tail)
+
+
+def cut_loop(text: str, guard: LoopGuard) -> tuple[str, int]:
+    """The text without its repeated sentences, and how many were removed.
+
+    Removing (rather than truncating at the first repeat) keeps the new material a small
+    model often writes after echoing an earlier sentence.
+    """
+    pieces = []
+    position = removed = 0
+    for start, end, repeated in guard.scan(text):
+        if repeated:
+            pieces.append(text[position:start])
+            position = end
+            removed += 1
+    pieces.append(text[position:])
+    kept = "".join(pieces)
+    kept = re.sub(r"[ \t]*\n[ \t]*", "\n", re.sub(r"[ \t]{2,}", " ", kept))
+    kept = re.sub(r"\n{3,}", "\n\n", kept)
+    return kept.strip(), removed

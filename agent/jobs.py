@@ -1,0 +1,153 @@
+"""Running the graph as a job: SQLite checkpoints keyed by job id, new runs and resumes."""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from langgraph.checkpoint.sqlite import SqliteSaver
+
+from agent.document import assemble
+from agent.graph import build_graph
+from agent.state import AgentContext, Section, WriteState
+from longwrite.errors import InputError
+from longwrite.text import count_words, length_score, repetition
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """What a finished (or plan-only) job produced."""
+
+    job: str
+    status: str
+    title: str
+    plan: list[Section]
+    plan_source: str
+    document: str
+    words: int
+    target: int
+    length_score: float
+    sections: int
+    rep_4: float
+    seconds: float  # wall time of this run
+    model_seconds: float  # model time over all runs of the job
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "job": self.job,
+            "status": self.status,
+            "words": self.words,
+            "target": self.target,
+            "length_score": round(self.length_score, 2),
+            "sections": self.sections,
+            "plan_source": self.plan_source,
+            "rep_4": round(self.rep_4, 4),
+            "seconds": round(self.seconds, 2),
+        }
+
+
+def new_job_id() -> str:
+    """A sortable, readable id: the start time plus a random suffix."""
+    return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+
+
+class JobStore:
+    """The SQLite file that holds every job's checkpoints."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.connection = sqlite3.connect(str(path), check_same_thread=False)
+        self.saver = SqliteSaver(self.connection)
+        self.saver.setup()
+
+    def close(self) -> None:
+        self.connection.close()
+
+    def __enter__(self) -> JobStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def values(self, job_id: str) -> WriteState:
+        """The job's latest saved state ({} when there is no such job)."""
+        snapshot = build_graph(self.saver).get_state(_config(job_id))
+        return snapshot.values or {}
+
+
+def _config(job_id: str, max_steps: int = 1_000) -> dict[str, Any]:
+    return {"configurable": {"thread_id": job_id}, "recursion_limit": max_steps}
+
+
+def run_job(
+    store: JobStore,
+    ctx: AgentContext,
+    job_id: str,
+    *,
+    instruction: str | None = None,
+    target: int | None = None,
+    plan: list[Section] | None = None,
+    title: str | None = None,
+    resume: bool = False,
+    plan_only: bool = False,
+    on_event: Callable[[dict[str, Any]], None] | None = None,
+) -> JobResult:
+    """Start job `job_id` (or resume it) and stream its events to `on_event` until it stops."""
+    started = time.monotonic()
+    graph = build_graph(store.saver, review_plan=plan_only)
+    max_steps = ctx.settings.max_target_words // ctx.settings.min_section_words + 10
+    config = _config(job_id, max_steps)
+    existing = graph.get_state(config)
+    if resume and not existing.values:
+        raise InputError(f"There is no job '{job_id}' in {store.path}; start it without --resume.")
+    if not resume and existing.values:
+        raise InputError(f"Job '{job_id}' already exists; add --resume to continue it, or choose another --job.")
+    if resume:
+        graph_input = None
+    else:
+        if instruction is None or target is None:
+            raise InputError("A new job needs an instruction and a target length.")
+        graph_input = WriteState(instruction=instruction, target_words=target, sections=[])
+        if plan:
+            graph_input["plan"] = plan
+        if title:
+            graph_input["title"] = title
+    if not (resume and not existing.next):  # a finished job has nothing left to run
+        stream = graph.stream(graph_input, config, context=ctx, stream_mode=["custom"], durability="sync")
+        for mode, event in stream:
+            if mode == "custom" and on_event:
+                on_event(event)
+    return _result(job_id, graph.get_state(config).values, time.monotonic() - started)
+
+
+def _result(job_id: str, values: WriteState, seconds: float) -> JobResult:
+    target = values["target_words"]
+    document = values.get("document") or assemble(
+        values.get("title", ""),
+        values.get("plan", []),
+        values.get("sections", []),
+        values.get("plan_source") == "single",
+    )
+    words = count_words(document)
+    return JobResult(
+        job=job_id,
+        status=values.get("status", "planned"),
+        title=values.get("title", ""),
+        plan=values.get("plan", []),
+        plan_source=values.get("plan_source", ""),
+        document=document,
+        words=words,
+        target=target,
+        length_score=length_score(target, words),
+        sections=len(values.get("sections", [])),
+        rep_4=repetition(document).rep_n,
+        seconds=seconds,
+        model_seconds=values.get("seconds", 0.0),
+    )

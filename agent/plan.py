@@ -1,0 +1,259 @@
+"""Turning a model's outline (often messy) into a valid plan, and the fallback outline."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from agent.budget import renormalise
+from agent.prompts import PromptSet
+from agent.state import Section
+from longwrite.errors import InputError
+from longwrite.text import Language, detect_language
+
+# A numbered or bulleted outline line: "1. Title: point", "Section 2 - Title", "第三部分：标题"...
+_ITEM = re.compile(
+    r"^\s*(?:#{1,6}\s*)?(?:\*\*)?\s*"
+    r"(?:(?:section|part|paragraph|chapter)\s*\d+\s*[:.)\-–—]?|\d{1,2}\s*[.)、:：]|[-*•]\s|"
+    r"第[\d一二三四五六七八九十]{1,3}\s*[部分节章段]+\s*[:：、.]?|[一二三四五六七八九十]{1,3}\s*、)"
+    r"\s*(?P<body>.+?)\s*$",
+    re.IGNORECASE,
+)
+_HEADING = re.compile(r"^\s*#{1,6}\s+(?P<body>.+?)\s*$")
+_TITLE = re.compile(
+    r"^\s*(?:\*\*)?\s*(?:title|标题|题目)\s*(?:\*\*)?\s*[:：]\s*(?P<title>.+?)\s*$|^\s*<<(?P<angled>.+?)>>\s*$",
+    re.IGNORECASE,
+)
+_WORDS = re.compile(r"[(（\[]?\s*(?:about|approx\.?|约)?\s*(\d[\d,]*)\s*(?:words?|字)\s*[)）\]]?", re.IGNORECASE)
+_SPLIT = re.compile(r"\s*(?::|：|\s[-–—]\s|\|)\s*")
+_PLACEHOLDER = re.compile(r"^<.*>$|^(?:title|heading|section title|标题|小标题)$", re.IGNORECASE)
+_INSTRUCTION_VERB = re.compile(
+    r"^(?:please\s+)?(?:write|compose|create|draft|generate|produce)\s+(?:me\s+)?"
+    r"(?:an?\s+|the\s+)?(?:[\w,.~-]+[\s-]+words?\s+)?"
+    r"(?:(?:short|long|detailed|brief|comprehensive|blog|news|research|opinion|personal)\s+)*"
+    r"(?:article|essay|story|post|guide|report|paper|piece|novel|speech|letter|blog|review|text)?"
+    r"\s*(?:about|on|of|for|describing|explaining|that explains)?\s*",
+    re.IGNORECASE,
+)
+_ZH_INSTRUCTION_VERB = re.compile(r"^(?:请|帮我|请你)?(?:写|创作|撰写)(?:一篇|一部|一份|一首|一个)?")
+
+MAX_TITLE_CHARS = 120
+MAX_TITLE_WORDS = 10
+MAX_TITLE_CJK_CHARS = 20
+MAX_POINTS_CHARS = 400
+
+
+@dataclass(frozen=True)
+class ParsedOutline:
+    title: str | None
+    sections: list[Section]  # budgets are 0 where the model gave none
+
+
+def section_count_bounds(target: int, min_words: int, max_words: int) -> tuple[int, int]:
+    """The fewest and most sections that keep every budget within [min_words, max_words]."""
+    fewest = max(1, math.ceil(target / max_words))
+    most = max(fewest, target // min_words)
+    return fewest, most
+
+
+def suggested_sections(target: int, min_words: int, max_words: int, section_words: int) -> int:
+    """How many sections to ask for: about `section_words` each, within the bounds."""
+    fewest, most = section_count_bounds(target, min_words, max_words)
+    return min(most, max(fewest, round(target / section_words), 2))
+
+
+def parse_outline(answer: str) -> ParsedOutline:
+    """Read sections from a model's outline, tolerating numbering styles, markdown and chatter."""
+    title = None
+    sections: list[Section] = []
+    seen: set[str] = set()
+    for line in answer.splitlines():
+        if not line.strip():
+            continue
+        title_match = _TITLE.match(line)
+        if title_match and title is None and not sections:
+            title = _clean(title_match["title"] or title_match["angled"])
+            continue
+        match = _ITEM.match(line) or _HEADING.match(line)
+        if not match:
+            continue
+        section = _section_from(match["body"])
+        key = re.sub(r"\W+", " ", section["title"].lower()).strip()
+        if section["title"] and key not in seen:
+            seen.add(key)
+            sections.append(section)
+    return ParsedOutline(title=title or None, sections=sections)
+
+
+def _section_from(body: str) -> Section:
+    words = 0
+    count = _WORDS.search(body)
+    if count:
+        words = int(count.group(1).replace(",", ""))
+        body = (body[: count.start()] + body[count.end() :]).strip(" -–—,;|")
+    body = body.replace("**", "").strip()
+    parts = _SPLIT.split(body, maxsplit=1)
+    title = _clean(parts[0])
+    points = _clean(parts[1]) if len(parts) > 1 else ""
+    if _too_long_for_heading(title):  # a sentence, not a heading: keep it as the point
+        points = _clean(body)
+        title = _short_heading(title)
+    if _PLACEHOLDER.match(title) or not re.search(r"[A-Za-z\u4e00-\u9fff]", title):
+        title = ""
+    return Section(title=title[:MAX_TITLE_CHARS], points=points[:MAX_POINTS_CHARS], words=words)
+
+
+def _too_long_for_heading(title: str) -> bool:
+    return len(title.split()) > MAX_TITLE_WORDS or (len(title) > MAX_TITLE_CHARS // 2 and " " not in title)
+
+
+def _short_heading(sentence: str) -> str:
+    """The first clause of a sentence, cut to a heading's length."""
+    clause = re.split(r"[,;.:!?，；。：！？—]", sentence, maxsplit=1)[0]
+    words = clause.split()
+    if len(words) > 1:
+        return " ".join(words[:MAX_TITLE_WORDS]).rstrip(",;")
+    return clause[:MAX_TITLE_CJK_CHARS]
+
+
+def _clean(text: str) -> str:
+    return text.strip().strip("\"'“”*#<>").strip()
+
+
+def build_plan(
+    outline: ParsedOutline,
+    target: int,
+    min_words: int,
+    max_words: int,
+    prompts: PromptSet,
+    accept_few: bool = False,
+) -> list[Section] | None:
+    """A valid plan from a parsed outline, or None if the outline is unusable.
+
+    Budgets the model gave are kept in proportion (unless absurd) and renormalised to the
+    target; too many sections are merged, and (only when `accept_few`, the last try) too few are
+    split, so that every budget lands within [min_words, max_words].
+    """
+    sections = [s for s in outline.sections if s["title"]]
+    fewest, most = section_count_bounds(target, min_words, max_words)
+    if not sections or (len(sections) < 2 <= fewest):
+        return None
+    if len(sections) < fewest and not accept_few:
+        return None
+    budgets = [s["words"] for s in sections]
+    if not all(b > 0 for b in budgets) or max(budgets) > 10 * min(budgets):
+        budgets = [1] * len(sections)  # missing or absurd counts: split evenly
+    sections = with_budgets(sections, renormalise(budgets, target))
+    while len(sections) > most:
+        sections = _merge_smallest_pair(sections)
+    while len(sections) < most and (len(sections) < fewest or max(s["words"] for s in sections) > max_words):
+        sections = _split_largest(sections, prompts)
+    return with_budgets(sections, renormalise([s["words"] for s in sections], target))
+
+
+def _merge_smallest_pair(sections: list[Section]) -> list[Section]:
+    pairs = range(len(sections) - 1)
+    i = min(pairs, key=lambda k: sections[k]["words"] + sections[k + 1]["words"])
+    first, second = sections[i], sections[i + 1]
+    merged = Section(
+        title=first["title"],
+        points=" ".join(p for p in (first["points"], second["title"] + ".", second["points"]) if p),
+        words=first["words"] + second["words"],
+    )
+    return [*sections[:i], merged, *sections[i + 2 :]]
+
+
+def _split_largest(sections: list[Section], prompts: PromptSet) -> list[Section]:
+    i = max(range(len(sections)), key=lambda k: sections[k]["words"])
+    section = sections[i]
+    first_half = section["words"] // 2
+    first = Section(title=section["title"], points=section["points"], words=first_half)
+    second = Section(
+        title=prompts.continued_title.format(title=section["title"]),
+        points=section["points"],
+        words=section["words"] - first_half,
+    )
+    return [*sections[:i], first, second, *sections[i + 1 :]]
+
+
+def with_budgets(sections: list[Section], budgets: list[int]) -> list[Section]:
+    return [Section(title=s["title"], points=s["points"], words=b) for s, b in zip(sections, budgets, strict=True)]
+
+
+def fallback_plan(
+    instruction: str, target: int, min_words: int, max_words: int, section_words: int, prompts: PromptSet
+) -> list[Section]:
+    """A deterministic outline for when the model cannot produce a usable one."""
+    count = suggested_sections(target, min_words, max_words, section_words)
+    topic = topic_of(instruction)
+    names = list(prompts.fallback_titles)
+    middle = names[1:-1]
+    chosen = [names[0]]
+    for k in range(count - 2):
+        base = middle[k % len(middle)]
+        chosen.append(base if k < len(middle) else f"{base} ({k // len(middle) + 1})")
+    chosen.append(names[-1])
+    chosen = chosen[:count] if count >= 2 else [names[0]]
+    sections = [Section(title=t, points=prompts.fallback_points.format(title=t, topic=topic), words=1) for t in chosen]
+    return with_budgets(sections, renormalise([1] * len(sections), target))
+
+
+def topic_of(instruction: str) -> str:
+    """The subject of an instruction, for titles and fallback outlines: the request minus its verb."""
+    first_line = instruction.strip().splitlines()[0] if instruction.strip() else ""
+    if detect_language(first_line) == "zh":
+        topic = _ZH_INSTRUCTION_VERB.sub("", first_line).strip("。！？ ")
+    else:
+        topic = _INSTRUCTION_VERB.sub("", first_line).strip(" .!?")
+    return (topic or first_line)[:MAX_TITLE_CHARS]
+
+
+def default_title(instruction: str, language: Language) -> str:
+    topic = topic_of(instruction)
+    return topic[:1].upper() + topic[1:] if language == "en" else topic
+
+
+# ---------------------------------------------------------------- plan files
+
+
+def load_plan_file(path: Path, target: int | None) -> tuple[str | None, list[Section]]:
+    """Read a plan written by `--plan-only` (or by hand): JSON with a "sections" list."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise InputError(f"The plan file {path} does not exist; write one with --plan-only.") from error
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InputError(
+            f"The plan file {path} is not valid JSON ({error}); fix it or write a new one with --plan-only."
+        ) from error
+    if not isinstance(data, dict) or not isinstance(data.get("sections"), list) or not data["sections"]:
+        raise InputError(f'The plan file {path} needs a non-empty "sections" list; see the output of --plan-only.')
+    sections: list[Section] = []
+    for number, item in enumerate(data["sections"], start=1):
+        if not isinstance(item, dict) or not str(item.get("title", "")).strip():
+            raise InputError(f'Section {number} of the plan file {path} needs a "title".')
+        words = item.get("words", 0)
+        if isinstance(words, bool) or not isinstance(words, int) or words < 0:
+            raise InputError(
+                f'Section {number} of the plan file {path} has "words": {words!r}; use a positive whole number.'
+            )
+        sections.append(
+            Section(title=str(item["title"]).strip(), points=str(item.get("points", "")).strip(), words=words)
+        )
+    if target is not None and any(s["words"] == 0 for s in sections):
+        sections = with_budgets(sections, renormalise([1] * len(sections), target))
+    elif target is not None:
+        sections = with_budgets(sections, renormalise([s["words"] for s in sections], target))
+    elif any(s["words"] == 0 for s in sections):
+        raise InputError(
+            f'The plan file {path} leaves some word budgets out; give every section "words" or pass --words.'
+        )
+    title = data.get("title")
+    return (str(title).strip() if title else None), sections
+
+
+def plan_to_json(title: str, sections: list[Section], target: int) -> str:
+    return json.dumps({"title": title, "target_words": target, "sections": sections}, ensure_ascii=False, indent=2)

@@ -1,0 +1,127 @@
+"""Every prompt the agent sends, in English and Chinese. Nothing else in agent/ holds prompt text.
+
+Two things shape them. Small models follow short, concrete requests far better than long
+rules, so each prompt asks for one thing. And the write prompts are laid out for prefix caching:
+a fixed head (request, title, outline) that never changes during a job, then the sections
+already written as alternating turns, then the current step last. Word budgets appear only in
+the step, never in the head, so rebalancing budgets does not invalidate the server's cache.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from longwrite.text import Language
+
+
+@dataclass(frozen=True)
+class PromptSet:
+    system: str
+    plan: str  # {instruction} {sections} {target}
+    plan_retry: str  # appended to the plan request after an unusable answer
+    head: str  # {instruction} {title} {outline}
+    outline_separator: str
+    outline_line: str  # {number} {title} {points}
+    step: str  # {number} {total} {title} {points} {words}
+    first_step_note: str
+    last_step_note: str
+    window_note: str  # {omitted}: the first sections have slid out of the context window
+    continue_step: str  # {number} {title} {words}
+    single: str  # {instruction} {words}
+    single_continue: str  # {words}
+    fallback_titles: tuple[str, ...]
+    fallback_points: str  # {title} {topic}
+    continued_title: str  # {title}: a section split in two because the plan had too few
+
+
+ENGLISH = PromptSet(
+    system="You are an experienced writer. You write clear, well-organised, specific prose, "
+    "and you never repeat yourself.",
+    plan=(
+        'Make an outline for this writing task: "{instruction}"\n'
+        "The whole text will be about {target} words. Give {sections} numbered sections. "
+        "On the first line write the title as: Title: <title>. Then, for each section, write "
+        "the number, the heading, a colon, and one sentence on what it covers."
+    ),
+    plan_retry="Answer only with the title line and the numbered lines, one per section.",
+    head=(
+        "Request: {instruction}\n"
+        "Title: {title}\n"
+        "Outline: {outline}\n\n"
+        "We write this document one part at a time, in the order of the outline. Each answer is "
+        "only the prose of the part asked for: no heading, no list of parts, no notes."
+    ),
+    outline_separator="; ",
+    outline_line="{title}",
+    step='Write the "{title}" part of the document ({number} of {total}) in about {words} words. {points}',
+    first_step_note=" It opens the document.",
+    last_step_note=" It is the last part: bring the document to a close.",
+    window_note="(Parts 1 to {omitted} are already written; the text continues from there.)",
+    continue_step=(
+        'Write one more paragraph for the "{title}" part, about {words} words, with facts and '
+        "examples not mentioned yet. Do not repeat earlier sentences."
+    ),
+    single="{instruction}\n\nWrite about {words} words.",
+    single_continue=(
+        "Continue from where your text stops. Add about {words} more words with new details, "
+        "without repeating anything."
+    ),
+    fallback_titles=(
+        "Introduction",
+        "Background",
+        "Key ideas",
+        "How it works in practice",
+        "Examples",
+        "Common problems and how to handle them",
+        "Different points of view",
+        "Lessons learned",
+        "What comes next",
+        "Conclusion",
+    ),
+    fallback_points="Write about {topic}, covering: {title}.",
+    continued_title="{title} (continued)",
+)
+
+CHINESE = PromptSet(
+    system="你是一位经验丰富的作者，文字清晰、条理分明、内容具体，从不重复。",
+    plan=(
+        "请为下面的写作任务列出提纲：“{instruction}”\n"
+        "全文约{target}字，分成{sections}个部分。第一行写标题，格式为：标题：<标题>。"
+        "然后每个部分写一行：序号、小标题、冒号，再用一句话说明这一部分写什么。"
+    ),
+    plan_retry="只回答标题行和带序号的提纲行，每个部分一行。",
+    head=(
+        "写作要求：{instruction}\n"
+        "标题：{title}\n"
+        "提纲：{outline}\n\n"
+        "我们按提纲的顺序一部分一部分地写。每次只写要求的那一部分的正文：不写小标题，不列提纲，不加说明。"
+    ),
+    outline_separator="；",
+    outline_line="{title}",
+    step="请写“{title}”这一部分（第{number}部分，共{total}部分），约{words}字。{points}",
+    first_step_note="这一部分是全文的开头。",
+    last_step_note="这是最后一部分，请为全文收尾。",
+    window_note="（第1至第{omitted}部分已经写完，下面的内容从那里接着写。）",
+    continue_step="请为“{title}”这一部分再写一段，约{words}字，写前面没有提到的事实和例子，不要重复前面的句子。",
+    single="{instruction}\n\n请写约{words}字。",
+    single_continue="请从停下的地方接着写，再写约{words}字，加入新的细节，不要重复。",
+    fallback_titles=(
+        "引言",
+        "背景",
+        "核心内容",
+        "实际情况",
+        "具体例子",
+        "常见问题与应对",
+        "不同的观点",
+        "经验与启示",
+        "未来展望",
+        "结语",
+    ),
+    fallback_points="围绕“{topic}”，写{title}。",
+    continued_title="{title}（续）",
+)
+
+
+def prompts_for(language: Language) -> PromptSet:
+    """The prompt set for the instruction's language."""
+    return CHINESE if language == "zh" else ENGLISH

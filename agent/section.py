@@ -1,0 +1,181 @@
+"""Writing one section under closed-loop length control and the degeneration guard."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.messages import BaseMessage
+
+from agent import budget
+from agent.context import (
+    SAFETY_TOKENS,
+    Step,
+    choose_window,
+    estimate_tokens,
+    section_messages,
+    single_messages,
+)
+from agent.document import drop_empty_lines, join_continuation, strip_heading
+from agent.generate import Generation, generate
+from agent.guard import LoopGuard, cut_loop
+from agent.prompts import prompts_for
+from agent.state import EVENT_TOKEN, AgentContext, SectionResult, Usage, WriteState
+from longwrite.errors import GenerationError
+from longwrite.text import count_words
+
+# The longest section a single call may be asked for, as a share above max_section_words.
+MAX_TOKENS_HEADROOM = 1.3
+# Calls in a row that add nothing (empty, or only a loop that was cut) before the prompt is
+# rebuilt without the earlier sections.
+STALLS_BEFORE_FRESH_CONTEXT = 2
+
+
+@dataclass
+class SectionOutcome:
+    result: SectionResult
+    usage: Usage
+    window_start: int
+
+
+def penalty_options(ctx: AgentContext) -> dict[str, Any]:
+    """Sampling options that push a model out of a loop, in the server's own dialect."""
+    settings = ctx.settings
+    options: dict[str, Any] = {
+        "frequency_penalty": settings.loop_frequency_penalty,
+        "presence_penalty": settings.loop_presence_penalty,
+    }
+    if ctx.repeat_penalty_param:
+        options["extra_body"] = {ctx.repeat_penalty_param: settings.loop_repeat_penalty}
+    return options
+
+
+def write_section(ctx: AgentContext, state: WriteState, emit: Callable[[dict[str, Any]], None]) -> SectionOutcome:
+    """Write section len(state.sections) until it reaches its budget (within the call cap)."""
+    settings = ctx.settings
+    language = state["language"]
+    prompts = prompts_for(language)
+    plan = state["plan"]
+    index = len(state.get("sections", []))
+    budget_words = plan[index]["words"]
+    single = state["plan_source"] == "single"
+    bodies = [s["text"] for s in state.get("sections", [])]
+    usage = Usage(**state["usage"])
+    window = state.get("window_start", 0)
+    guard = LoopGuard("\n\n".join(bodies))
+    model = ctx.make_model()
+
+    body = ""
+    calls = continuations = loops_cut = stalls = 0
+    prompt_tokens = completion_tokens = 0
+    seconds = 0.0
+    use_penalties = False
+    while calls < settings.section_calls:
+        need = budget_words if not body else budget.words_still_needed(count_words(body), budget_words)
+        if need == 0:
+            break
+        step = Step(index=index, words=need, partial=body)
+        ratio = budget.tokens_per_word(usage, language)
+        max_tokens = budget.max_tokens_for(
+            need, ratio, ceiling=int(settings.max_section_words * MAX_TOKENS_HEADROOM * ratio)
+        )
+
+        def build(start: int, step: Step = step) -> list[BaseMessage]:
+            if single:
+                return single_messages(state["instruction"], step.words, step.partial, prompts)
+            return section_messages(
+                instruction=state["instruction"],
+                title=state["title"],
+                plan=plan,
+                bodies=bodies,
+                window_start=start,
+                step=step,
+                prompts=prompts,
+            )
+
+        prompt_ratio = budget.prompt_token_ratio(usage)
+        room = ctx.context_tokens - max_tokens - SAFETY_TOKENS
+        chosen = choose_window(build=build, current_start=window, index=index, room=room, ratio=prompt_ratio)
+        if chosen is None:
+            raise GenerationError(
+                f"The request and its plan alone do not fit the model's {ctx.context_tokens}-token "
+                "context; shorten the instruction, use fewer sections, or use a model with a longer context."
+            )
+        window = chosen
+        messages = build(window)
+        prefix = body
+
+        def looping(text: str, prefix: str = prefix) -> bool:
+            return guard.is_looping(join_continuation(prefix, text))
+
+        generation = generate(
+            model,
+            messages,
+            max_tokens=max_tokens,
+            options=penalty_options(ctx) if use_penalties or body else None,
+            on_token=lambda token: emit({"event": EVENT_TOKEN, "index": index, "text": token}),
+            should_stop=looping,
+            max_tokens_field=ctx.max_tokens_field,
+        )
+        calls += 1
+        seconds += generation.seconds
+        completion_tokens += generation.completion_tokens
+        prompt_tokens += generation.prompt_tokens or 0
+        usage = _add_usage(usage, generation, messages)
+
+        kept, repeats = cut_loop(join_continuation(body, _usable_text(generation, first=not body)), guard)
+        if repeats:
+            loops_cut += 1
+            use_penalties = True  # the rest is rewritten with repetition penalties
+        if len(kept) > len(body):
+            continuations += 1 if body else 0
+            stalls = 0
+        else:
+            stalls += 1
+        body = kept
+        if stalls >= STALLS_BEFORE_FRESH_CONTEXT:
+            # The model keeps copying what the prompt shows it: drop the earlier sections from
+            # the prompt (a window slide) so there is nothing left to copy.
+            window = index
+
+    if not body.strip():
+        raise GenerationError(
+            f"The model returned no usable text for section {index + 1} after {calls} calls "
+            "(empty or looping answers); try again, or use a stronger model with --base-url."
+        )
+    body, trimmed = budget.trim_to_budget(body, budget_words)
+    result = SectionResult(
+        index=index,
+        title=plan[index]["title"],
+        text=body,
+        words=count_words(body),
+        budget=budget_words,
+        calls=calls,
+        continuations=continuations,
+        loops_cut=loops_cut,
+        trimmed=trimmed,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        seconds=round(seconds, 3),
+    )
+    return SectionOutcome(result=result, usage=usage, window_start=window)
+
+
+def _usable_text(generation: Generation, first: bool) -> str:
+    text = drop_empty_lines(generation.text)
+    if first:
+        text = strip_heading(text)
+    if generation.finish_reason == "length":
+        text = budget.drop_unfinished_sentence(text)
+    return text.strip()
+
+
+def _add_usage(usage: Usage, generation: Generation, messages: list[BaseMessage]) -> Usage:
+    updated = Usage(**usage)
+    updated["completion_tokens"] += generation.completion_tokens
+    updated["generated_words"] += count_words(generation.text)
+    if generation.prompt_tokens:
+        updated["prompt_tokens"] += generation.prompt_tokens
+        updated["estimated_prompt_tokens"] += estimate_tokens(messages)
+    return updated

@@ -1,0 +1,251 @@
+"""`longwrite write`: checks the input, runs the agent (or model mode), reports progress."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, TextIO
+
+from longwrite.errors import InputError, LongwriteError
+from longwrite.settings import Settings
+from longwrite.text import count_words, length_score, repetition, required_length
+
+Mode = Literal["agent", "model"]
+
+
+@dataclass(frozen=True)
+class WriteRequest:
+    instruction: str | None
+    words: int | None
+    mode: Mode
+    output: Path | None
+    job: str | None
+    resume: bool
+    plan_only: bool
+    plan_file: Path | None
+    json_summary: bool
+
+
+def check_request(request: WriteRequest, settings: Settings) -> int | None:
+    """Refuse bad input before any model starts; returns the target length (None on --resume)."""
+    if request.resume and not request.job:
+        raise InputError("--resume needs --job ID: the id printed when the job started.")
+    if request.mode == "model" and (request.job or request.resume or request.plan_only or request.plan_file):
+        raise InputError(
+            "--mode model writes in one call; --job, --resume, --plan-only and --plan-file are for --mode agent."
+        )
+    if request.plan_only and request.plan_file:
+        raise InputError("--plan-only makes a plan and --plan-file supplies one; use one of them.")
+    if request.output is not None:
+        _check_output(request.output)
+    if request.resume:
+        if request.plan_file or request.words is not None:
+            raise InputError("A resumed job keeps its plan and length; drop --plan-file and --words.")
+        return None
+    instruction = (request.instruction or "").strip()
+    if not instruction:
+        raise InputError(
+            'The instruction is empty; say what to write, e.g. longwrite write "Write a 3000-word guide to ...".'
+        )
+    if len(instruction) > settings.max_instruction_chars:
+        raise InputError(
+            f"The instruction has {len(instruction):,} characters, over the limit of "
+            f"{settings.max_instruction_chars:,}; shorten it or raise LONGWRITE_MAX_INSTRUCTION_CHARS."
+        )
+    if request.words is not None:
+        return _check_target(request.words, "--words", settings)
+    stated = required_length(instruction)
+    if stated is not None:
+        return _check_target(stated, "the length the instruction asks for", settings)
+    return settings.default_target_words
+
+
+def _check_target(words: int, where: str, settings: Settings) -> int:
+    if words <= 0:
+        raise InputError(f"{where} is {words}; give a positive number of words.")
+    if words > settings.max_target_words:
+        raise InputError(
+            f"{where} is {words:,} words, above the cap of {settings.max_target_words:,}; "
+            "ask for less, or raise LONGWRITE_MAX_TARGET_WORDS."
+        )
+    return words
+
+
+def _check_output(path: Path) -> None:
+    if path.is_dir():
+        raise InputError(f"-o {path} is a directory; give a file name.")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise InputError(f"The folder {parent} for -o does not exist; create it first.")
+    if not os.access(parent, os.W_OK):
+        raise InputError(f"The folder {parent} for -o is not writable; choose another path.")
+
+
+class Progress:
+    """Live progress on stderr: section i/n, words/target, words/s."""
+
+    def __init__(self, stream: TextIO = sys.stderr) -> None:
+        self.stream = stream
+        self.live = stream.isatty()
+        self.started = time.monotonic()
+        self.words_done = 0
+        self.tokens = 0
+        self.target = 0
+        self.section = (0, 0)
+        self._last_draw = 0.0
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        kind = event.get("event")
+        if kind == "plan":
+            self.target = event["target"]
+            sections = len(event["plan"])
+            self._line(f"plan ({event['source']}): {sections} section{'s' * (sections != 1)} - {event['title']}")
+        elif kind == "section_started":
+            self.section = (event["index"] + 1, event["total"])
+            self.tokens = 0
+        elif kind == "token":
+            self.tokens += 1
+            if self.live and time.monotonic() - self._last_draw > 0.5:
+                self._draw()
+        elif kind == "section_finished":
+            self.words_done = event["document_words"]
+            i, n = event["index"] + 1, event["total"]
+            self._line(
+                f"section {i}/{n}: {event['words']} words - {self.words_done:,}/{event['target']:,} words - "
+                f"{self._rate():.1f} words/s"
+            )
+
+    def _rate(self) -> float:
+        return self.words_done / max(time.monotonic() - self.started, 1e-6)
+
+    def _draw(self) -> None:
+        self._last_draw = time.monotonic()
+        i, n = self.section
+        self.stream.write(f"\r  writing section {i}/{n}: {self.tokens} tokens so far ")
+        self.stream.flush()
+
+    def _line(self, text: str) -> None:
+        prefix = "\r\033[K" if self.live else ""
+        self.stream.write(f"{prefix}{text}\n")
+        self.stream.flush()
+
+
+def emit_document(document: str, output: Path | None) -> None:
+    """Write the document to FILE (atomically) or to stdout."""
+    if output is None:
+        sys.stdout.write(document)
+        sys.stdout.flush()
+        return
+    partial = output.with_name(output.name + ".partial")
+    try:
+        partial.write_text(document, encoding="utf-8")
+        partial.replace(output)
+    except OSError as error:
+        sys.stdout.write(document)  # never lose the text: it goes to stdout instead
+        raise LongwriteError(
+            f"Could not write {output} ({error.strerror}); the document was printed to stdout."
+        ) from error
+
+
+def run(request: WriteRequest, settings: Settings) -> int:
+    """The whole command; returns the exit code."""
+    target = check_request(request, settings)
+    from agent.jobs import JobStore, new_job_id
+    from agent.plan import load_plan_file
+    from agent.state import AgentContext
+    from model.client import backend_errors, chat_model
+    from model.embedded import endpoint_for
+
+    plan = title = None
+    if request.plan_file:
+        title, plan = load_plan_file(request.plan_file, target)
+        target = sum(s["words"] for s in plan)
+    job_id = request.job or new_job_id()
+    progress = Progress()
+    with endpoint_for(settings) as endpoint:
+        ctx = AgentContext(
+            settings=settings,
+            make_model=lambda: chat_model(endpoint, settings),
+            context_tokens=endpoint.context_tokens,
+            repeat_penalty_param=endpoint.repeat_penalty_param,
+            section_words=endpoint.section_words,
+            max_tokens_field=settings.max_tokens_field,
+        )
+        if request.mode == "model":
+            return _run_model_mode(request, ctx, target, endpoint.backend, backend_errors(endpoint))
+        with JobStore(settings.jobs_db) as store:
+            print(f"job {job_id} on {endpoint.backend}", file=sys.stderr)
+            try:
+                with backend_errors(endpoint):
+                    result = _run_agent(store, ctx, request, job_id, target, plan, title, progress)
+            except KeyboardInterrupt:
+                print(_stopped_note(store, job_id, "Stopped"), file=sys.stderr)
+                return 130
+            except LongwriteError as error:
+                if store.values(job_id):
+                    raise type(error)(f"{error} {_stopped_note(store, job_id, 'The job is saved')}") from error
+                raise
+    if request.plan_only:
+        from agent.plan import plan_to_json
+
+        emit_document(plan_to_json(result.title, result.plan, result.target) + "\n", request.output)
+        print(f"plan saved in job {job_id}; write it with: longwrite write --job {job_id} --resume", file=sys.stderr)
+    else:
+        emit_document(result.document, request.output)
+    if request.json_summary:
+        print(json.dumps({**result.summary(), "backend": endpoint.backend, "mode": "agent"}))
+    return 0
+
+
+def _run_agent(store, ctx, request, job_id, target, plan, title, progress):
+    from agent.jobs import run_job
+
+    return run_job(
+        store,
+        ctx,
+        job_id,
+        instruction=(request.instruction or "").strip() or None,
+        target=target,
+        plan=plan,
+        title=title,
+        resume=request.resume,
+        plan_only=request.plan_only,
+        on_event=progress,
+    )
+
+
+def _stopped_note(store: Any, job_id: str, what: str) -> str:
+    values = store.values(job_id)
+    done, total = len(values.get("sections", [])), len(values.get("plan", []))
+    where = f"after section {done} of {total}" if total else "before planning finished"
+    return f"{what} {where}; continue with: longwrite write --job {job_id} --resume"
+
+
+def _run_model_mode(request: WriteRequest, ctx: Any, target: int, backend: str, errors: Any) -> int:
+    from agent.direct import write_direct
+
+    started = time.monotonic()
+    with errors:
+        result = write_direct(ctx, (request.instruction or "").strip())
+    emit_document(result.document, request.output)
+    if request.json_summary:
+        words = count_words(result.document)
+        summary = {
+            "job": None,
+            "status": "done",
+            "words": words,
+            "target": target,
+            "length_score": round(length_score(target, words), 2),
+            "sections": 1,
+            "plan_source": None,
+            "rep_4": round(repetition(result.document).rep_n, 4),
+            "seconds": round(time.monotonic() - started, 2),
+            "backend": backend,
+            "mode": "model",
+        }
+        print(json.dumps(summary))
+    return 0

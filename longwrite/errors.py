@@ -1,0 +1,27 @@
+"""Errors a user can act on. Each message is one sentence that says what to do."""
+
+from __future__ import annotations
+
+
+class LongwriteError(Exception):
+    """Base class: the message is shown to the user as it is, with no traceback."""
+
+    exit_code = 1
+
+
+class InputError(LongwriteError):
+    """The user's input cannot be used (instruction, length, plan file, job id)."""
+
+    exit_code = 2
+
+
+class BackendError(LongwriteError):
+    """The model endpoint is unreachable, failing or answering something unusable."""
+
+    exit_code = 3
+
+
+class GenerationError(LongwriteError):
+    """The model answered, but not with text the agent can use (empty, endless loops)."""
+
+    exit_code = 4

@@ -1,0 +1,125 @@
+"""The one place a chat model client is built, and the translation of its failures."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import openai
+from langchain_openai import ChatOpenAI
+
+from longwrite.errors import BackendError, LongwriteError
+from longwrite.settings import Settings
+
+REMOTE_CONTEXT_TOKENS = 32_768  # assumed for a remote endpoint unless LONGWRITE_CONTEXT_TOKENS says
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where to send chat requests and what the server there can take."""
+
+    base_url: str
+    model: str
+    api_key: str = "not-needed"  # local servers ignore it; the client library wants a value
+    context_tokens: int = REMOTE_CONTEXT_TOKENS
+    repeat_penalty_param: str | None = None
+    section_words: int = 500  # what the agent plans per section on this model
+    label: str = ""  # how reports name the backend
+
+    @property
+    def backend(self) -> str:
+        return self.label or f"{self.model} at {self.base_url}"
+
+
+def chat_model(endpoint: Endpoint, settings: Settings, **overrides: Any) -> ChatOpenAI:
+    """A ChatOpenAI client for `endpoint` with explicit timeouts and a short retry budget.
+
+    The openai client retries connection errors, 429 and 5xx with exponential backoff; the
+    budget is `settings.max_retries`, so a dead server fails in seconds, not minutes.
+    """
+    options: dict[str, Any] = {
+        "base_url": endpoint.base_url,
+        "model": endpoint.model,
+        "api_key": endpoint.api_key,
+        "temperature": settings.temperature,
+        "timeout": httpx.Timeout(settings.request_timeout_s, connect=settings.connect_timeout_s),
+        "max_retries": settings.max_retries,
+    }
+    if settings.top_p is not None:
+        options["top_p"] = settings.top_p
+    options.update(overrides)
+    return ChatOpenAI(**options)
+
+
+def resolve_endpoint(settings: Settings) -> Endpoint:
+    """The remote endpoint the settings describe; asks the server for its model if none is set."""
+    if not settings.base_url:
+        raise LongwriteError("No base URL is set; the embedded default is started by model.embedded.")
+    api_key = settings.api_key.get_secret_value() if settings.api_key else "not-needed"
+    model = settings.model or _only_served_model(settings.base_url, api_key, settings)
+    return Endpoint(
+        base_url=settings.base_url,
+        model=model,
+        api_key=api_key,
+        context_tokens=settings.context_tokens or REMOTE_CONTEXT_TOKENS,
+        repeat_penalty_param=settings.repeat_penalty_param,
+        section_words=settings.section_words or 500,
+    )
+
+
+def _only_served_model(base_url: str, api_key: str, settings: Settings) -> str:
+    url = f"{base_url}/models"
+    try:
+        response = httpx.get(
+            url,
+            headers={"Authorization": f"Bearer {api_key}"},
+            timeout=httpx.Timeout(30.0, connect=settings.connect_timeout_s),
+        )
+        response.raise_for_status()
+        ids = [entry["id"] for entry in response.json()["data"]]
+    except httpx.ConnectError as error:
+        raise BackendError(f"Nothing answers at {base_url}; start the server there or fix --base-url.") from error
+    except (httpx.HTTPError, ValueError, KeyError, TypeError) as error:
+        raise BackendError(f"{url} did not list its models ({_short(error)}); pass --model to name one.") from error
+    if len(ids) != 1:
+        served = ", ".join(ids) or "none"
+        raise BackendError(f"The server at {base_url} serves {served}; pass --model to choose one.")
+    return ids[0]
+
+
+@contextlib.contextmanager
+def backend_errors(endpoint: Endpoint) -> Iterator[None]:
+    """Turn client exceptions into one clear BackendError sentence."""
+    where = endpoint.base_url
+    try:
+        yield
+    except openai.APIConnectionError as error:  # also covers timeouts
+        kind = "timed out" if isinstance(error, openai.APITimeoutError) else "could not be reached"
+        raise BackendError(
+            f"The model server at {where} {kind}; check that it is running and --base-url is right."
+        ) from error
+    except openai.AuthenticationError as error:
+        raise BackendError(f"The server at {where} refused the API key; set --api-key.") from error
+    except openai.NotFoundError as error:
+        raise BackendError(
+            f"The server at {where} does not serve model '{endpoint.model}'; pass --model with one it serves."
+        ) from error
+    except openai.APIStatusError as error:
+        raise BackendError(
+            f"The server at {where} answered HTTP {error.status_code} ({_short(error)}); "
+            "check its log, then retry or resume the job."
+        ) from error
+    except (openai.APIResponseValidationError, json.JSONDecodeError) as error:
+        raise BackendError(
+            f"The server at {where} answered something that is not an OpenAI chat response "
+            f"({_short(error)}); check that --base-url points at the /v1 API."
+        ) from error
+
+
+def _short(error: BaseException, limit: int = 160) -> str:
+    text = " ".join(str(error).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,149 @@
+"""Length control, the loop guard and context windowing, without a model."""
+
+from __future__ import annotations
+
+from agent import budget
+from agent.context import Step, choose_window, estimate_tokens, section_messages
+from agent.document import assemble, drop_empty_lines, join_continuation, strip_heading
+from agent.guard import LoopGuard, cut_loop
+from agent.plan import fallback_plan
+from agent.prompts import ENGLISH
+from agent.state import Section
+from longwrite.text import count_words
+from tests.unit.scripted import prose
+
+
+def test_renormalise_hits_the_total_exactly():
+    assert budget.renormalise([1, 1, 1], 1000) == [334, 333, 333]
+    assert sum(budget.renormalise([300, 500, 700, 1], 2000)) == 2000
+
+
+def test_rebalance_spreads_a_shortfall_over_the_remaining_sections():
+    plan = [Section(title=t, points="", words=500) for t in "ABCD"]
+    # section A came out at 300 words: the remaining 1700 go to B, C, D
+    rebalanced = budget.rebalance(plan, 1, 1700)
+    assert rebalanced[0]["words"] == 500
+    assert sum(s["words"] for s in rebalanced[1:]) == 1700
+    # an overshoot shrinks them, but never below the floor
+    shrunk = budget.rebalance(plan, 1, 30)
+    assert all(s["words"] >= 150 for s in shrunk[1:])
+
+
+def test_tokens_per_word_learns_from_usage():
+    usage = budget.empty_usage()
+    assert budget.tokens_per_word(usage, "en") == budget.PRIOR_TOKENS_PER_WORD["en"]
+    usage.update(completion_tokens=20_000, generated_words=10_000)
+    assert 1.95 < budget.tokens_per_word(usage, "en") < 2.0
+
+
+def test_max_tokens_grows_with_the_budget_and_respects_the_ceiling():
+    assert budget.max_tokens_for(100, 1.5, 10_000) < budget.max_tokens_for(400, 1.5, 10_000)
+    assert budget.max_tokens_for(5000, 1.5, 1000) == 1000
+
+
+def test_short_sections_are_continued_only_when_it_is_worth_a_call():
+    assert budget.words_still_needed(300, 500) == 200
+    assert budget.words_still_needed(470, 500) == 0  # within 8%
+    assert budget.words_still_needed(5, 25) == 0  # under the minimum continuation
+
+
+def test_trim_to_budget_cuts_at_a_sentence_end():
+    text = prose(300)
+    trimmed, changed = budget.trim_to_budget(text, 200)
+    assert changed and trimmed.endswith(".")
+    assert 0.9 * 200 <= count_words(trimmed) <= 1.03 * 200
+    assert budget.trim_to_budget(prose(100), 200) == (prose(100), False)
+
+
+def test_drop_unfinished_sentence():
+    assert budget.drop_unfinished_sentence("One. Two sentences here! And a half") == "One. Two sentences here!"
+    assert budget.drop_unfinished_sentence("no end at all") == "no end at all"
+
+
+def test_loop_guard_removes_repeats_and_keeps_new_material():
+    earlier = "The keeper lit the great lamp at the top of the tower every evening."
+    guard = LoopGuard(earlier)
+    text = (
+        "The keeper lit the great lamp at the top of the tower every evening. "
+        "Storms battered the rocks below for nine days without rest. "
+        "Storms battered the rocks below for nine days without rest. "
+        "Ships waited in the harbour until the sea was calm again."
+    )
+    kept, removed = cut_loop(text, guard)
+    assert removed == 2
+    assert kept == (
+        "Storms battered the rocks below for nine days without rest. "
+        "Ships waited in the harbour until the sea was calm again."
+    )
+    assert cut_loop(kept, LoopGuard()) == (kept, 0)
+
+
+def test_loop_guard_spots_a_running_loop_but_not_one_echo():
+    guard = LoopGuard()
+    sentence = "The light turns slowly above the dark and silent sea. "
+    assert not guard.is_looping(sentence + "A new idea appears here at last. And more")
+    assert guard.is_looping(sentence * 4)
+    assert guard.find("Short. Short. Short line. Short line. Short line.") is not None
+
+
+def test_document_helpers():
+    assert strip_heading("## Ancient beacons\n\nFires burned on hills.") == "Fires burned on hills."
+    assert strip_heading("Ancient Beacons:\nFires burned.") == "Fires burned."
+    assert strip_heading("Fires burned on hills.\nMore.") == "Fires burned on hills.\nMore."
+    assert drop_empty_lines("Text here.\n2.\n3.\nMore text.") == "Text here.\nMore text."
+    assert join_continuation("First.", "Second.") == "First.\n\nSecond."
+    assert join_continuation("First and", "second.") == "First and second."
+    plan = [Section(title="A", points="", words=10), Section(title="B", points="", words=10)]
+    sections = [{"index": 0, "title": "A", "text": "Alpha."}, {"index": 1, "title": "B", "text": "Beta."}]
+    assert assemble("Doc", plan, sections, single=False) == "# Doc\n\n## A\n\nAlpha.\n\n## B\n\nBeta.\n"
+
+
+def _messages(plan, bodies, start, index):
+    return section_messages(
+        instruction="Write a long history of lighthouses.",
+        title="Lighthouses",
+        plan=plan,
+        bodies=bodies,
+        window_start=start,
+        step=Step(index=index, words=plan[index]["words"]),
+        prompts=ENGLISH,
+    )
+
+
+def test_prompts_are_prefix_stable_from_one_section_to_the_next():
+    plan = fallback_plan("Write a history of lighthouses.", 4000, 200, 1000, 500, ENGLISH)
+    bodies = [prose(400, seed="s" + "abcdefghijklmnopqrstuvwxyz"[i % 26] * (1 + i // 26)) for i in range(len(plan))]
+    for index in range(1, 5):
+        before = _messages(plan, bodies, 0, index)
+        after = _messages(plan, bodies, 0, index + 1)
+        # everything but the last step is repeated unchanged, then the new section is appended
+        assert [m.content for m in after[: len(before)]] == [m.content for m in before]
+
+
+def test_window_slides_rarely_and_in_a_big_jump_on_a_small_context():
+    plan = fallback_plan("Write a history of lighthouses.", 20_000, 200, 1000, 500, ENGLISH)
+    bodies = [prose(500, seed="s" + "abcdefghijklmnopqrstuvwxyz"[i % 26] * (1 + i // 26)) for i in range(len(plan))]
+    room = 3000  # tokens for the prompt on a small context
+    start, slides = 0, 0
+    for index in range(len(plan)):
+        chosen = choose_window(
+            build=lambda w, i=index: _messages(plan, bodies, w, i),
+            current_start=start,
+            index=index,
+            room=room,
+            ratio=1.0,
+        )
+        assert chosen is not None and chosen <= index
+        assert estimate_tokens(_messages(plan, bodies, chosen, index)) <= room
+        if chosen != start:
+            slides += 1
+            assert chosen - start >= 2  # a jump, not a nudge
+        start = chosen
+    assert 1 <= slides <= len(plan) // 2  # 40 sections, all reachable, few slides
+
+
+def test_window_reports_a_head_too_big_for_the_context():
+    plan = fallback_plan("Write a history of lighthouses.", 2000, 200, 1000, 500, ENGLISH)
+    assert (
+        choose_window(build=lambda w: _messages(plan, [], w, 0), current_start=0, index=0, room=50, ratio=1.0) is None
+    )
