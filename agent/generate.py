@@ -5,12 +5,14 @@ from __future__ import annotations
 import contextlib
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
+
+from longwrite.errors import BackendError
 
 # How often (in streamed chunks) the loop check runs while a section streams.
 LOOP_CHECK_EVERY = 16
@@ -24,6 +26,19 @@ class Generation:
     completion_tokens: int
     seconds: float
     stopped_early: bool = False
+
+
+@contextlib.contextmanager
+def _no_chunks_is_a_backend_error() -> Iterator[None]:
+    try:
+        yield
+    except ValueError as error:
+        if "No generation chunks" not in str(error):
+            raise
+        raise BackendError(
+            "The model server answered with no chat content (not an OpenAI-compatible stream); "
+            "check that --base-url points at its /v1 API."
+        ) from error
 
 
 def generate(
@@ -55,7 +70,7 @@ def generate(
     # prompt would return the very same (looping) answer.
     request.setdefault("seed", random.randrange(2**31))
     stream = model.stream(messages, **request)
-    with contextlib.closing(stream):  # closing the generator drops the HTTP stream
+    with contextlib.closing(stream), _no_chunks_is_a_backend_error():  # closing drops the HTTP stream
         for chunk in stream:
             content = chunk.content if isinstance(chunk.content, str) else ""
             if content:

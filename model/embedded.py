@@ -102,8 +102,8 @@ class EmbeddedServer:
             "--n_ctx", str(self.settings.embedded_context_tokens),
             "--last_n_tokens_size", str(PENALTY_WINDOW_TOKENS),
         ]  # fmt: skip
-        if self.settings.embedded_threads:
-            command += ["--n_threads", str(self.settings.embedded_threads)]
+        # llama.cpp decodes on half the cores by default; a laptop running one job wants all
+        command += ["--n_threads", str(self.settings.embedded_threads or os.cpu_count() or 1)]
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
                 command,

@@ -61,6 +61,7 @@ def _letters(number: int) -> str:
 
 def prose(words: int, seed: str = "a") -> str:
     """`words` words of non-repeating prose: sentences of eight distinct words."""
+    seed = "".join(_letters(int(c)) if c.isdigit() else c for c in seed)  # digits are not words
     sentences = []
     count = 0
     n = 0

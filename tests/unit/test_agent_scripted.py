@@ -1,0 +1,137 @@
+"""The whole graph against a scripted chat model: plan, length control, loops, resume."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from agent.jobs import JobStore, run_job
+from agent.state import AgentContext
+from longwrite.settings import Settings
+from longwrite.text import count_words
+from tests.unit.scripted import ScriptedChatModel, prose
+
+ECHO = "The keeper climbed the long stair to the lamp room every single evening."
+
+
+def _requested_words(text: str) -> int:
+    match = re.search(r"about (\d+)(?: more)? words", text)
+    return int(match.group(1)) if match else 100
+
+
+class Script:
+    """Answers like a small model: a bad outline first, short sections, an echo loop."""
+
+    def __init__(self, crash_on_section: int | None = None) -> None:
+        self.outlines = 0
+        self.sections_started = 0
+        self.crash_on_section = crash_on_section
+
+    def __call__(self, messages, options) -> str:
+        last = messages[-1].content
+        if "Make an outline" in last:
+            self.outlines += 1
+            if self.outlines == 1:
+                return "I would love to help you with that request!"
+            return "Title: Lighthouses\n" + "\n".join(f"{n}. Part {n}: about topic {n}" for n in range(1, 6))
+        words = _requested_words(last)
+        if "Write the" in last:
+            self.sections_started += 1
+            if self.crash_on_section == self.sections_started:
+                raise ConnectionError("server went away")
+            if self.sections_started == 2:  # echo section 1, then loop, then some new text
+                return f"{ECHO} {ECHO} {ECHO} " + prose(words // 3, seed="echo")
+            return prose(int(words * 0.6), seed=f"q{self.sections_started}x")
+        return prose(words, seed=f"c{len(messages)}y{self.sections_started}z")  # a continuation
+
+
+def _context(script: Script) -> tuple[AgentContext, ScriptedChatModel]:
+    model = ScriptedChatModel(reply=script)
+    settings = Settings(home="/nonexistent")  # never written: the tests pass their own store
+    return AgentContext(settings=settings, make_model=lambda: model, section_words=400), model
+
+
+def test_agent_recovers_from_a_bad_plan_and_lands_on_the_target(tmp_path):
+    script = Script()
+    ctx, model = _context(script)
+    events = []
+    with JobStore(tmp_path / "jobs.sqlite") as store:
+        result = run_job(store, ctx, "job-1", instruction="Write a 2000-word piece on lighthouses.", target=2000,
+                         on_event=events.append)  # fmt: skip
+    assert result.status == "done"
+    assert result.plan_source == "model" and script.outlines == 2
+    assert 0.9 * 2000 <= result.words <= 1.1 * 2000
+    assert result.document.startswith("# Lighthouses\n\n## Part 1\n\n")
+    assert result.document.count(ECHO) <= 1  # the echo loop was cut
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "plan" and kinds[-1] == "done"
+    assert kinds.count("section_finished") == len(result.plan)
+    # every call carried max_tokens; the calls after the loop carried repetition penalties
+    assert all("max_tokens" in options["extra_body"] for _, options in model.calls)
+    assert any("frequency_penalty" in options for _, options in model.calls)
+
+
+def test_short_sections_are_continued_and_the_rest_rebalanced(tmp_path):
+    script = Script()
+    ctx, model = _context(script)
+    with JobStore(tmp_path / "jobs.sqlite") as store:
+        run_job(store, ctx, "job-2", instruction="Write about lighthouses.", target=2000)
+        values = store.values("job-2")
+    continued = [s for s in values["sections"] if s["continuations"] > 0]
+    assert continued, "a section written at 60% of its budget should have been continued"
+    budgets = [s["budget"] for s in values["sections"]]
+    assert len(set(budgets)) > 1  # budgets moved after measuring each section
+    prompts = [messages[-1].content for messages, _ in model.calls]
+    assert any(p.startswith("Write one more paragraph") for p in prompts)
+
+
+def test_a_crashed_job_resumes_after_its_last_finished_section(tmp_path):
+    db = tmp_path / "jobs.sqlite"
+    crashing = Script(crash_on_section=3)
+    ctx, _ = _context(crashing)
+    with JobStore(db) as store:
+        with pytest.raises(ConnectionError):
+            run_job(store, ctx, "job-3", instruction="Write about lighthouses.", target=2000)
+        saved = store.values("job-3")["sections"]
+    assert len(saved) == 2
+    ctx, _ = _context(Script())
+    with JobStore(db) as store:
+        result = run_job(store, ctx, "job-3", resume=True)
+        final = store.values("job-3")["sections"]
+    assert result.status == "done"
+    assert [s["text"] for s in final[:2]] == [s["text"] for s in saved]  # unchanged
+    assert [s["index"] for s in final] == list(range(len(final)))  # none twice
+    for section in saved:
+        assert result.document.count(section["text"]) == 1
+
+
+def test_short_targets_skip_planning(tmp_path):
+    script = Script()
+    ctx, _model = _context(script)
+    with JobStore(tmp_path / "jobs.sqlite") as store:
+        result = run_job(store, ctx, "job-4", instruction="Write a 150-word thank-you note.", target=150)
+    assert result.plan_source == "single" and script.outlines == 0
+    assert not result.document.startswith("#")
+    assert 0.9 * 150 <= count_words(result.document) <= 1.1 * 150
+
+
+def test_a_model_that_returns_nothing_fails_clearly(tmp_path):
+    from longwrite.errors import GenerationError
+
+    model = ScriptedChatModel(reply=lambda messages, options: "")
+    ctx = AgentContext(settings=Settings(home="/nonexistent"), make_model=lambda: model)
+    with JobStore(tmp_path / "jobs.sqlite") as store, pytest.raises(GenerationError, match="no usable text"):
+        run_job(store, ctx, "job-5", instruction="Write a 150-word note.", target=150)
+
+
+def test_job_ids_are_checked(tmp_path):
+    from longwrite.errors import InputError
+
+    ctx, _ = _context(Script())
+    with JobStore(tmp_path / "jobs.sqlite") as store:
+        with pytest.raises(InputError, match="no job 'missing'"):
+            run_job(store, ctx, "missing", resume=True)
+        run_job(store, ctx, "job-6", instruction="Write a 150-word note.", target=150)
+        with pytest.raises(InputError, match="already exists"):
+            run_job(store, ctx, "job-6", instruction="Write a 150-word note.", target=150)
