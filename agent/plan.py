@@ -139,6 +139,8 @@ def build_plan(
     """
     sections = [s for s in outline.sections if s["title"]]
     fewest, most = section_count_bounds(target, min_words, max_words)
+    if most >= 2:
+        fewest = max(fewest, 2)  # a planned document has at least two sections when it can
     if not sections or (len(sections) < 2 <= fewest):
         return None
     if len(sections) < fewest and not accept_few:

@@ -66,7 +66,7 @@ class Settings(BaseSettings):
         None, gt=0, description="planned words per section; default 250 on the embedded model, 500 otherwise"
     )
     plan_attempts: int = Field(3, ge=1, le=10, description="bad plans before the fallback outline")
-    section_calls: int = Field(6, ge=1, le=20, description="model calls per section, continuations included")
+    section_calls: int = Field(8, ge=1, le=20, description="model calls per section, continuations included")
 
     # ---- embedded default
     embedded_context_tokens: int = Field(8_192, gt=512)

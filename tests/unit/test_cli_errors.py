@@ -17,8 +17,8 @@ from agent.jobs import JobStore
 
 
 def run_cli(*args: str, home: Path, env: dict[str, str] | None = None, timeout: float = 60):
-    environment = {**os.environ, "LONGWRITE_HOME": str(home), **(env or {})}
-    environment.pop("LONGWRITE_BASE_URL", None) if env is None or "LONGWRITE_BASE_URL" not in env else None
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("LONGWRITE_")}
+    environment.update({"LONGWRITE_HOME": str(home), **(env or {})})
     return subprocess.run(
         [sys.executable, "-m", "longwrite.cli", *args],
         capture_output=True,
