@@ -9,7 +9,6 @@ rest with repetition penalties.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from longwrite.text import tokens_for_repetition
 
@@ -25,14 +24,6 @@ EARLIER_TOKENS = 4_000
 LOOPING_TAIL_SENTENCES = 2
 
 _SENTENCE = re.compile(r"[^\n.!?。！？]+(?:[.!?。！？…]+[\"'”’)）]*)?")
-
-
-@dataclass(frozen=True)
-class Loop:
-    """Where a loop starts (a character offset into the checked text) and why."""
-
-    start: int
-    reason: str
 
 
 def _key(tokens: list[str]) -> str:
@@ -81,12 +72,9 @@ class LoopGuard:
             spans.append((match.start(), match.end(), repeated))
         return spans
 
-    def find(self, text: str) -> Loop | None:
-        """The first repeated sentence in `text`, or None when it never repeats itself."""
-        for start, _end, repeated in self.scan(text):
-            if repeated:
-                return Loop(start, "repeat")
-        return None
+    def find(self, text: str) -> int | None:
+        """Where the first repeated sentence of `text` starts, or None when it never repeats itself."""
+        return next((start for start, _end, repeated in self.scan(text) if repeated), None)
 
     def is_looping(self, text: str) -> bool:
         """True when the text has fallen into a loop: its last complete sentences all repeat."""

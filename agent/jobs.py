@@ -38,19 +38,6 @@ class JobResult:
     seconds: float  # wall time of this run
     model_seconds: float  # model time over all runs of the job
 
-    def summary(self) -> dict[str, Any]:
-        return {
-            "job": self.job,
-            "status": self.status,
-            "words": self.words,
-            "target": self.target,
-            "length_score": round(self.length_score, 2),
-            "sections": self.sections,
-            "plan_source": self.plan_source,
-            "rep_4": round(self.rep_4, 4),
-            "seconds": round(self.seconds, 2),
-        }
-
 
 def new_job_id() -> str:
     """A sortable, readable id: the start time plus a random suffix."""

@@ -11,6 +11,7 @@ from langchain_core.language_models import BaseChatModel
 
 from longwrite.settings import Settings
 from longwrite.text import Language
+from model.client import Endpoint, chat_model
 
 
 class Section(TypedDict):
@@ -77,6 +78,18 @@ class AgentContext:
     repeat_penalty_param: str | None = None
     section_words: int = 500  # planned words per section; smaller for small models
     max_tokens_field: str = "max_tokens"  # or "max_completion_tokens" for servers that want it
+
+    @classmethod
+    def for_endpoint(cls, endpoint: Endpoint, settings: Settings) -> AgentContext:
+        """The context for writing against `endpoint`: its client, context size and dialect."""
+        return cls(
+            settings=settings,
+            make_model=lambda: chat_model(endpoint, settings),
+            context_tokens=endpoint.context_tokens,
+            repeat_penalty_param=endpoint.repeat_penalty_param,
+            section_words=endpoint.section_words,
+            max_tokens_field=settings.max_tokens_field,
+        )
 
 
 # Stream events (custom mode). Front ends render them; the agent never imports a front end.

@@ -22,7 +22,6 @@ from agent.jobs import JobStore, new_job_id, run_job
 from agent.state import AgentContext
 from longwrite.settings import Settings
 from longwrite.text import count_words
-from model.client import chat_model
 from model.embedded import EmbeddedServer
 
 TOPICS = ["the history of lighthouses", "how bridges are built", "the science of bread"]
@@ -43,13 +42,7 @@ def raw_decode_rate(endpoint, words: int, topic: str) -> float:
 
 
 def agent_rate(endpoint, settings: Settings, store: JobStore, words: int, topic: str) -> tuple[float, float]:
-    ctx = AgentContext(
-        settings=settings,
-        make_model=lambda: chat_model(endpoint, settings),
-        context_tokens=endpoint.context_tokens,
-        repeat_penalty_param=endpoint.repeat_penalty_param,
-        section_words=endpoint.section_words,
-    )
+    ctx = AgentContext.for_endpoint(endpoint, settings)
     started = time.monotonic()
     result = run_job(store, ctx, new_job_id(), instruction=f"Write a {words}-word article about {topic}.", target=words)
     return result.words / (time.monotonic() - started), result.length_score

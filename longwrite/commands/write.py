@@ -94,14 +94,12 @@ class Progress:
         self.started = time.monotonic()
         self.words_done = 0
         self.tokens = 0
-        self.target = 0
         self.section = (0, 0)
         self._last_draw = 0.0
 
     def __call__(self, event: dict[str, Any]) -> None:
         kind = event.get("event")
         if kind == "plan":
-            self.target = event["target"]
             sections = len(event["plan"])
             self._line(f"plan ({event['source']}): {sections} section{'s' * (sections != 1)} - {event['title']}")
         elif kind == "section_started":
@@ -154,10 +152,10 @@ def emit_document(document: str, output: Path | None) -> None:
 def run(request: WriteRequest, settings: Settings) -> int:
     """The whole command; returns the exit code."""
     target = check_request(request, settings)
-    from agent.jobs import JobStore, new_job_id
+    from agent.jobs import JobStore, new_job_id, run_job
     from agent.plan import load_plan_file
     from agent.state import AgentContext
-    from model.client import backend_errors, chat_model
+    from model.client import backend_errors
     from model.embedded import endpoint_for
 
     plan = title = None
@@ -165,23 +163,26 @@ def run(request: WriteRequest, settings: Settings) -> int:
         title, plan = load_plan_file(request.plan_file, target)
         target = sum(s["words"] for s in plan)
     job_id = request.job or new_job_id()
-    progress = Progress()
     with endpoint_for(settings) as endpoint:
-        ctx = AgentContext(
-            settings=settings,
-            make_model=lambda: chat_model(endpoint, settings),
-            context_tokens=endpoint.context_tokens,
-            repeat_penalty_param=endpoint.repeat_penalty_param,
-            section_words=endpoint.section_words,
-            max_tokens_field=settings.max_tokens_field,
-        )
+        ctx = AgentContext.for_endpoint(endpoint, settings)
         if request.mode == "model":
             return _run_model_mode(request, ctx, target, endpoint.backend, backend_errors(endpoint))
         with JobStore(settings.jobs_db) as store:
             print(f"job {job_id} on {endpoint.backend}", file=sys.stderr)
             try:
                 with backend_errors(endpoint):
-                    result = _run_agent(store, ctx, request, job_id, target, plan, title, progress)
+                    result = run_job(
+                        store,
+                        ctx,
+                        job_id,
+                        instruction=(request.instruction or "").strip() or None,
+                        target=target,
+                        plan=plan,
+                        title=title,
+                        resume=request.resume,
+                        plan_only=request.plan_only,
+                        on_event=Progress(),
+                    )
             except KeyboardInterrupt:
                 print(_stopped_note(store, job_id, "Stopped"), file=sys.stderr)
                 return 130
@@ -197,25 +198,28 @@ def run(request: WriteRequest, settings: Settings) -> int:
     else:
         emit_document(result.document, request.output)
     if request.json_summary:
-        print(json.dumps({**result.summary(), "backend": endpoint.backend, "mode": "agent"}))
+        summary = _summary(result.document, result.target, result.seconds, backend=endpoint.backend, mode="agent")
+        summary.update(job=job_id, status=result.status, sections=result.sections, plan_source=result.plan_source)
+        print(json.dumps(summary))
     return 0
 
 
-def _run_agent(store, ctx, request, job_id, target, plan, title, progress):
-    from agent.jobs import run_job
-
-    return run_job(
-        store,
-        ctx,
-        job_id,
-        instruction=(request.instruction or "").strip() or None,
-        target=target,
-        plan=plan,
-        title=title,
-        resume=request.resume,
-        plan_only=request.plan_only,
-        on_event=progress,
-    )
+def _summary(document: str, target: int, seconds: float, *, backend: str, mode: Mode) -> dict[str, Any]:
+    """The --json line: the same fields in both modes."""
+    words = count_words(document)
+    return {
+        "job": None,
+        "status": "done",
+        "words": words,
+        "target": target,
+        "length_score": round(length_score(target, words), 2),
+        "sections": 1,
+        "plan_source": None,
+        "rep_4": round(repetition(document).rep_n, 4),
+        "seconds": round(seconds, 2),
+        "backend": backend,
+        "mode": mode,
+    }
 
 
 def _stopped_note(store: Any, job_id: str, what: str) -> str:
@@ -233,19 +237,5 @@ def _run_model_mode(request: WriteRequest, ctx: Any, target: int, backend: str, 
         result = write_direct(ctx, (request.instruction or "").strip())
     emit_document(result.document, request.output)
     if request.json_summary:
-        words = count_words(result.document)
-        summary = {
-            "job": None,
-            "status": "done",
-            "words": words,
-            "target": target,
-            "length_score": round(length_score(target, words), 2),
-            "sections": 1,
-            "plan_source": None,
-            "rep_4": round(repetition(result.document).rep_n, 4),
-            "seconds": round(time.monotonic() - started, 2),
-            "backend": backend,
-            "mode": "model",
-        }
-        print(json.dumps(summary))
+        print(json.dumps(_summary(result.document, target, time.monotonic() - started, backend=backend, mode="model")))
     return 0
