@@ -1,4 +1,4 @@
-"""The AgentWrite graph: plan -> write (one section per step, looped) -> finalize.
+"""The AgentWrite graph: plan -> write (one section per step, looped; extend when short) -> finalize.
 
 Each write step is one checkpoint, so a job killed at any point resumes after its last finished
 section. Nodes return only the fields they change.
@@ -6,6 +6,7 @@ section. Nodes return only the fields they change.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 from langchain_core.messages import HumanMessage, SystemMessage
@@ -16,7 +17,15 @@ from langgraph.types import Checkpointer
 from agent import budget
 from agent.document import assemble
 from agent.generate import generate
-from agent.plan import build_plan, default_title, fallback_plan, parse_outline, suggested_sections
+from agent.plan import (
+    build_plan,
+    default_title,
+    extension_sections,
+    fallback_plan,
+    parse_outline,
+    section_count_bounds,
+    suggested_sections,
+)
 from agent.prompts import prompts_for
 from agent.section import write_section
 from agent.state import (
@@ -31,6 +40,9 @@ from agent.state import (
 from longwrite.text import count_words, detect_language, length_score
 
 PLAN_TOKENS_PER_SECTION = 60
+# Add sections once the remaining ones would each need this many times the planned section size.
+EXTEND_WHEN_SECTIONS_NEED = 2.0
+MAX_SECTIONS_PER_EXTENSION = 20
 
 
 def plan_node(state: WriteState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
@@ -106,8 +118,9 @@ def write_node(state: WriteState, runtime: Runtime[AgentContext]) -> dict[str, A
     sections = [*state.get("sections", []), outcome.result]
     single = state["plan_source"] == "single"
     written = count_words(assemble(state["title"], plan, sections, single))
-    headings_left = sum(count_words(s["title"]) for s in plan[index + 1 :])
-    plan = budget.rebalance(plan, index + 1, state["target_words"] - written - headings_left)
+    words_left = _words_left(state, plan, index + 1, written)
+    plan = budget.rebalance(plan, index + 1, words_left)
+    remaining = len(plan) - index - 1
     emit({"event": EVENT_SECTION_FINISHED, "index": index, "total": len(plan), "title": plan[index]["title"],
           "words": outcome.result["words"], "document_words": written, "target": state["target_words"],
           "text": outcome.result["text"], "seconds": outcome.result["seconds"]})  # fmt: skip
@@ -116,13 +129,72 @@ def write_node(state: WriteState, runtime: Runtime[AgentContext]) -> dict[str, A
         "plan": plan,
         "usage": outcome.usage,
         "window_start": outcome.window_start,
+        "needs_more_sections": not single and remaining > 0 and _needs_more_sections(ctx, state, plan, words_left),
         "status": "writing",
         "seconds": state.get("seconds", 0.0) + outcome.result["seconds"],
     }
 
 
-def route_after_write(state: WriteState) -> Literal["write", "finalize"]:
-    return "write" if len(state.get("sections", [])) < len(state["plan"]) else "finalize"
+def _words_left(state: WriteState, plan: list[Section], start: int, written: int) -> int:
+    """Words still to write for plan[start:], their headings left out."""
+    return state["target_words"] - written - sum(count_words(s["title"]) for s in plan[start:])
+
+
+def _needs_more_sections(ctx: AgentContext, state: WriteState, plan: list[Section], words_left: int) -> bool:
+    """True when the remaining sections would each need far more than the model writes per section.
+
+    Rebalancing hands a model's shortfall to the sections after it; a small model that writes
+    300 words where 700 were planned leaves the last sections with thousands of words to write,
+    which it cannot do. More, smaller sections can.
+    """
+    settings = ctx.settings
+    remaining = len(plan) - len(state.get("sections", [])) - 1
+    _, most = section_count_bounds(state["target_words"], settings.min_section_words, settings.max_section_words)
+    return (
+        state.get("extensions", 0) < settings.plan_extensions
+        and len(plan) < most
+        and words_left / remaining > EXTEND_WHEN_SECTIONS_NEED * ctx.section_words
+    )
+
+
+def extend_node(state: WriteState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    """Add sections (before the closing one) so the remaining words fit the model's pace."""
+    ctx = runtime.context
+    settings = ctx.settings
+    prompts = prompts_for(state["language"])
+    plan = state["plan"]
+    index = len(state["sections"])
+    written = count_words(assemble(state["title"], plan, state["sections"], False))
+    words_left = _words_left(state, plan, index, written)
+    _, most = section_count_bounds(state["target_words"], settings.min_section_words, settings.max_section_words)
+    wanted = math.ceil(words_left / ctx.section_words) - (len(plan) - index)
+    count = max(1, min(wanted, most - len(plan), MAX_SECTIONS_PER_EXTENSION))
+    covered = prompts.outline_separator.join(s["title"] for s in plan)
+    request = prompts.extend.format(instruction=state["instruction"].strip(), covered=covered, sections=count)
+    generation = generate(
+        ctx.make_model(),
+        [SystemMessage(prompts.system), HumanMessage(request)],
+        max_tokens=count * PLAN_TOKENS_PER_SECTION + 60,
+        max_tokens_field=ctx.max_tokens_field,
+    )
+    new = [Section(title=s["title"], points=s["points"], words=ctx.section_words)
+           for s in extension_sections(plan, generation.text, count, prompts)]  # fmt: skip
+    plan = [*plan[:-1], *new, plan[-1]]  # the closing section stays last
+    plan = budget.rebalance(plan, index, _words_left(state, plan, index, written))
+    runtime.stream_writer({"event": EVENT_PLAN, "title": state["title"], "plan": plan, "source": "extended",
+                           "target": state["target_words"]})  # fmt: skip
+    return {
+        "plan": plan,
+        "extensions": state.get("extensions", 0) + 1,
+        "needs_more_sections": False,
+        "seconds": state.get("seconds", 0.0) + generation.seconds,
+    }
+
+
+def route_after_write(state: WriteState) -> Literal["write", "extend", "finalize"]:
+    if len(state.get("sections", [])) >= len(state["plan"]):
+        return "finalize"
+    return "extend" if state.get("needs_more_sections") else "write"
 
 
 def finalize_node(state: WriteState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
@@ -139,9 +211,11 @@ def build_graph(checkpointer: Checkpointer = None, review_plan: bool = False):
     builder = StateGraph(WriteState, context_schema=AgentContext)
     builder.add_node("plan", plan_node)
     builder.add_node("write", write_node)
+    builder.add_node("extend", extend_node)
     builder.add_node("finalize", finalize_node)
     builder.add_edge(START, "plan")
     builder.add_edge("plan", "write")
     builder.add_conditional_edges("write", route_after_write)
+    builder.add_edge("extend", "write")
     builder.add_edge("finalize", END)
     return builder.compile(checkpointer=checkpointer, interrupt_after=["plan"] if review_plan else None)

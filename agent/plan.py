@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
@@ -81,7 +82,7 @@ def parse_outline(answer: str) -> ParsedOutline:
         if not match:
             continue
         section = _section_from(match["body"])
-        key = re.sub(r"\W+", " ", section["title"].lower()).strip()
+        key = _title_key(section["title"])
         if section["title"] and key not in seen:
             seen.add(key)
             sections.append(section)
@@ -172,13 +173,27 @@ def _split_largest(sections: list[Section], prompts: PromptSet) -> list[Section]
     i = max(range(len(sections)), key=lambda k: sections[k]["words"])
     section = sections[i]
     first_half = section["words"] // 2
+    (second,) = angle_sections(sections, [section], 1, prompts)
     first = Section(title=section["title"], points=section["points"], words=first_half)
-    second = Section(
-        title=prompts.continued_title.format(title=section["title"]),
-        points=section["points"],
-        words=section["words"] - first_half,
-    )
+    second = Section(title=second["title"], points=second["points"], words=section["words"] - first_half)
     return [*sections[:i], first, second, *sections[i + 1 :]]
+
+
+def angle_sections(plan: list[Section], bases: list[Section], count: int, prompts: PromptSet) -> list[Section]:
+    """`count` new sections that revisit the topics of `bases` from angles the plan lacks yet."""
+    taken = {_title_key(s["title"]) for s in plan}
+    new: list[Section] = []
+    round_number = 1
+    while bases and len(new) < count:
+        for angle, base in itertools.product(prompts.angles, bases):
+            title = prompts.angle_title.format(title=base["title"], angle=angle)
+            title += f" ({round_number})" if round_number > 1 else ""
+            if len(new) < count and _title_key(title) not in taken:
+                taken.add(_title_key(title))
+                points = prompts.angle_points.format(points=base["points"], angle=angle).strip()
+                new.append(Section(title=title, points=points, words=0))
+        round_number += 1
+    return new
 
 
 def with_budgets(sections: list[Section], budgets: list[int]) -> list[Section]:
@@ -201,6 +216,24 @@ def fallback_plan(
     chosen = chosen[:count] if count >= 2 else [names[0]]
     sections = [Section(title=t, points=prompts.fallback_points.format(title=t, topic=topic), words=1) for t in chosen]
     return with_budgets(sections, renormalise([1] * len(sections), target))
+
+
+def extension_sections(plan: list[Section], answer: str, count: int, prompts: PromptSet) -> list[Section]:
+    """`count` new sections: those the model proposed that the plan lacks, then new angles on
+    the planned topics (the closing section excluded)."""
+    taken = {_title_key(s["title"]) for s in plan}
+    new: list[Section] = []
+    for section in parse_outline(answer).sections:
+        if len(new) < count and _title_key(section["title"]) not in taken:
+            taken.add(_title_key(section["title"]))
+            new.append(Section(title=section["title"], points=section["points"], words=0))
+    separator = prompts.angle_title.format(title="", angle="")
+    bases = [s for s in plan[:-1] if separator not in s["title"]] or plan[:1]
+    return new + angle_sections(plan + new, bases, count - len(new), prompts)
+
+
+def _title_key(title: str) -> str:
+    return re.sub(r"\W+", " ", title.lower()).strip()
 
 
 def topic_of(instruction: str) -> str:

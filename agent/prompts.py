@@ -19,6 +19,7 @@ class PromptSet:
     system: str
     plan: str  # {instruction} {sections} {target}
     plan_retry: str  # appended to the plan request after an unusable answer
+    extend: str  # {instruction} {covered} {sections}: more sections when the text runs short
     head: str  # {instruction} {title} {outline}
     outline_separator: str
     outline_line: str  # {number} {title} {points}
@@ -31,7 +32,9 @@ class PromptSet:
     single_continue: str  # {words}
     fallback_titles: tuple[str, ...]
     fallback_points: str  # {title} {topic}
-    continued_title: str  # {title}: a section split in two because the plan had too few
+    angle_title: str  # {title} {angle}: another section on a planned topic, from a new angle
+    angle_points: str  # {points} {angle}
+    angles: tuple[str, ...]  # used when a plan has too few sections or the text runs short
 
 
 ENGLISH = PromptSet(
@@ -44,6 +47,12 @@ ENGLISH = PromptSet(
         "the number, the heading, a colon, and one sentence on what it covers."
     ),
     plan_retry="Answer only with the title line and the numbered lines, one per section.",
+    extend=(
+        'An outline for this writing task: "{instruction}"\n'
+        "It already has these sections: {covered}.\n"
+        "Give {sections} more numbered sections on aspects not covered yet. For each, write the "
+        "number, the heading, a colon, and one sentence on what it covers."
+    ),
     head=(
         "Request: {instruction}\n"
         "Title: {title}\n"
@@ -79,7 +88,18 @@ ENGLISH = PromptSet(
         "Conclusion",
     ),
     fallback_points="Write about {topic}, covering: {title}.",
-    continued_title="{title} (continued)",
+    angle_title="{title}: {angle}",
+    angle_points="{points} This part focuses on {angle}.",
+    angles=(
+        "in practice",
+        "examples",
+        "common mistakes",
+        "questions people ask",
+        "a closer look",
+        "practical tips",
+        "history and background",
+        "what to watch for",
+    ),
 )
 
 CHINESE = PromptSet(
@@ -90,6 +110,11 @@ CHINESE = PromptSet(
         "然后每个部分写一行：序号、小标题、冒号，再用一句话说明这一部分写什么。"
     ),
     plan_retry="只回答标题行和带序号的提纲行，每个部分一行。",
+    extend=(
+        "写作任务：“{instruction}”\n"
+        "提纲中已有这些部分：{covered}。\n"
+        "请再列出{sections}个还没有写到的部分，每个部分一行：序号、小标题、冒号，再用一句话说明这一部分写什么。"
+    ),
     head=(
         "写作要求：{instruction}\n"
         "标题：{title}\n"
@@ -118,7 +143,9 @@ CHINESE = PromptSet(
         "结语",
     ),
     fallback_points="围绕“{topic}”，写{title}。",
-    continued_title="{title}（续）",
+    angle_title="{title}：{angle}",
+    angle_points="{points}这一部分着重写{angle}。",
+    angles=("实践", "实例", "常见误区", "常见问题", "深入一步", "实用建议", "由来与背景", "注意事项"),
 )
 
 

@@ -63,6 +63,8 @@ class WriteState(TypedDict, total=False):
     sections: Annotated[list[SectionResult], operator.add]
     usage: Usage
     window_start: int  # first finished section still inside the write prompt
+    needs_more_sections: bool  # the model writes well below its budgets: add sections
+    extensions: int  # how many times sections were added
     status: Status
     document: str
     seconds: float  # model time spent on this job, over all runs

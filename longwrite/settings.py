@@ -66,6 +66,9 @@ class Settings(BaseSettings):
         None, gt=0, description="planned words per section; default 250 on the embedded model, 500 otherwise"
     )
     plan_attempts: int = Field(3, ge=1, le=10, description="bad plans before the fallback outline")
+    plan_extensions: int = Field(
+        4, ge=0, le=20, description="times sections may be added when the model writes well below its budgets"
+    )
     section_calls: int = Field(8, ge=1, le=20, description="model calls per section, continuations included")
 
     # ---- embedded default

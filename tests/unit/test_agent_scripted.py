@@ -135,3 +135,36 @@ def test_job_ids_are_checked(tmp_path):
         run_job(store, ctx, "job-6", instruction="Write a 150-word note.", target=150)
         with pytest.raises(InputError, match="already exists"):
             run_job(store, ctx, "job-6", instruction="Write a 150-word note.", target=150)
+
+
+class StingyScript(Script):
+    """A model that writes a third of what each section asks for, and never more."""
+
+    def __call__(self, messages, options) -> str:
+        last = messages[-1].content
+        if "more numbered sections" in last:
+            return "1. Savings habits: small steps that add up\n2. Savings habits: a duplicate title"
+        if "Make an outline" in last:
+            return "Title: Money\n" + "\n".join(f"{n}. Topic {n}: about money {n}" for n in range(1, 5))
+        if "Write one more paragraph" in last:
+            return ""
+        self.sections_started += 1
+        return prose(_requested_words(last) // 3, seed=f"s{self.sections_started}t")
+
+
+def test_sections_are_added_when_the_model_writes_far_below_its_budgets(tmp_path):
+    script = StingyScript()
+    ctx, _ = _context(script)
+    ctx.section_words = 300
+    events = []
+    with JobStore(tmp_path / "jobs.sqlite") as store:
+        result = run_job(store, ctx, "job-7", instruction="Write about money.", target=4000, on_event=events.append)
+        values = store.values("job-7")
+    assert values["extensions"] >= 1
+    titles = [s["title"] for s in result.plan]
+    assert "Savings habits" in titles and titles.count("Savings habits") == 1
+    assert titles[-1] == "Topic 4"  # the closing section stays last
+    assert any(e["event"] == "plan" and e["source"] == "extended" for e in events)
+    assert len(result.plan) > 4
+    # without extensions this model would reach about a third of the target
+    assert result.words > 0.5 * 4000

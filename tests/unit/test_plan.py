@@ -69,7 +69,7 @@ def test_build_plan_rejects_too_few_sections_until_the_last_try_then_splits():
     assert plan is not None and 5 <= len(plan) <= 25
     assert all(200 <= s["words"] <= 1000 for s in plan)
     assert sum(s["words"] for s in plan) == 5000
-    assert any("(continued)" in s["title"] for s in plan)
+    assert any(s["title"].startswith("Beacons: ") for s in plan)  # a new angle on a planned topic
 
 
 def test_build_plan_rejects_an_outline_with_one_section_for_a_long_target():
@@ -129,3 +129,10 @@ def test_missing_plan_file(tmp_path):
     with pytest.raises(InputError, match="does not exist"):
         load_plan_file(tmp_path / "nope.json", None)
     assert json.loads(plan_to_json("T", [], 1))["target_words"] == 1
+
+
+def test_a_two_section_outline_can_grow_to_a_very_long_target():
+    plan = build_plan(parse_outline("1. Beacons: fire\n2. Towers: stone"), 20_000, 200, 1000, ENGLISH, accept_few=True)
+    assert plan is not None and len(plan) >= 20
+    assert len({s["title"] for s in plan}) == len(plan)
+    assert sum(s["words"] for s in plan) == 20_000
