@@ -7,6 +7,7 @@ section. Nodes return only the fields they change.
 from __future__ import annotations
 
 import math
+import statistics
 from typing import Any, Literal
 
 from langchain_core.messages import HumanMessage, SystemMessage
@@ -35,13 +36,14 @@ from agent.state import (
     EVENT_SECTION_STARTED,
     AgentContext,
     Section,
+    SectionResult,
     WriteState,
 )
 from longwrite.text import count_words, detect_language, length_score
 
 PLAN_TOKENS_PER_SECTION = 60
-# Add sections once the remaining ones would each need this many times the planned section size.
-EXTEND_WHEN_SECTIONS_NEED = 2.0
+# Add sections once the remaining ones would each need this much more than the model's pace.
+EXTEND_ABOVE_PACE = 1.25
 MAX_SECTIONS_PER_EXTENSION = 20
 
 
@@ -129,7 +131,9 @@ def write_node(state: WriteState, runtime: Runtime[AgentContext]) -> dict[str, A
         "plan": plan,
         "usage": outcome.usage,
         "window_start": outcome.window_start,
-        "needs_more_sections": not single and remaining > 0 and _needs_more_sections(ctx, state, plan, words_left),
+        "needs_more_sections": not single
+        and remaining > 0
+        and _needs_more_sections(ctx, state, sections, plan, words_left),
         "status": "writing",
         "seconds": state.get("seconds", 0.0) + outcome.result["seconds"],
     }
@@ -140,20 +144,31 @@ def _words_left(state: WriteState, plan: list[Section], start: int, written: int
     return state["target_words"] - written - sum(count_words(s["title"]) for s in plan[start:])
 
 
-def _needs_more_sections(ctx: AgentContext, state: WriteState, plan: list[Section], words_left: int) -> bool:
-    """True when the remaining sections would each need far more than the model writes per section.
+def writing_pace(sections: list[SectionResult]) -> int | None:
+    """Words the model writes in a section when it runs out of things to say: the median length
+    of the sections that ended short of their budget (None while none has)."""
+    short = [s["words"] for s in sections if s["words"] < budget.SHORT_FRACTION * s["budget"]]
+    return int(statistics.median(short)) if short else None
+
+
+def _needs_more_sections(
+    ctx: AgentContext, state: WriteState, sections: list[SectionResult], plan: list[Section], words_left: int
+) -> bool:
+    """True when the remaining sections would each need clearly more than the model writes.
 
     Rebalancing hands a model's shortfall to the sections after it; a small model that writes
-    300 words where 700 were planned leaves the last sections with thousands of words to write,
-    which it cannot do. More, smaller sections can.
+    300 words where 700 were planned leaves the last sections with more than it can write, and
+    the document ends short. More, smaller sections close the gap.
     """
     settings = ctx.settings
-    remaining = len(plan) - len(state.get("sections", [])) - 1
+    pace = writing_pace(sections)
+    remaining = len(plan) - len(sections)
     _, most = section_count_bounds(state["target_words"], settings.min_section_words, settings.max_section_words)
     return (
-        state.get("extensions", 0) < settings.plan_extensions
+        pace is not None
+        and state.get("extensions", 0) < settings.plan_extensions
         and len(plan) < most
-        and words_left / remaining > EXTEND_WHEN_SECTIONS_NEED * ctx.section_words
+        and words_left / remaining > EXTEND_ABOVE_PACE * pace
     )
 
 
@@ -167,7 +182,8 @@ def extend_node(state: WriteState, runtime: Runtime[AgentContext]) -> dict[str, 
     written = count_words(assemble(state["title"], plan, state["sections"], False))
     words_left = _words_left(state, plan, index, written)
     _, most = section_count_bounds(state["target_words"], settings.min_section_words, settings.max_section_words)
-    wanted = math.ceil(words_left / ctx.section_words) - (len(plan) - index)
+    pace = writing_pace(state["sections"]) or ctx.section_words
+    wanted = math.ceil(words_left / pace) - (len(plan) - index)
     count = max(1, min(wanted, most - len(plan), MAX_SECTIONS_PER_EXTENSION))
     covered = prompts.outline_separator.join(s["title"] for s in plan)
     request = prompts.extend.format(instruction=state["instruction"].strip(), covered=covered, sections=count)
