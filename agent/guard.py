@@ -33,16 +33,19 @@ def _key(tokens: list[str]) -> str:
 class LoopGuard:
     """Checks new text against itself and against the document written so far."""
 
-    def __init__(self, earlier: str = "") -> None:
-        earlier_tokens = tokens_for_repetition(earlier)[-EARLIER_TOKENS:]
-        self._earlier_ngrams = {
-            tuple(earlier_tokens[i : i + LOOP_NGRAM]) for i in range(len(earlier_tokens) - LOOP_NGRAM + 1)
-        }
-        self._earlier_sentences = {
-            _key(tokens)
-            for match in _SENTENCE.finditer(earlier[-EARLIER_TOKENS * 8 :])
-            if len(tokens := tokens_for_repetition(match.group(0))) >= MIN_SENTENCE_TOKENS
-        }
+    def __init__(self, earlier: str = "", prompt: str = "") -> None:
+        """`earlier`: the document so far (its end is compared); `prompt`: what the model was
+        told, whose sentences small models like to echo back into the text."""
+        self._earlier_ngrams: set[tuple[str, ...]] = set()
+        self._earlier_sentences: set[str] = set()
+        for source in (earlier[-EARLIER_TOKENS * 8 :], prompt):
+            tokens = tokens_for_repetition(source)[-EARLIER_TOKENS:]
+            self._earlier_ngrams |= {tuple(tokens[i : i + LOOP_NGRAM]) for i in range(len(tokens) - LOOP_NGRAM + 1)}
+            self._earlier_sentences |= {
+                _key(sentence)
+                for match in _SENTENCE.finditer(source)
+                if len(sentence := tokens_for_repetition(match.group(0))) >= MIN_SENTENCE_TOKENS
+            }
 
     def scan(self, text: str) -> list[tuple[int, int, bool]]:
         """Each sentence of `text` as (start, end, repeats_earlier_text)."""

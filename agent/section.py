@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage
 
 from agent import budget
 from agent.context import (
@@ -63,7 +63,6 @@ def write_section(ctx: AgentContext, state: WriteState, emit: Callable[[dict[str
     bodies = [s["text"] for s in state.get("sections", [])]
     usage = Usage(**state["usage"])
     window = state.get("window_start", 0)
-    guard = LoopGuard("\n\n".join(bodies))
     model = ctx.make_model()
 
     body = ""
@@ -105,8 +104,11 @@ def write_section(ctx: AgentContext, state: WriteState, emit: Callable[[dict[str
         window = chosen
         messages = build(window)
         prefix = body
+        # the prompts' own sentences count as earlier text: echoing them is a repeat too
+        instructions = "\n".join(str(m.content) for m in messages if not isinstance(m, AIMessage))
+        guard = LoopGuard("\n\n".join(bodies), prompt=instructions)
 
-        def looping(text: str, prefix: str = prefix) -> bool:
+        def looping(text: str, prefix: str = prefix, guard: LoopGuard = guard) -> bool:
             return guard.is_looping(join_continuation(prefix, text))
 
         generation = generate(

@@ -147,3 +147,10 @@ def test_window_reports_a_head_too_big_for_the_context():
     assert (
         choose_window(build=lambda w: _messages(plan, [], w, 0), current_start=0, index=0, room=50, ratio=1.0) is None
     )
+
+
+def test_loop_guard_removes_echoes_of_the_prompt():
+    prompt = "We write this document one part at a time, in the order of the outline."
+    guard = LoopGuard("", prompt=prompt)
+    text = f"{prompt} Lighthouses guided ships past dangerous rocks for centuries."
+    assert cut_loop(text, guard) == ("Lighthouses guided ships past dangerous rocks for centuries.", 1)
