@@ -8,13 +8,14 @@ STAMP := $(VENV)/.installed
 
 setup: $(STAMP)
 
-# torch 2.13.0 goes in first: its CPU build is what the train extra uses, and installing it
-# by exact version keeps pip from pulling the multi-GB CUDA build as someone's dependency.
+# torch 2.13.0 goes in first: its CPU build is what the train extra (transformers serve,
+# training, and their tests) uses, and installing it by exact version keeps pip from pulling
+# the multi-GB CUDA build as someone's dependency.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "torch==2.13.0"
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,train]"
 	touch $(STAMP)
 
 demo: setup

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Callable
 from typing import Any, Literal
 
 from langchain_core.messages import HumanMessage, SystemMessage
@@ -35,6 +36,7 @@ from agent.state import (
     EVENT_SECTION_FINISHED,
     EVENT_SECTION_STARTED,
     AgentContext,
+    DropSection,
     Section,
     SectionResult,
     WriteState,
@@ -45,6 +47,14 @@ PLAN_TOKENS_PER_SECTION = 60
 # Add sections once the remaining ones would each need this much more than the model's pace.
 EXTEND_ABOVE_PACE = 1.25
 MAX_SECTIONS_PER_EXTENSION = 20
+# A document within this share of its target is long enough (the design's +/-10%).
+LENGTH_TOLERANCE = 0.10
+# How much of an opening the served model wrote is shown when planning the rest.
+OPENING_EXCERPT_CHARS = 2_000
+
+
+def _emitter(runtime: Runtime[AgentContext]) -> Callable[[dict[str, Any]], None]:
+    return runtime.context.emitter(runtime.stream_writer)
 
 
 def plan_node(state: WriteState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
@@ -62,28 +72,47 @@ def plan_node(state: WriteState, runtime: Runtime[AgentContext]) -> dict[str, An
         "seconds": state.get("seconds", 0.0),
     }
     title = state.get("title") or default_title(instruction, language)
+    opening = state.get("opening", "")
     attempts = 0
     if state.get("plan"):
         plan, source = state["plan"], "file"
     elif target < settings.short_target_words:
-        plan, source = [Section(title=title, points="", words=target)], "single"
+        plan, source = [Section(title=title, points="", words=target)], "single"  # an opening is continued
     else:
-        plan, source, model_title, attempts, seconds = _plan_with_model(ctx, instruction, language, target)
-        title = model_title or title
-        update["seconds"] += seconds
+        prompts = prompts_for(language)
+        opening_words = count_words(opening)
+        rest = target - opening_words - count_words(prompts.opening_title)
+        if opening and rest < 2 * settings.min_section_words:
+            closing = Section(title=prompts.fallback_titles[-1], points="", words=rest)
+            plan, source = ([closing] if rest > 0 else []), "model"
+        else:
+            plan, source, model_title, attempts, seconds = _plan_with_model(
+                ctx, instruction, language, rest if opening else target, opening
+            )
+            title = model_title or title
+            update["seconds"] += seconds
+        if opening:  # the served model's text is section 1, already as long as its budget
+            plan = [Section(title=prompts.opening_title, points="", words=opening_words), *plan]
     update.update(title=title, plan=plan, plan_source=source, plan_attempts=attempts)
-    runtime.stream_writer({"event": EVENT_PLAN, "title": title, "plan": plan, "source": source, "target": target})
+    _emitter(runtime)({"event": EVENT_PLAN, "title": title, "plan": plan, "source": source, "target": target})
     return update
 
 
 def _plan_with_model(
-    ctx: AgentContext, instruction: str, language: str, target: int
+    ctx: AgentContext, instruction: str, language: str, target: int, opening: str = ""
 ) -> tuple[list[Section], str, str | None, int, float]:
+    """Ask the model for an outline of `target` words (those that follow `opening`, if any)."""
     settings = ctx.settings
     prompts = prompts_for(language)
     low, high = settings.min_section_words, settings.max_section_words
     count = suggested_sections(target, low, high, ctx.section_words)
-    request = prompts.plan.format(instruction=instruction.strip(), sections=count, target=target)
+    if opening:
+        excerpt = opening if len(opening) <= OPENING_EXCERPT_CHARS else opening[:OPENING_EXCERPT_CHARS] + " ..."
+        request = prompts.plan_rest.format(
+            instruction=instruction.strip(), opening=excerpt, sections=count, target=target
+        )
+    else:
+        request = prompts.plan.format(instruction=instruction.strip(), sections=count, target=target)
     model = ctx.make_model()
     seconds = 0.0
     for attempt in range(1, settings.plan_attempts + 1):
@@ -113,7 +142,7 @@ def write_node(state: WriteState, runtime: Runtime[AgentContext]) -> dict[str, A
     ctx = runtime.context
     plan = state["plan"]
     index = len(state.get("sections", []))
-    emit = runtime.stream_writer
+    emit = _emitter(runtime)
     emit({"event": EVENT_SECTION_STARTED, "index": index, "total": len(plan), "title": plan[index]["title"],
           "budget": plan[index]["words"]})  # fmt: skip
     outcome = write_section(ctx, state, emit)
@@ -132,8 +161,11 @@ def write_node(state: WriteState, runtime: Runtime[AgentContext]) -> dict[str, A
         "usage": outcome.usage,
         "window_start": outcome.window_start,
         "needs_more_sections": not single
-        and remaining > 0
-        and _needs_more_sections(ctx, state, sections, plan, words_left),
+        and (
+            _needs_more_sections(ctx, state, sections, plan, words_left)
+            if remaining > 0
+            else _closing_fell_short(ctx, state, outcome.result, plan, written)
+        ),
         "status": "writing",
         "seconds": state.get("seconds", 0.0) + outcome.result["seconds"],
     }
@@ -172,14 +204,38 @@ def _needs_more_sections(
     )
 
 
+def _closing_fell_short(
+    ctx: AgentContext, state: WriteState, closing: SectionResult, plan: list[Section], written: int
+) -> bool:
+    """True when the closing section ended short and left the whole document short.
+
+    Then the closing is set aside as a draft, sections are added before it, and it is
+    written again last, starting from that draft (see extend_node).
+    """
+    # Unlike a planned extension, this may take sections below min_section_words: landing on
+    # the requested length matters more to a reader than the planning guideline.
+    return (
+        len(plan) >= 2
+        and closing["words"] < budget.SHORT_FRACTION * closing["budget"]
+        and written < (1 - LENGTH_TOLERANCE) * state["target_words"]
+        and state.get("extensions", 0) < ctx.settings.plan_extensions
+    )
+
+
 def extend_node(state: WriteState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     """Add sections (before the closing one) so the remaining words fit the model's pace."""
     ctx = runtime.context
     settings = ctx.settings
     prompts = prompts_for(state["language"])
     plan = state["plan"]
-    index = len(state["sections"])
-    written = count_words(assemble(state["title"], plan, state["sections"], False))
+    sections = state["sections"]
+    update: dict[str, Any] = {}
+    if len(sections) == len(plan):  # the closing ended short: it becomes a draft, written again last
+        closing = sections[-1]
+        sections = sections[:-1]
+        update.update(sections=[DropSection(index=closing["index"], drop=True)], closing_draft=closing["text"])
+    index = len(sections)
+    written = count_words(assemble(state["title"], plan, sections, False))
     words_left = _words_left(state, plan, index, written)
     _, most = section_count_bounds(state["target_words"], settings.min_section_words, settings.max_section_words)
     pace = writing_pace(state["sections"]) or ctx.section_words
@@ -197,9 +253,9 @@ def extend_node(state: WriteState, runtime: Runtime[AgentContext]) -> dict[str, 
            for s in extension_sections(plan, generation.text, count, prompts)]  # fmt: skip
     plan = [*plan[:-1], *new, plan[-1]]  # the closing section stays last
     plan = budget.rebalance(plan, index, _words_left(state, plan, index, written))
-    runtime.stream_writer({"event": EVENT_PLAN, "title": state["title"], "plan": plan, "source": "extended",
+    _emitter(runtime)({"event": EVENT_PLAN, "title": state["title"], "plan": plan, "source": "extended",
                            "target": state["target_words"]})  # fmt: skip
-    return {
+    return update | {
         "plan": plan,
         "extensions": state.get("extensions", 0) + 1,
         "needs_more_sections": False,
@@ -208,16 +264,16 @@ def extend_node(state: WriteState, runtime: Runtime[AgentContext]) -> dict[str, 
 
 
 def route_after_write(state: WriteState) -> Literal["write", "extend", "finalize"]:
-    if len(state.get("sections", [])) >= len(state["plan"]):
-        return "finalize"
-    return "extend" if state.get("needs_more_sections") else "write"
+    if state.get("needs_more_sections"):
+        return "extend"
+    return "finalize" if len(state.get("sections", [])) >= len(state["plan"]) else "write"
 
 
 def finalize_node(state: WriteState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     """Assemble the document."""
     document = assemble(state["title"], state["plan"], state["sections"], state["plan_source"] == "single")
     words = count_words(document)
-    runtime.stream_writer({"event": EVENT_DONE, "words": words, "target": state["target_words"],
+    _emitter(runtime)({"event": EVENT_DONE, "words": words, "target": state["target_words"],
                            "length_score": length_score(state["target_words"], words)})  # fmt: skip
     return {"document": document, "status": "done"}
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from agent.document import assemble
@@ -82,6 +83,7 @@ def run_job(
     target: int | None = None,
     plan: list[Section] | None = None,
     title: str | None = None,
+    opening: str = "",
     resume: bool = False,
     plan_only: bool = False,
     on_event: Callable[[dict[str, Any]], None] | None = None,
@@ -106,12 +108,43 @@ def run_job(
             graph_input["plan"] = plan
         if title:
             graph_input["title"] = title
+        if opening:
+            graph_input["opening"] = opening
     if not (resume and not existing.next):  # a finished job has nothing left to run
-        stream = graph.stream(graph_input, config, context=ctx, stream_mode=["custom"], durability="sync")
-        for mode, event in stream:
-            if mode == "custom" and on_event:
-                on_event(event)
+        _stream(graph, graph_input, config, ctx, on_event)
     return _result(job_id, graph.get_state(config).values, time.monotonic() - started)
+
+
+def write_once(
+    ctx: AgentContext,
+    instruction: str,
+    target: int,
+    *,
+    opening: str = "",
+    on_event: Callable[[dict[str, Any]], None] | None = None,
+) -> JobResult:
+    """Write one document with no saved job (checkpoints in memory, gone when it returns)."""
+    started = time.monotonic()
+    graph = build_graph(InMemorySaver())
+    job_id = new_job_id()
+    config = _config(job_id, ctx.settings.max_target_words // ctx.settings.min_section_words + 10)
+    graph_input = WriteState(instruction=instruction, target_words=target, sections=[])
+    if opening:
+        graph_input["opening"] = opening
+    _stream(graph, graph_input, config, ctx, on_event)
+    return _result(job_id, graph.get_state(config).values, time.monotonic() - started)
+
+
+def _stream(
+    graph: Any,
+    graph_input: WriteState | None,
+    config: dict[str, Any],
+    ctx: AgentContext,
+    on_event: Callable[[dict[str, Any]], None] | None,
+) -> None:
+    for mode, event in graph.stream(graph_input, config, context=ctx, stream_mode=["custom"], durability="sync"):
+        if mode == "custom" and on_event:
+            on_event(event)
 
 
 def _result(job_id: str, values: WriteState, seconds: float) -> JobResult:

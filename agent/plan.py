@@ -47,6 +47,10 @@ MAX_TITLE_CJK_CHARS = 20
 MAX_POINTS_CHARS = 400
 
 
+# The closing section's share of an even split (see even_weights).
+CLOSING_WEIGHT = 0.6
+
+
 @dataclass(frozen=True)
 class ParsedOutline:
     title: str | None
@@ -63,7 +67,8 @@ def section_count_bounds(target: int, min_words: int, max_words: int) -> tuple[i
 def suggested_sections(target: int, min_words: int, max_words: int, section_words: int) -> int:
     """How many sections to ask for: about `section_words` each, within the bounds."""
     fewest, most = section_count_bounds(target, min_words, max_words)
-    return min(most, max(fewest, round(target / section_words), 2))
+    # rounded up: a small model falls short more often on one long section than on two short ones
+    return min(most, max(fewest, math.ceil(target / section_words), 2))
 
 
 def parse_outline(answer: str) -> ParsedOutline:
@@ -148,7 +153,7 @@ def build_plan(
         return None
     budgets = [s["words"] for s in sections]
     if not all(b > 0 for b in budgets) or max(budgets) > 10 * min(budgets):
-        budgets = [1] * len(sections)  # missing or absurd counts: split evenly
+        budgets = even_weights(len(sections), target, min_words)  # missing or absurd counts: split evenly
     sections = with_budgets(sections, renormalise(budgets, target))
     while len(sections) > most:
         sections = _merge_smallest_pair(sections)
@@ -196,6 +201,21 @@ def angle_sections(plan: list[Section], bases: list[Section], count: int, prompt
     return new
 
 
+def even_weights(count: int, target: int, min_words: int) -> list[float]:
+    """Equal shares, except a smaller one (never below `min_words`) for the closing section.
+
+    Closings are short by nature (a model summing up soon repeats itself, and the loop guard
+    cuts the repeats), so a closing planned as long as the others tends to end short and take
+    the whole document below its target.
+    """
+    weights = [1.0] * count
+    if count >= 2 and target > min_words:
+        # the closing gets target * w / (count - 1 + w) words; keep that at min_words or more
+        lowest = min_words * (count - 1) / (target - min_words)
+        weights[-1] = min(1.0, max(CLOSING_WEIGHT, lowest))
+    return weights
+
+
 def with_budgets(sections: list[Section], budgets: list[int]) -> list[Section]:
     return [Section(title=s["title"], points=s["points"], words=b) for s, b in zip(sections, budgets, strict=True)]
 
@@ -215,7 +235,7 @@ def fallback_plan(
     chosen.append(names[-1])
     chosen = chosen[:count] if count >= 2 else [names[0]]
     sections = [Section(title=t, points=prompts.fallback_points.format(title=t, topic=topic), words=1) for t in chosen]
-    return with_budgets(sections, renormalise([1] * len(sections), target))
+    return with_budgets(sections, renormalise(even_weights(len(sections), target, min_words), target))
 
 
 def extension_sections(plan: list[Section], answer: str, count: int, prompts: PromptSet) -> list[Section]:

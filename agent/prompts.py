@@ -20,6 +20,8 @@ class PromptSet:
     plan: str  # {instruction} {sections} {target}
     plan_retry: str  # appended to the plan request after an unusable answer
     extend: str  # {instruction} {covered} {sections}: more sections when the text runs short
+    plan_rest: str  # {instruction} {opening} {sections} {target}: plan what follows a given opening
+    opening_title: str  # the heading of an opening the served model wrote
     head: str  # {instruction} {title} {outline}
     outline_separator: str
     outline_line: str  # {number} {title} {points}
@@ -47,6 +49,15 @@ ENGLISH = PromptSet(
         "the number, the heading, a colon, and one sentence on what it covers."
     ),
     plan_retry="Answer only with the title line and the numbered lines, one per section.",
+    plan_rest=(
+        'This writing task: "{instruction}"\n'
+        "The text already begins like this:\n{opening}\n\n"
+        "Make an outline for the rest of it, about {target} more words. Give {sections} numbered "
+        "sections that continue from the opening without repeating it. On the first line write the "
+        "title as: Title: <title>. Then, for each section, write the number, the heading, a colon, "
+        "and one sentence on what it covers."
+    ),
+    opening_title="Overview",
     extend=(
         'An outline for this writing task: "{instruction}"\n'
         "It already has these sections: {covered}.\n"
@@ -110,6 +121,13 @@ CHINESE = PromptSet(
         "然后每个部分写一行：序号、小标题、冒号，再用一句话说明这一部分写什么。"
     ),
     plan_retry="只回答标题行和带序号的提纲行，每个部分一行。",
+    plan_rest=(
+        "写作任务：“{instruction}”\n"
+        "正文已经这样开头：\n{opening}\n\n"
+        "请为后面的内容列出提纲，还要写约{target}字，分成{sections}个部分，接着开头往下写，不要重复开头。"
+        "第一行写标题，格式为：标题：<标题>。然后每个部分写一行：序号、小标题、冒号，再用一句话说明这一部分写什么。"
+    ),
+    opening_title="概述",
     extend=(
         "写作任务：“{instruction}”\n"
         "提纲中已有这些部分：{covered}。\n"

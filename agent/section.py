@@ -65,7 +65,7 @@ def write_section(ctx: AgentContext, state: WriteState, emit: Callable[[dict[str
     window = state.get("window_start", 0)
     model = ctx.make_model()
 
-    body = ""
+    body = _draft(state, index)
     calls = continuations = loops_cut = stalls = 0
     prompt_tokens = completion_tokens = 0
     seconds = 0.0
@@ -162,6 +162,16 @@ def write_section(ctx: AgentContext, state: WriteState, emit: Callable[[dict[str
         seconds=round(seconds, 3),
     )
     return SectionOutcome(result=result, usage=usage, window_start=window)
+
+
+def _draft(state: WriteState, index: int) -> str:
+    """Text a section starts from: the served model's opening (section 1, model-first fallback)
+    or the earlier draft of a closing that was moved back to the end when sections were added."""
+    if index == 0 and state.get("opening"):
+        return state["opening"]
+    if index == len(state["plan"]) - 1:
+        return state.get("closing_draft", "")
+    return ""
 
 
 def _usable_text(generation: Generation, first: bool) -> str:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import operator
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Literal, TypedDict
 
 from langchain_core.language_models import BaseChatModel
 
+from longwrite.errors import Cancelled
 from longwrite.settings import Settings
 from longwrite.text import Language
 from model.client import Endpoint, chat_model
@@ -39,6 +40,25 @@ class SectionResult(TypedDict):
     seconds: float
 
 
+class DropSection(TypedDict):
+    """Sent instead of a SectionResult to remove the result with this index."""
+
+    index: int
+    drop: bool
+
+
+def merge_sections(old: list[SectionResult], new: list[SectionResult | DropSection]) -> list[SectionResult]:
+    """The reducer of WriteState.sections: results are appended; an entry with "drop": True
+    removes the result with its index instead (a closing section that is rewritten later)."""
+    merged = list(old)
+    for item in new:
+        if item.get("drop"):
+            merged = [s for s in merged if s["index"] != item["index"]]
+        else:
+            merged.append(item)
+    return merged
+
+
 class Usage(TypedDict):
     """Running totals that calibrate max_tokens and the context estimate."""
 
@@ -54,13 +74,15 @@ Status = Literal["planned", "writing", "done"]
 
 class WriteState(TypedDict, total=False):
     instruction: str
+    opening: str  # text the served model already wrote (model-first fallback); the agent continues it
+    closing_draft: str  # a closing that ended short, moved to the end again after sections are added
     language: Language
     target_words: int
     title: str
     plan: list[Section]
     plan_source: PlanSource
     plan_attempts: int
-    sections: Annotated[list[SectionResult], operator.add]
+    sections: Annotated[list[SectionResult], merge_sections]
     usage: Usage
     window_start: int  # first finished section still inside the write prompt
     needs_more_sections: bool  # the model writes well below its budgets: add sections
@@ -80,9 +102,12 @@ class AgentContext:
     repeat_penalty_param: str | None = None
     section_words: int = 500  # planned words per section; smaller for small models
     max_tokens_field: str = "max_tokens"  # or "max_completion_tokens" for servers that want it
+    cancel: threading.Event | None = None  # set it to stop the run at its next event
 
     @classmethod
-    def for_endpoint(cls, endpoint: Endpoint, settings: Settings) -> AgentContext:
+    def for_endpoint(
+        cls, endpoint: Endpoint, settings: Settings, cancel: threading.Event | None = None
+    ) -> AgentContext:
         """The context for writing against `endpoint`: its client, context size and dialect."""
         return cls(
             settings=settings,
@@ -91,7 +116,22 @@ class AgentContext:
             repeat_penalty_param=endpoint.repeat_penalty_param,
             section_words=endpoint.section_words,
             max_tokens_field=settings.max_tokens_field,
+            cancel=cancel,
         )
+
+    def emitter(self, stream_writer: Callable[[dict], None]) -> Callable[[dict], None]:
+        """The node's event writer, which also stops the run once `cancel` is set.
+
+        Nodes run in a worker thread, so an exception raised by whoever reads the stream only
+        arrives after the node ends; checking here stops a section within one token.
+        """
+
+        def emit(event: dict) -> None:
+            if self.cancel is not None and self.cancel.is_set():
+                raise Cancelled("The write was cancelled; what was finished before is kept.")
+            stream_writer(event)
+
+        return emit
 
 
 # Stream events (custom mode). Front ends render them; the agent never imports a front end.

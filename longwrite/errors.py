@@ -25,3 +25,13 @@ class GenerationError(LongwriteError):
     """The model answered, but not with text the agent can use (empty, endless loops)."""
 
     exit_code = 4
+
+
+class TooLargeError(InputError):
+    """The input is over a documented size cap (HTTP 413)."""
+
+
+class Cancelled(LongwriteError):
+    """The write was stopped on request (a cancelled job, a client that went away)."""
+
+    exit_code = 130

@@ -71,10 +71,20 @@ class Settings(BaseSettings):
     )
     section_calls: int = Field(8, ge=1, le=20, description="model calls per section, continuations included")
 
+    # ---- `longwrite serve`
+    max_concurrent_writes: int = Field(
+        2, ge=1, le=64, description="agent writes running at once; more get HTTP 429 with Retry-After"
+    )
+    backend_api_key: SecretStr | None = Field(
+        None, description="key `longwrite serve` sends to its backend (LONGWRITE_API_KEY is the key it asks of clients)"
+    )
+    max_request_bytes: int = Field(1_000_000, gt=0, description="larger HTTP bodies get 413")
+
     # ---- embedded default
     embedded_context_tokens: int = Field(8_192, gt=512)
     embedded_threads: int | None = Field(None, gt=0)
     embedded_start_timeout_s: float = Field(120.0, gt=0)
+    engine_start_timeout_s: float = Field(900.0, gt=0, description="`serve-model`: large models take minutes to load")
 
     # ---- where jobs and logs live
     home: Path = Field(default_factory=_default_home)

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any, Literal, TextIO
 
 from longwrite.errors import InputError, LongwriteError
+from longwrite.limits import check_instruction, target_length
 from longwrite.settings import Settings
-from longwrite.text import count_words, length_score, repetition, required_length
+from longwrite.text import count_words, length_score, repetition
 
 Mode = Literal["agent", "model"]
 
@@ -46,33 +47,10 @@ def check_request(request: WriteRequest, settings: Settings) -> int | None:
         if request.plan_file or request.words is not None:
             raise InputError("A resumed job keeps its plan and length; drop --plan-file and --words.")
         return None
-    instruction = (request.instruction or "").strip()
-    if not instruction:
-        raise InputError(
-            'The instruction is empty; say what to write, e.g. longwrite write "Write a 3000-word guide to ...".'
-        )
-    if len(instruction) > settings.max_instruction_chars:
-        raise InputError(
-            f"The instruction has {len(instruction):,} characters, over the limit of "
-            f"{settings.max_instruction_chars:,}; shorten it or raise LONGWRITE_MAX_INSTRUCTION_CHARS."
-        )
-    if request.words is not None:
-        return _check_target(request.words, "--words", settings)
-    stated = required_length(instruction)
-    if stated is not None:
-        return _check_target(stated, "the length the instruction asks for", settings)
-    return settings.default_target_words
-
-
-def _check_target(words: int, where: str, settings: Settings) -> int:
-    if words <= 0:
-        raise InputError(f"{where} is {words}; give a positive number of words.")
-    if words > settings.max_target_words:
-        raise InputError(
-            f"{where} is {words:,} words, above the cap of {settings.max_target_words:,}; "
-            "ask for less, or raise LONGWRITE_MAX_TARGET_WORDS."
-        )
-    return words
+    instruction = check_instruction(
+        request.instruction, settings, example='longwrite write "Write a 3000-word guide to ..."'
+    )
+    return target_length(instruction, request.words, "--words", settings)
 
 
 def _check_output(path: Path) -> None:

@@ -168,3 +168,43 @@ def test_sections_are_added_when_the_model_writes_far_below_its_budgets(tmp_path
     assert len(result.plan) > 4
     # without extensions this model would reach about a third of the target
     assert result.words > 0.5 * 4000
+
+
+class ShortClosingScript(Script):
+    """Writes every section in full, except the closing, which stops after a few sentences."""
+
+    def __call__(self, messages, options) -> str:
+        last = messages[-1].content
+        if "more numbered sections" in last:
+            return "1. Fog signals: how ships were warned"
+        if "Make an outline" in last:
+            return "Title: Lights\n1. Origins: early fires\n2. Lenses: the Fresnel lens\n3. Closing: what remains"
+        self.sections_started += 1
+        if '"Closing"' in last:  # 40 words, then nothing more
+            return prose(40, seed=f"end{self.sections_started}v") if "Write the" in last else ""
+        return prose(_requested_words(last), seed=f"s{self.sections_started}t")
+
+
+def test_a_closing_that_ends_short_is_written_again_after_added_sections(tmp_path):
+    from agent.document import MarkdownStream
+
+    ctx, _ = _context(ShortClosingScript())
+    stream = MarkdownStream()
+    streamed = []
+    events = []
+
+    def on_event(event):
+        events.append(event)
+        streamed.append(stream.feed(event))
+
+    with JobStore(tmp_path / "jobs.sqlite") as store:
+        result = run_job(store, ctx, "job-8", instruction="Write about lighthouses.", target=1200, on_event=on_event)
+        values = store.values("job-8")
+    titles = [s["title"] for s in result.plan]
+    assert titles[-1] == "Closing" and "Fog signals" in titles  # added before the closing
+    assert result.document.count("## Closing") == 1 and result.document.rstrip().split("## ")[-1].startswith("Closing")
+    first_draft = next(e["text"] for e in events if e["event"] == "section_finished" and e["title"] == "Closing")
+    assert values["sections"][-1]["text"].startswith(first_draft[:100])  # rewritten from its draft
+    assert [s["index"] for s in values["sections"]] == list(range(len(result.plan)))
+    assert result.words >= 0.9 * 1200
+    assert "".join(streamed) == result.document  # a stream never shows the dropped closing

@@ -1,0 +1,111 @@
+"""The model-first fallback (`auto`): the served model answers first; when its answer fails,
+loops or falls short, the agent continues from the usable part of it."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import httpx
+import openai
+from langchain_core.messages import HumanMessage
+
+from agent import budget
+from agent.context import SAFETY_TOKENS, estimate_tokens
+from agent.direct import PROMPT_ESTIMATE_MARGIN
+from agent.document import drop_empty_lines, strip_heading
+from agent.generate import generate
+from agent.guard import LoopGuard, cut_loop
+from agent.jobs import write_once
+from agent.plan import default_title
+from agent.state import EVENT_DONE, EVENT_PLAN, EVENT_SECTION_FINISHED, AgentContext, Section
+from longwrite.errors import LongwriteError
+from longwrite.text import count_words, detect_language, length_score
+
+ACCEPT_SCORE = 80  # the length score an answer needs to stand on its own
+MIN_OPENING_WORDS = 50  # a shorter remnant is not worth continuing from: the agent starts afresh
+ANSWER_HEADROOM = 1.5  # the answer may run this far past the target before max_tokens stops it
+
+WritePath = Literal["model", "model+agent", "agent"]
+
+
+@dataclass(frozen=True)
+class ModelAttempt:
+    text: str  # the usable part: heading, loops and an unfinished last sentence removed, trimmed
+    path: WritePath  # what produces the document from here
+    reason: str  # why the agent takes over ("" when the answer stands)
+    seconds: float
+
+
+@dataclass(frozen=True)
+class AutoResult:
+    document: str
+    path: WritePath
+    reason: str
+    words: int
+    target: int
+    length_score: float
+
+
+def attempt_model(ctx: AgentContext, instruction: str, target: int) -> ModelAttempt:
+    """Send the instruction to the served model in one call and judge the answer."""
+    language = detect_language(instruction)
+    messages = [HumanMessage(instruction)]
+    room = ctx.context_tokens - int(estimate_tokens(messages) * PROMPT_ESTIMATE_MARGIN) - SAFETY_TOKENS
+    ratio = budget.tokens_per_word(budget.empty_usage(), language)
+    max_tokens = max(16, min(room, math.ceil(target * ratio * ANSWER_HEADROOM)))
+    guard = LoopGuard(prompt=instruction)
+    started = time.monotonic()
+    try:
+        generation = generate(
+            ctx.make_model(),
+            messages,
+            max_tokens=max_tokens,
+            should_stop=guard.is_looping,
+            max_tokens_field=ctx.max_tokens_field,
+        )
+    except (openai.OpenAIError, httpx.HTTPError, LongwriteError) as error:
+        return ModelAttempt("", "agent", f"the model call failed ({type(error).__name__})", time.monotonic() - started)
+    text = strip_heading(drop_empty_lines(generation.text))
+    if generation.finish_reason == "length" or generation.stopped_early:
+        text = budget.drop_unfinished_sentence(text)
+    text, repeats = cut_loop(text, guard)
+    text, _trimmed = budget.trim_to_budget(text, target)
+    words = count_words(text)
+    score = length_score(target, words)
+    seconds = time.monotonic() - started
+    looped = generation.stopped_early or repeats > 0
+    if score >= ACCEPT_SCORE and not looped:
+        return ModelAttempt(text, "model", "", seconds)
+    reason = "the answer looped" if looped else f"the answer had {words} of {target} words (length score {score:.0f})"
+    if words < MIN_OPENING_WORDS:
+        return ModelAttempt("", "agent", reason, seconds)
+    return ModelAttempt(text, "model+agent", reason, seconds)
+
+
+def write_auto(
+    ctx: AgentContext, instruction: str, target: int, on_event: Callable[[dict[str, Any]], None] | None = None
+) -> AutoResult:
+    """The served model first; the agent continues its usable part when it falls short.
+
+    Events are the agent's own; an answer that stands is reported as a one-section plan, so a
+    front end renders both paths the same way.
+    """
+    emit = on_event or (lambda _event: None)
+    attempt = attempt_model(ctx, instruction, target)
+    if attempt.path == "model":
+        title = default_title(instruction, detect_language(instruction))
+        words = count_words(attempt.text)
+        plan = [Section(title=title, points="", words=target)]
+        emit({"event": EVENT_PLAN, "title": title, "plan": plan, "source": "single", "target": target})
+        emit({"event": EVENT_SECTION_FINISHED, "index": 0, "total": 1, "title": title, "words": words,
+              "document_words": words, "target": target, "text": attempt.text, "seconds": attempt.seconds})  # fmt: skip
+        emit({"event": EVENT_DONE, "words": words, "target": target, "length_score": length_score(target, words)})
+        document = attempt.text.strip() + "\n"
+    else:
+        document = write_once(ctx, instruction, target, opening=attempt.text, on_event=emit).document
+    words = count_words(document)
+    return AutoResult(document, attempt.path, attempt.reason, words, target, length_score(target, words))

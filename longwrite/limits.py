@@ -1,0 +1,44 @@
+"""Checks every front end applies to a writing request before any model starts."""
+
+from __future__ import annotations
+
+from longwrite.errors import InputError, TooLargeError
+from longwrite.settings import Settings
+from longwrite.text import required_length
+
+
+def check_instruction(instruction: str | None, settings: Settings, example: str) -> str:
+    """The instruction without surrounding space; refuses an empty or oversized one.
+
+    `example` shows the caller's own way of asking (a command line, a JSON body).
+    """
+    text = (instruction or "").strip()
+    if not text:
+        raise InputError(f"The instruction is empty; say what to write, e.g. {example}.")
+    if len(text) > settings.max_instruction_chars:
+        raise TooLargeError(
+            f"The instruction has {len(text):,} characters, over the limit of "
+            f"{settings.max_instruction_chars:,}; shorten it or raise LONGWRITE_MAX_INSTRUCTION_CHARS."
+        )
+    return text
+
+
+def target_length(instruction: str, words: int | None, where: str, settings: Settings) -> int:
+    """The target: `words` when given (named `where` in errors), else the instruction's, else the default."""
+    if words is not None:
+        return check_target(words, where, settings)
+    stated = required_length(instruction)
+    if stated is not None:
+        return check_target(stated, "the length the instruction asks for", settings)
+    return settings.default_target_words
+
+
+def check_target(words: int, where: str, settings: Settings) -> int:
+    if words <= 0:
+        raise InputError(f"{where} is {words}; give a positive number of words.")
+    if words > settings.max_target_words:
+        raise InputError(
+            f"{where} is {words:,} words, above the cap of {settings.max_target_words:,}; "
+            "ask for less, or raise LONGWRITE_MAX_TARGET_WORDS."
+        )
+    return words

@@ -1,0 +1,313 @@
+"""The HTTP API against a scripted chat model: OpenAI shapes, streaming, jobs, bad input, keys."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import openai
+import pytest
+from fastapi.testclient import TestClient
+
+from agent.state import AgentContext
+from longwrite.settings import Settings
+from longwrite.text import count_words
+from model.client import Endpoint
+from tests.unit.scripted import ScriptedChatModel, prose
+from ui.proxy import BackendProxy
+from ui.server import create_app
+from ui.service import WriteService
+
+KEY = "test-key-123"
+AUTH = {"Authorization": f"Bearer {KEY}"}
+BACKEND_MODEL = "backend-model"
+
+
+class Script:
+    """A model that plans two sections, writes each to its budget, and answers a bare instruction
+    (the model-first call) with `direct_words` words."""
+
+    def __init__(self, direct_words: int = 60, fail_on_section: int | None = None) -> None:
+        self.direct_words = direct_words
+        self.fail_on_section = fail_on_section
+        self.sections = 0
+        self.calls = 0
+
+    def __call__(self, messages, options) -> str:
+        last = messages[-1].content
+        if "Make an outline" in last:
+            return "Title: Tea\n1. Origins: where tea began\n2. Trade: how tea spread"
+        if "Write the" in last:
+            self.sections += 1
+            if self.fail_on_section == self.sections:
+                raise openai.APIConnectionError(request=None)  # the backend went away mid-run
+        words = int(options.get("extra_body", {}).get("max_tokens", 100))
+        if len(messages) == 1:  # the instruction alone: the model-first attempt
+            return prose(self.direct_words, seed="d")
+        self.calls += 1
+        return prose(max(10, int(words / 1.3)), seed=f"c{self.calls}")  # new words in every call
+
+
+@pytest.fixture
+def make_client(tmp_path, monkeypatch):
+    clients = []
+
+    def make(script: Script | None = None, api_key: str | None = KEY, **settings_overrides) -> TestClient:
+        settings = Settings(home=tmp_path, **settings_overrides)
+        script = script or Script()
+
+        def context(self, cancel=None):
+            return AgentContext(settings=settings, make_model=lambda: ScriptedChatModel(reply=script),
+                                section_words=250, cancel=cancel)  # fmt: skip
+
+        async def models(self, timeout_s=None):
+            return [BACKEND_MODEL]
+
+        monkeypatch.setattr(WriteService, "context", context)
+        monkeypatch.setattr(BackendProxy, "models", models)
+        endpoint = Endpoint(base_url="http://127.0.0.1:9/v1", model=BACKEND_MODEL, label="scripted")
+        client = TestClient(create_app(endpoint, settings, api_key), raise_server_exceptions=False)
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+def chat(client: TestClient, body: dict, headers: dict | None = None):
+    return client.post("/v1/chat/completions", json=body, headers=AUTH if headers is None else headers)
+
+
+def ask(content: str, **extra) -> dict:
+    return {"model": "agentwrite", "messages": [{"role": "user", "content": content}], **extra}
+
+
+def sse_payloads(text: str) -> list:
+    return [line[len("data: ") :] for line in text.splitlines() if line.startswith("data: ")]
+
+
+def wait_for(client: TestClient, job_id: str, seconds: float = 30.0) -> dict:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        job = client.get(f"/v1/writes/{job_id}", headers=AUTH).json()
+        if job["status"] != "running":
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} still running")
+
+
+def assert_error(response, status: int, *words: str) -> None:
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert set(error) >= {"message", "type", "code"}
+    assert "Traceback" not in response.text and "/ui/" not in response.text
+    for word in words:
+        assert word in error["message"], error["message"]
+
+
+# ---------------------------------------------------------------- answers
+
+
+def test_agentwrite_answer_has_openai_shape_and_lands_on_target(make_client):
+    client = make_client()
+    response = chat(client, ask("Write a 600-word article about tea."))
+    assert response.status_code == 200
+    body = response.json()
+    assert body["object"] == "chat.completion" and body["model"] == "agentwrite"
+    content = body["choices"][0]["message"]["content"]
+    assert body["choices"][0]["finish_reason"] == "stop"
+    assert 540 <= count_words(content) <= 660
+    assert content.startswith("# Tea\n\n## Origins")
+    usage = body["usage"]
+    assert (
+        usage["completion_tokens"] > 500
+        and usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
+    )
+    assert body["longwrite"]["path"] == "agent" and body["longwrite"]["target_words"] == 600
+
+
+def test_stream_sends_openai_chunks_that_add_up_to_the_document(make_client):
+    client = make_client()
+    request = ask("Write about tea.", target_words=500, stream=True, stream_options={"include_usage": True})
+    response = chat(client, request)
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
+    payloads = sse_payloads(response.text)
+    assert payloads[-1] == "[DONE]"
+    chunks = [json.loads(p) for p in payloads[:-1]]
+    assert all(c["object"] == "chat.completion.chunk" and c["id"] == chunks[0]["id"] for c in chunks)
+    assert chunks[0]["choices"][0]["delta"] == {"role": "assistant", "content": ""}
+    assert chunks[-2]["choices"][0]["finish_reason"] == "stop" and chunks[-2]["longwrite"]["path"] == "agent"
+    assert chunks[-1]["choices"] == [] and chunks[-1]["usage"]["completion_tokens"] > 0
+    streamed = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
+    assert streamed.startswith("# Tea\n\n## Origins\n\n") and streamed.endswith("\n")
+    assert 450 <= count_words(streamed) <= 550
+    # the same text the non-streamed answer would have: section by section, headings included
+    assert streamed.count("## ") == 2
+
+
+def test_auto_keeps_a_good_model_answer(make_client):
+    client = make_client(Script(direct_words=500))
+    body = chat(client, {**ask("Write a 500-word note on tea."), "model": "auto"}).json()
+    assert body["longwrite"]["path"] == "model" and body["model"] == "auto"
+    assert 450 <= count_words(body["choices"][0]["message"]["content"]) <= 550
+
+
+def test_auto_continues_a_short_model_answer_with_the_agent(make_client):
+    client = make_client(Script(direct_words=120))
+    body = chat(client, {**ask("Write a 900-word essay on tea."), "model": "auto"}).json()
+    info = body["longwrite"]
+    assert info["path"] == "model+agent" and "120 of 900 words" in info["reason"]
+    content = body["choices"][0]["message"]["content"]
+    opening = prose(120, seed="d")
+    assert opening[:200] in content  # the model's text is kept as the opening
+    assert content.index(opening[:200]) < content.index("## Origins")
+    assert info["length_score"] >= 80
+
+
+def test_models_lists_the_agent_auto_and_backend(make_client):
+    client = make_client()
+    ids = [m["id"] for m in client.get("/v1/models", headers=AUTH).json()["data"]]
+    assert ids == ["agentwrite", "auto", BACKEND_MODEL]
+    assert client.get("/health").json()["max_concurrent_writes"] == 2
+
+
+# ---------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "words"),
+    [
+        ({"model": "agentwrite"}, 400, ["messages", "missing"]),
+        ({"model": "agentwrite", "messages": []}, 400, ["messages"]),
+        (ask(""), 400, ["empty"]),
+        (ask("   "), 400, ["empty"]),
+        ({"model": "agentwrite", "messages": [{"role": "system", "content": "Be brief."}]}, 400, ["empty"]),
+        ({"model": "agentwrite", "messages": [{"role": "user"}]}, 400, ["empty"]),
+        ({**ask("Write."), "model": "gpt-9"}, 404, ["gpt-9", "/v1/models"]),
+        (ask("Write.", target_words=-5), 400, ["target_words", "positive"]),
+        (ask("Write.", target_words=0), 400, ["target_words", "positive"]),
+        (ask("Write.", target_words=12.5), 400, ["target_words", "whole number"]),
+        (ask("Write.", target_words="900"), 400, ["target_words", "whole number"]),
+        (ask("Write.", target_words=10**9), 400, ["cap", "100,000"]),
+        (ask("Write a 50000000-word saga."), 400, ["cap"]),
+        (ask("Write.", stream="yes"), 400, ["stream", "true or false"]),
+        (ask("x" * 60_000), 413, ["60,000 characters"]),
+    ],
+)
+def test_bad_chat_requests_get_a_clear_4xx(make_client, body, status, words):
+    assert_error(chat(make_client(), body), status, *words)
+
+
+def test_body_that_is_not_json(make_client):
+    response = make_client().post("/v1/chat/completions", content=b"{not json", headers=AUTH)
+    assert_error(response, 400, "not valid JSON")
+
+
+def test_oversized_body_is_refused_before_parsing(make_client):
+    client = make_client(max_request_bytes=1_000)
+    assert_error(chat(client, ask("y" * 5_000)), 413, "bytes")
+
+
+def test_keys(make_client):
+    client = make_client()
+    assert_error(chat(client, ask("Write."), headers={}), 401, "Authorization: Bearer")
+    assert_error(chat(client, ask("Write."), headers={"Authorization": "Bearer nope"}), 401, "wrong")
+    assert_error(client.get("/v1/models"), 401)
+    assert client.get("/health").status_code == 200  # health is open, for load balancers
+
+
+def test_no_key_configured_lets_everyone_in(make_client):
+    client = make_client(api_key=None)
+    assert client.get("/v1/models").status_code == 200
+
+
+def test_full_server_answers_429_with_retry_after(make_client):
+    client = make_client(max_concurrent_writes=1)
+    service = client.app.state.service
+    service.take_slot()  # a write is running
+    try:
+        response = chat(client, ask("Write about tea.", target_words=300))
+        assert_error(response, 429, "retry")
+        assert int(response.headers["Retry-After"]) > 0
+        assert_error(client.post("/v1/writes", json={"instruction": "Write."}, headers=AUTH), 429)
+    finally:
+        service.slots.release()
+    assert chat(client, ask("Write about tea.", target_words=300)).status_code == 200
+
+
+# ---------------------------------------------------------------- jobs
+
+
+def test_job_runs_reports_progress_and_events(make_client):
+    client = make_client()
+    started = client.post("/v1/writes", json={"instruction": "Write a 700-word essay on tea."}, headers=AUTH)
+    assert started.status_code == 202
+    job_id = started.json()["id"]
+    job = wait_for(client, job_id)
+    assert job["status"] == "done" and job["target_words"] == 700
+    assert job["progress"]["sections_done"] == job["progress"]["sections_total"] == 2
+    assert job["progress"]["length_score"] >= 90 and job["text"].startswith("# Tea")
+    events = client.get(f"/v1/writes/{job_id}/events", headers=AUTH).text
+    names = [line.split(": ", 1)[1] for line in events.splitlines() if line.startswith("event: ")]
+    assert names == ["plan", "section_finished", "section_finished", "done"]
+    assert_error(client.post(f"/v1/writes/{job_id}/resume", headers=AUTH), 409, "already finished")
+    assert_error(client.delete(f"/v1/writes/{job_id}", headers=AUTH), 409, "already done")
+
+
+def test_backend_failure_mid_job_leaves_it_resumable(make_client):
+    client = make_client(Script(fail_on_section=2))
+    job_id = client.post("/v1/writes", json={"instruction": "Write a 700-word essay on tea."}, headers=AUTH).json()[
+        "id"
+    ]
+    job = wait_for(client, job_id)
+    assert job["status"] == "error" and "could not be reached" in job["error"]
+    assert job["progress"]["sections_done"] == 1
+    first_section = job["text"]
+    events = client.get(f"/v1/writes/{job_id}/events", headers=AUTH).text
+    assert "event: error" in events
+    assert client.post(f"/v1/writes/{job_id}/resume", headers=AUTH).status_code == 202
+    job = wait_for(client, job_id)
+    assert job["status"] == "done" and job["text"].startswith(first_section.rstrip())
+    assert job["text"].count("## Origins") == 1
+
+
+def test_backend_failure_mid_stream_sends_an_error_event(make_client):
+    client = make_client(Script(fail_on_section=2))
+    response = chat(client, ask("Write a 700-word essay on tea.", stream=True))
+    payloads = sse_payloads(response.text)
+    assert "[DONE]" not in payloads
+    error = json.loads(payloads[-1])["error"]
+    assert error["type"] == "backend_error" and "could not be reached" in error["message"]
+
+
+def test_cancel_then_cancel_again_then_resume(make_client):
+    client = make_client()
+    job_id = client.post("/v1/writes", json={"instruction": "Write a 3000-word essay on tea."}, headers=AUTH).json()[
+        "id"
+    ]
+    assert client.delete(f"/v1/writes/{job_id}", headers=AUTH).json()["status"] == "cancelled"
+    job = wait_for(client, job_id)
+    assert job["status"] == "cancelled"
+    assert_error(client.delete(f"/v1/writes/{job_id}", headers=AUTH), 409, "already cancelled")
+    assert client.post(f"/v1/writes/{job_id}/resume", headers=AUTH).status_code == 202
+    assert wait_for(client, job_id)["status"] == "done"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("get", "/v1/writes/nope"), ("get", "/v1/writes/nope/events"), ("post", "/v1/writes/nope/resume"),
+     ("delete", "/v1/writes/nope")],
+)  # fmt: skip
+def test_unknown_job_is_404(make_client, method, path):
+    assert_error(getattr(make_client(), method)(path, headers=AUTH), 404, "nope")
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [({}, ["instruction", "missing"]), ({"instruction": ""}, ["empty"]),
+     ({"instruction": "Write.", "target_words": -1}, ["positive"])],
+)  # fmt: skip
+def test_bad_job_requests(make_client, body, words):
+    assert_error(make_client().post("/v1/writes", json=body, headers=AUTH), 400, *words)

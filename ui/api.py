@@ -1,0 +1,201 @@
+"""The HTTP API: OpenAI-compatible chat completions (the agent is the model `agentwrite`),
+model listing, health, and write jobs. Routes stay thin; the work lives in the agent."""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from longwrite.errors import LongwriteError
+from ui.chat import INTERNAL_ERROR, agent_chat
+from ui.errors import ApiError, from_product_error
+from ui.jobs import JobManager
+from ui.proxy import BackendProxy
+from ui.schemas import (
+    AGENT_MODEL,
+    AUTO_MODEL,
+    OWN_MODELS,
+    ChatCompletionRequest,
+    WriteJobRequest,
+    error_body,
+    model_entry,
+)
+from ui.service import WriteService
+
+log = logging.getLogger("longwrite.api")
+HEALTH_PROBE_S = 2.0
+
+
+def create_api(lifespan: Any, api_key: str | None, max_request_bytes: int) -> FastAPI:
+    """The app; `lifespan` puts a WriteService, a JobManager and a BackendProxy on app.state."""
+    app = FastAPI(title="longwrite", version="0.1.0", lifespan=lifespan)
+    app.state.api_key = api_key
+    _install_error_handlers(app)
+
+    @app.middleware("http")
+    async def refuse_large_bodies(request: Request, call_next: Any) -> Response:
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > max_request_bytes:
+            message = (
+                f"The request body has {int(length):,} bytes, over the limit of {max_request_bytes:,}; "
+                "send a shorter instruction."
+            )
+            return _error(ApiError(413, message, code="too_large"))
+        return await call_next(request)
+
+    keyed = [Depends(_require_key)]
+
+    @app.get("/health")
+    async def health(request: Request) -> dict[str, Any]:
+        service: WriteService = request.app.state.service
+        try:
+            await request.app.state.proxy.models(timeout_s=HEALTH_PROBE_S)
+            backend_up = True
+        except ApiError:
+            backend_up = False
+        return {
+            "status": "ok",
+            "backend": service.endpoint.backend,
+            "backend_up": backend_up,
+            "writes_running": service.slots.in_use,
+            "max_concurrent_writes": service.slots.limit,
+        }
+
+    @app.get("/v1/models", dependencies=keyed)
+    async def list_models(request: Request) -> dict[str, Any]:
+        data = [model_entry(AGENT_MODEL, "longwrite"), model_entry(AUTO_MODEL, "longwrite")]
+        with contextlib.suppress(ApiError):  # a backend that is down leaves the agent models; /health says why
+            data += [model_entry(m, "backend") for m in await request.app.state.proxy.models()]
+        return {"object": "list", "data": data}
+
+    @app.post("/v1/chat/completions", dependencies=keyed)
+    async def chat_completions(body: ChatCompletionRequest, request: Request) -> Response:
+        if body.model in OWN_MODELS:
+            return await agent_chat(request.app.state.service, body)
+        proxy: BackendProxy = request.app.state.proxy
+        if body.model not in await proxy.models():
+            message = (
+                f"The model '{body.model}' does not exist here; GET /v1/models lists the models "
+                f"({AGENT_MODEL}, {AUTO_MODEL} and the backend's)."
+            )
+            raise ApiError(404, message, code="model_not_found")
+        return await proxy.chat(body.model_dump(exclude_none=True, exclude={"target_words"}), body.stream)
+
+    @app.post("/v1/writes", dependencies=keyed, status_code=202)
+    async def start_write(body: WriteJobRequest, request: Request) -> dict[str, Any]:
+        return _jobs(request).create(body.instruction, body.target_words)
+
+    @app.get("/v1/writes/{job_id}", dependencies=keyed)
+    async def get_write(job_id: str, request: Request) -> dict[str, Any]:
+        return _jobs(request).describe(job_id)
+
+    @app.get("/v1/writes/{job_id}/events", dependencies=keyed)
+    async def write_events(job_id: str, request: Request) -> StreamingResponse:
+        jobs = _jobs(request)
+        jobs.describe(job_id)  # 404 before the stream starts
+
+        async def events() -> AsyncIterator[bytes]:
+            async for event in jobs.follow(job_id):
+                yield f"event: {event['event']}\ndata: {json.dumps(event, ensure_ascii=False)}\n\n".encode()
+
+        return StreamingResponse(events(), media_type="text/event-stream")
+
+    @app.post("/v1/writes/{job_id}/resume", dependencies=keyed, status_code=202)
+    async def resume_write(job_id: str, request: Request) -> dict[str, Any]:
+        return _jobs(request).resume(job_id)
+
+    @app.delete("/v1/writes/{job_id}", dependencies=keyed)
+    async def cancel_write(job_id: str, request: Request) -> dict[str, Any]:
+        return _jobs(request).cancel(job_id)
+
+    return app
+
+
+def _jobs(request: Request) -> JobManager:
+    return request.app.state.jobs
+
+
+def _require_key(request: Request) -> None:
+    """Bearer-key check, in constant time; a server started without a key lets everyone in."""
+    expected: str | None = request.app.state.api_key
+    if not expected:
+        return
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "This server needs an API key: send the header 'Authorization: Bearer <key>'.",
+                       kind="authentication_error", code="missing_api_key")  # fmt: skip
+    if not hmac.compare_digest(token.strip().encode(), expected.encode()):
+        raise ApiError(401, "The API key is wrong; use the key the server was started with (--api-key).",
+                       kind="authentication_error", code="invalid_api_key")  # fmt: skip
+
+
+def _error(error: ApiError) -> JSONResponse:
+    return JSONResponse(
+        error_body(error.message, error.kind, error.code), status_code=error.status, headers=error.headers
+    )
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(_request: Request, error: ApiError) -> JSONResponse:
+        return _error(error)
+
+    @app.exception_handler(LongwriteError)
+    async def product_error(_request: Request, error: LongwriteError) -> JSONResponse:
+        return _error(from_product_error(error))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_body(_request: Request, error: RequestValidationError) -> JSONResponse:
+        return _error(ApiError(400, validation_message(error.errors()), code="invalid_body"))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+        message = (
+            "There is no such route; the API is under /v1 (see /docs)."
+            if error.status_code == 404
+            else str(error.detail)
+        )
+        return _error(ApiError(error.status_code, message))
+
+    @app.exception_handler(Exception)
+    async def internal_error(_request: Request, error: Exception) -> JSONResponse:
+        log.exception("request failed", exc_info=error)
+        return _error(ApiError(500, INTERNAL_ERROR, kind="server_error"))
+
+
+_FIELD_HINTS = {
+    "stream": "must be true or false",
+    "target_words": "must be a whole number of words, e.g. 3000",
+    "messages": 'must be a non-empty list of {"role": ..., "content": ...} objects',
+    "model": f'must name a model, e.g. "{AGENT_MODEL}"',
+    "instruction": "must be a string saying what to write",
+}
+
+
+def validation_message(errors: list[dict[str, Any]] | Any) -> str:
+    """One sentence for the first problem in a request body."""
+    first = next(iter(errors), {})
+    location = [str(part) for part in first.get("loc", ()) if part != "body"]
+    unparsed = not location and isinstance(first.get("input"), bytes | str)  # sent without a JSON content type
+    if first.get("type") == "json_invalid" or unparsed:
+        return (
+            "The request body is not valid JSON; send a JSON object with Content-Type: application/json, "
+            'e.g. {"model": "agentwrite", "messages": [...]}.'
+        )
+    if not location:
+        return 'The request body must be a JSON object, e.g. {"model": "agentwrite", "messages": [...]}.'
+    field = location[0]
+    where = ".".join(location)
+    if first.get("type") == "missing":
+        return f"The field {where} is missing; add it to the request body."
+    hint = _FIELD_HINTS.get(field, first.get("msg", "is not valid"))
+    return f"The field {where} {hint} (got {json.dumps(first.get('input'), default=repr)[:80]})."

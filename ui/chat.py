@@ -1,0 +1,105 @@
+"""`model: agentwrite` and `model: auto` chat completions: the agent writes, the API streams.
+
+Streams carry finished sections, not raw tokens (see agent.document.MarkdownStream), so the
+streamed text is exactly the final document.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import threading
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from agent.document import MarkdownStream
+from longwrite.errors import LongwriteError
+from ui.errors import from_product_error
+from ui.schemas import ChatCompletionRequest, chunk_body, completion_body, completion_id, error_body
+from ui.service import ChatOutcome, WriteService, in_thread
+
+log = logging.getLogger("longwrite.api")
+INTERNAL_ERROR = "The server failed with an internal error; see its log."
+KEEPALIVE_S = 10.0  # an SSE comment this often keeps proxies from closing a quiet stream
+
+
+def sse_data(payload: dict[str, Any] | str) -> bytes:
+    text = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
+    return f"data: {text}\n\n".encode()
+
+
+async def agent_chat(service: WriteService, body: ChatCompletionRequest) -> JSONResponse | StreamingResponse:
+    instruction, target = service.check(body.instruction(), body.target_words)
+    service.take_slot()
+    cancel = threading.Event()
+    loop = asyncio.get_running_loop()
+    pieces: asyncio.Queue[str] = asyncio.Queue()
+    markdown = MarkdownStream()
+
+    def on_event(event: dict[str, Any]) -> None:  # runs in the writer thread
+        piece = markdown.feed(event)
+        if piece and body.stream:
+            with contextlib.suppress(RuntimeError):  # the loop is gone: the server is stopping
+                loop.call_soon_threadsafe(pieces.put_nowait, piece)
+
+    def work() -> ChatOutcome:
+        try:
+            return service.write_chat(body.model, instruction, target, on_event, cancel)
+        finally:
+            service.slots.release()
+
+    outcome = in_thread(work, name="chat-write")
+    if not body.stream:
+        try:
+            result = await outcome
+        except asyncio.CancelledError:
+            cancel.set()
+            raise
+        except LongwriteError as error:
+            raise from_product_error(error) from error
+        return JSONResponse(completion_body(completion_id(), body.model, result.document, result.usage, result.info))
+    include_usage = bool(body.stream_options and body.stream_options.include_usage)
+    return StreamingResponse(
+        _stream(body.model, pieces, outcome, cancel, include_usage), media_type="text/event-stream"
+    )
+
+
+async def _stream(
+    model: str,
+    pieces: asyncio.Queue[str],
+    outcome: asyncio.Future[ChatOutcome],
+    cancel: threading.Event,
+    include_usage: bool,
+) -> AsyncIterator[bytes]:
+    completion = completion_id()
+    try:
+        yield sse_data(chunk_body(completion, model, {"role": "assistant", "content": ""}))
+        while not (outcome.done() and pieces.empty()):
+            getter = asyncio.ensure_future(pieces.get())
+            done, _ = await asyncio.wait({getter, outcome}, timeout=KEEPALIVE_S, return_when=asyncio.FIRST_COMPLETED)
+            if getter in done:
+                yield sse_data(chunk_body(completion, model, {"content": getter.result()}))
+                continue
+            getter.cancel()
+            if not done:
+                yield b": keep-alive\n\n"
+        try:
+            result = outcome.result()
+        except LongwriteError as error:
+            failure = from_product_error(error)
+            yield sse_data(error_body(failure.message, failure.kind, failure.code))
+            return
+        except Exception:  # a bug: logged with its traceback, sent without it
+            log.exception("chat write failed")
+            yield sse_data(error_body(INTERNAL_ERROR, "server_error"))
+            return
+        yield sse_data(chunk_body(completion, model, {}, finish_reason="stop", info=result.info))
+        if include_usage:
+            yield sse_data(chunk_body(completion, model, None, usage=result.usage))
+        yield sse_data("[DONE]")
+    finally:
+        cancel.set()  # the client went away (or all is sent): stop the writer at its next event

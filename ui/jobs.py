@@ -1,0 +1,269 @@
+"""Write jobs for long runs: started, watched, cancelled and resumed over HTTP.
+
+A job's text lives in the agent's SQLite checkpoints. This module adds one table next to them,
+write_jobs (langgraph owns a table named "writes"), with status, instruction, times and error,
+and runs each job in its own thread. A job that was running when the server died is marked
+interrupted at the next start and resumes from its last finished section.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from agent.document import assemble
+from agent.jobs import JobStore, new_job_id, run_job
+from agent.state import EVENT_DONE, EVENT_PLAN, EVENT_SECTION_FINISHED, EVENT_TOKEN, WriteState
+from longwrite.errors import Cancelled, LongwriteError
+from longwrite.text import count_words, length_score
+from model.client import backend_errors
+from ui.errors import ApiError
+from ui.service import WriteService
+
+log = logging.getLogger("longwrite.jobs")
+
+RUNNING, DONE, ERROR, CANCELLED, INTERRUPTED = "running", "done", "error", "cancelled", "interrupted"
+RESUMABLE = (ERROR, CANCELLED, INTERRUPTED)
+EVENT_POLL_S = 0.2
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS write_jobs (
+    id TEXT PRIMARY KEY,
+    instruction TEXT NOT NULL,
+    target_words INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    error TEXT,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+)
+"""
+
+
+@dataclass
+class JobRun:
+    """A job while a thread runs it: the events so far (tokens left out) and its stop switch."""
+
+    events: list[dict[str, Any]] = field(default_factory=list)
+    cancel: threading.Event = field(default_factory=threading.Event)
+    finished: bool = False
+
+    def record(self, event: dict[str, Any]) -> None:
+        if event.get("event") != EVENT_TOKEN:
+            self.events.append(event)
+
+
+class JobManager:
+    def __init__(self, service: WriteService, store: JobStore) -> None:
+        self.service = service
+        self.store = store
+        self._db = sqlite3.connect(str(store.path), check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._lock = threading.Lock()
+        self._runs: dict[str, JobRun] = {}
+        with self._lock:
+            self._db.execute(_SCHEMA)
+            # whatever was running when the last server stopped did not finish
+            self._db.execute(
+                "UPDATE write_jobs SET status = ?, updated_at = ? WHERE status = ?", (INTERRUPTED, time.time(), RUNNING)
+            )
+
+    # ------------------------------------------------------------------ commands
+
+    def create(self, instruction: str | None, target_words: int | None) -> dict[str, Any]:
+        text, target = self.service.check(instruction, target_words)
+        self.service.take_slot()
+        job_id = new_job_id()
+        now = time.time()
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO write_jobs VALUES (?, ?, ?, ?, NULL, ?, ?)", (job_id, text, target, RUNNING, now, now)
+            )
+        self._start(job_id, resume=False, instruction=text, target=target)
+        return self.describe(job_id)
+
+    def resume(self, job_id: str) -> dict[str, Any]:
+        row = self._row(job_id)
+        if row["status"] not in RESUMABLE:
+            what = "is still running" if row["status"] == RUNNING else "has already finished"
+            raise ApiError(409, f"Job {job_id} {what}; only an interrupted, failed or cancelled job can be resumed.",
+                           code="not_resumable")  # fmt: skip
+        self.service.take_slot()
+        self._set_status(job_id, RUNNING, None)
+        self._start(job_id, resume=bool(self.store.values(job_id)), instruction=row["instruction"],
+                    target=row["target_words"])  # fmt: skip
+        return self.describe(job_id)
+
+    def cancel(self, job_id: str) -> dict[str, Any]:
+        row = self._row(job_id)
+        if row["status"] in (DONE, CANCELLED):
+            raise ApiError(409, f"Job {job_id} is already {row['status']}; there is nothing to cancel.",
+                           code="not_cancellable")  # fmt: skip
+        run = self._runs.get(job_id)
+        if run is not None:
+            run.cancel.set()  # the thread stops at its next event and records the status
+        else:
+            self._set_status(job_id, CANCELLED, None)
+        return self.describe(job_id) | {"status": CANCELLED}
+
+    def shutdown(self) -> None:
+        """Stop every running job; each stays resumable (marked interrupted)."""
+        for run in list(self._runs.values()):
+            run.cancel.set()
+        with self._lock:
+            self._db.execute(
+                "UPDATE write_jobs SET status = ?, updated_at = ? WHERE status = ?", (INTERRUPTED, time.time(), RUNNING)
+            )
+
+    # ------------------------------------------------------------------ queries
+
+    def describe(self, job_id: str) -> dict[str, Any]:
+        """Status, plan, progress and the text of the finished sections."""
+        row = self._row(job_id)
+        values = self.store.values(job_id)
+        plan = values.get("plan", [])
+        sections = values.get("sections", [])
+        text = _document(values) if sections else ""
+        words = count_words(text)
+        target = row["target_words"]
+        return {
+            "id": job_id,
+            "object": "write",
+            "status": row["status"],
+            "instruction": row["instruction"],
+            "target_words": target,
+            "title": values.get("title", ""),
+            "plan": plan,
+            "progress": {
+                "sections_done": len(sections),
+                "sections_total": len(plan),
+                "words": words,
+                "target_words": target,
+                "length_score": round(length_score(target, words), 2) if words else 0.0,
+            },
+            "text": text,
+            "error": row["error"],
+            "created_at": row["created_at"],
+            "updated_at": row["updated_at"],
+        }
+
+    async def follow(self, job_id: str) -> AsyncIterator[dict[str, Any]]:
+        """The job's events: what happened so far, then live ones until it stops."""
+        row = self._row(job_id)
+        run = self._runs.get(job_id)
+        if run is None:
+            for event in _history(self.store.values(job_id)):
+                yield event
+            if row["status"] != DONE:  # a finished job's history ends with its done event
+                yield _status_event(row["status"], row["error"])
+            return
+        sent = 0
+        while True:
+            while sent < len(run.events):
+                yield run.events[sent]
+                sent += 1
+            if run.finished:
+                return
+            await asyncio.sleep(EVENT_POLL_S)
+
+    # ------------------------------------------------------------------ internals
+
+    def _row(self, job_id: str) -> sqlite3.Row:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM write_jobs WHERE id = ?", (job_id,)).fetchone()
+        if row is None:
+            raise ApiError(404, f"There is no write job '{job_id}'; list ids come from POST /v1/writes.",
+                           code="job_not_found")  # fmt: skip
+        return row
+
+    def _set_status(self, job_id: str, status: str, error: str | None) -> None:
+        with self._lock:
+            self._db.execute(
+                "UPDATE write_jobs SET status = ?, error = ?, updated_at = ? WHERE id = ?",
+                (status, error, time.time(), job_id),
+            )
+
+    def _start(self, job_id: str, *, resume: bool, instruction: str, target: int) -> None:
+        run = JobRun(events=list(_history(self.store.values(job_id))) if resume else [])
+        self._runs[job_id] = run
+        thread = threading.Thread(
+            target=self._work, args=(job_id, run, resume, instruction, target), name=f"write-{job_id}", daemon=True
+        )
+        thread.start()
+
+    def _work(self, job_id: str, run: JobRun, resume: bool, instruction: str, target: int) -> None:
+        status, error = DONE, None
+        try:
+            with backend_errors(self.service.endpoint):
+                run_job(
+                    self.store,
+                    self.service.context(run.cancel),
+                    job_id,
+                    instruction=None if resume else instruction,
+                    target=None if resume else target,
+                    resume=resume,
+                    on_event=run.record,
+                )
+        except Cancelled:
+            status = CANCELLED
+        except LongwriteError as failure:
+            status, error = ERROR, str(failure)
+        except Exception:  # a bug: logged with its traceback, reported without it
+            log.exception("job %s failed", job_id)
+            status, error = ERROR, "The job failed with an internal error; see the server log, then resume it."
+        finally:
+            self.service.slots.release()
+            self._set_status(job_id, status, error)
+            if status != DONE:
+                run.events.append(_status_event(status, error))
+            run.finished = True
+            self._runs.pop(job_id, None)
+
+
+def _document(values: WriteState) -> str:
+    return values.get("document") or assemble(
+        values.get("title", ""),
+        values.get("plan", []),
+        values.get("sections", []),
+        values.get("plan_source") == "single",
+    )
+
+
+def _history(values: WriteState) -> list[dict[str, Any]]:
+    """The events a finished part of a job would have sent: its plan and its finished sections."""
+    if not values.get("plan"):
+        return []
+    plan, target = values["plan"], values["target_words"]
+    events: list[dict[str, Any]] = [
+        {
+            "event": EVENT_PLAN,
+            "title": values.get("title", ""),
+            "plan": plan,
+            "source": values.get("plan_source"),
+            "target": target,
+        }
+    ]
+    sections = values.get("sections", [])
+    single = values.get("plan_source") == "single"
+    for done, section in enumerate(sections, start=1):
+        document_words = count_words(assemble(values.get("title", ""), plan, sections[:done], single))
+        events.append({"event": EVENT_SECTION_FINISHED, "index": section["index"], "total": len(plan),
+                       "title": section["title"], "words": section["words"], "document_words": document_words,
+                       "target": target, "text": section["text"], "seconds": section["seconds"]})  # fmt: skip
+    if values.get("status") == "done":
+        words = count_words(_document(values))
+        events.append(
+            {"event": EVENT_DONE, "words": words, "target": target, "length_score": length_score(target, words)}
+        )
+    return events
+
+
+def _status_event(status: str, error: str | None) -> dict[str, Any]:
+    if status == ERROR:
+        return {"event": "error", "message": error}
+    return {"event": status}

@@ -1,0 +1,79 @@
+"""Requests for a model the backend serves go straight to it, streamed through unchanged."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+from fastapi import Response
+from fastapi.responses import StreamingResponse
+
+from longwrite.settings import Settings
+from model.client import Endpoint
+from ui.errors import ApiError
+from ui.schemas import error_body
+
+MODELS_MAX_AGE_S = 30.0  # how long the backend's model list is reused
+
+
+class BackendProxy:
+    def __init__(self, endpoint: Endpoint, settings: Settings) -> None:
+        self.endpoint = endpoint
+        self.client = httpx.AsyncClient(
+            base_url=endpoint.base_url + "/",
+            headers={"Authorization": f"Bearer {endpoint.api_key}"},
+            timeout=httpx.Timeout(settings.request_timeout_s, connect=settings.connect_timeout_s),
+        )
+        self._models: tuple[float, list[str]] | None = None
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+    def _down(self, error: Exception) -> ApiError:
+        return ApiError(
+            503,
+            f"The model backend at {self.endpoint.base_url} is not answering ({type(error).__name__}); "
+            "check that it is running, then retry.",
+            kind="backend_error",
+            code="backend_unavailable",
+        )
+
+    async def models(self, timeout_s: float | None = None) -> list[str]:
+        """The model ids the backend serves (cached briefly); ApiError 503 when it is down."""
+        if self._models and time.monotonic() - self._models[0] < MODELS_MAX_AGE_S:
+            return self._models[1]
+        try:
+            response = await self.client.get("models", timeout=timeout_s or httpx.USE_CLIENT_DEFAULT)
+            response.raise_for_status()
+            ids = [entry["id"] for entry in response.json()["data"]]
+        except (httpx.HTTPError, ValueError, KeyError, TypeError) as error:
+            raise self._down(error) from error
+        ids = ids if self.endpoint.model in ids else [self.endpoint.model, *ids]
+        self._models = (time.monotonic(), ids)
+        return ids
+
+    async def chat(self, body: dict[str, Any], stream: bool) -> Response:
+        """Forward one chat request; the backend's status and body come back as they are."""
+        request = self.client.build_request("POST", "chat/completions", json=body)
+        try:
+            response = await self.client.send(request, stream=True)
+        except httpx.HTTPError as error:
+            raise self._down(error) from error
+        if response.status_code != 200 or not stream:
+            content = await response.aread()
+            await response.aclose()
+            return Response(content, status_code=response.status_code, media_type=response.headers.get("content-type"))
+        return StreamingResponse(self._relay(response), media_type="text/event-stream")
+
+    async def _relay(self, response: httpx.Response) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in response.aiter_raw():
+                yield chunk
+        except httpx.HTTPError as error:
+            failure = self._down(error)
+            yield f"data: {json.dumps(error_body(failure.message, failure.kind, failure.code))}\n\n".encode()
+        finally:
+            await response.aclose()

@@ -1,0 +1,113 @@
+"""What the API routes call: chat writes by the agent (or model first), run off the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from agent.jobs import write_once
+from agent.model_first import write_auto
+from agent.state import AgentContext
+from longwrite.limits import check_instruction, target_length
+from longwrite.settings import Settings
+from longwrite.text import count_tokens, count_words, length_score
+from model.client import Endpoint, backend_errors
+from ui.errors import busy
+from ui.schemas import AGENT_MODEL, Usage, WriteInfo
+from ui.slots import WriteSlots
+
+T = TypeVar("T")
+RETRY_AFTER_S = 30  # a short write on the embedded model takes about this long
+REQUEST_EXAMPLE = '{"model": "agentwrite", "messages": [{"role": "user", "content": "Write a 3000-word ..."}]}'
+
+
+@dataclass(frozen=True)
+class ChatOutcome:
+    document: str
+    usage: Usage
+    info: WriteInfo
+
+
+class WriteService:
+    """The backend endpoint, the settings and the write slots, shared by every route."""
+
+    def __init__(self, endpoint: Endpoint, settings: Settings) -> None:
+        self.endpoint = endpoint
+        self.settings = settings
+        self.slots = WriteSlots(settings.max_concurrent_writes)
+
+    def check(self, instruction: str | None, target_words: int | None) -> tuple[str, int]:
+        """The instruction and its target, or an InputError that says what to fix."""
+        text = check_instruction(instruction, self.settings, example=REQUEST_EXAMPLE)
+        return text, target_length(text, target_words, "target_words", self.settings)
+
+    def take_slot(self) -> None:
+        if not self.slots.try_acquire():
+            raise busy(self.slots.in_use, RETRY_AFTER_S)
+
+    def context(self, cancel: threading.Event | None = None) -> AgentContext:
+        return AgentContext.for_endpoint(self.endpoint, self.settings, cancel)
+
+    def write_chat(
+        self,
+        model: str,
+        instruction: str,
+        target: int,
+        on_event: Callable[[dict[str, Any]], None],
+        cancel: threading.Event,
+    ) -> ChatOutcome:
+        """Write the answer to one chat request (blocking: call it from a worker thread)."""
+        ctx = self.context(cancel)
+        with backend_errors(self.endpoint):
+            if model == AGENT_MODEL:
+                document, path, reason = write_once(ctx, instruction, target, on_event=on_event).document, "agent", ""
+            else:
+                auto = write_auto(ctx, instruction, target, on_event=on_event)
+                document, path, reason = auto.document, auto.path, auto.reason
+        words = count_words(document)
+        score = length_score(target, words)
+        prompt_tokens, completion_tokens = count_tokens(instruction), count_tokens(document)
+        return ChatOutcome(
+            document=document,
+            usage=Usage(
+                prompt_tokens=prompt_tokens,
+                completion_tokens=completion_tokens,
+                total_tokens=prompt_tokens + completion_tokens,
+            ),
+            info=WriteInfo(path=path, reason=reason, words=words, target_words=target, length_score=round(score, 2)),
+        )
+
+
+def in_thread(work: Callable[[], T], name: str) -> asyncio.Future[T]:
+    """Run blocking `work` in its own thread; the future resolves on the calling event loop.
+
+    Writes take minutes, so they get their own threads rather than the event loop's small
+    default pool, which /health and the other routes must never wait behind.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(result: T | None, error: BaseException | None) -> None:
+        if future.cancelled():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)  # type: ignore[arg-type]
+
+    def body() -> None:
+        try:
+            result = work()
+        except BaseException as error:  # handed to the awaiting coroutine, which decides
+            outcome: tuple[T | None, BaseException | None] = (None, error)
+        else:
+            outcome = (result, None)
+        with contextlib.suppress(RuntimeError):  # the loop closed: the server is shutting down
+            loop.call_soon_threadsafe(settle, *outcome)
+
+    threading.Thread(target=body, name=name, daemon=True).start()
+    return future
