@@ -1,6 +1,6 @@
 """A bounded load test of `longwrite serve` on loopback.
 
-Usage: python bench/serve_load.py [--requests 20] [--cap 2] [--words 150]
+Usage: python bench/serve_load.py [--requests 20] [--cap 2] [--words 150] [--retry-s 0]
 
 Starts `longwrite serve` (embedded backend) with LONGWRITE_MAX_CONCURRENT_WRITES=--cap, fires
 --requests agentwrite requests at once, polls /health every 0.5 s throughout, and reads the
@@ -35,15 +35,19 @@ def rss_mib(pid: int) -> float:
     return 0.0
 
 
-async def one_request(client: httpx.AsyncClient, url: str, words: int, n: int) -> tuple[int, float]:
+async def one_request(client: httpx.AsyncClient, url: str, words: int, n: int, retry_s: float) -> tuple[int, float]:
+    """One client; with retry_s > 0 it tries again that long after each 429 until it is served."""
     started = time.monotonic()
     body = {
         "model": "agentwrite",
         "messages": [{"role": "user", "content": f"Write a short note (number {n}) about the sea."}],
         "target_words": words,
     }
-    response = await client.post(f"{url}/v1/chat/completions", json=body, timeout=REQUEST_TIMEOUT_S)
-    return response.status_code, time.monotonic() - started
+    while True:
+        response = await client.post(f"{url}/v1/chat/completions", json=body, timeout=REQUEST_TIMEOUT_S)
+        if response.status_code != 429 or retry_s <= 0:
+            return response.status_code, time.monotonic() - started
+        await asyncio.sleep(retry_s)
 
 
 async def watch_health(client: httpx.AsyncClient, url: str, stop: asyncio.Event, pid: int) -> tuple[list, float]:
@@ -58,12 +62,12 @@ async def watch_health(client: httpx.AsyncClient, url: str, stop: asyncio.Event,
     return latencies, peak
 
 
-async def load(url: str, requests: int, words: int, pid: int) -> dict:
+async def load(url: str, requests: int, words: int, pid: int, retry_s: float) -> dict:
     async with httpx.AsyncClient() as client:
         stop = asyncio.Event()
         watcher = asyncio.create_task(watch_health(client, url, stop, pid))
         started = time.monotonic()
-        results = await asyncio.gather(*(one_request(client, url, words, n) for n in range(requests)))
+        results = await asyncio.gather(*(one_request(client, url, words, n, retry_s) for n in range(requests)))
         wall = time.monotonic() - started
         stop.set()
         health, peak = await watcher
@@ -85,6 +89,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--cap", type=int, default=2)
     parser.add_argument("--words", type=int, default=150)
+    parser.add_argument("--retry-s", type=float, default=0.0, help="retry a 429 after this long (0: no retry)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as home:
         env = {k: v for k, v in os.environ.items() if not k.startswith("LONGWRITE_")}
@@ -102,13 +107,14 @@ def main() -> None:
                 },
             )  # fmt: skip  (warm-up: the first request loads the tokenizer and the graph)
             before = rss_mib(pid)
-            figures = asyncio.run(load(server.url, args.requests, args.words, pid))
+            figures = asyncio.run(load(server.url, args.requests, args.words, pid, args.retry_s))
             time.sleep(2)
             after = rss_mib(pid)
         finally:
             server.stop()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
-    print(f"{args.requests} concurrent agentwrite requests ({args.words} words), cap {args.cap}")
+    retry = f", clients retry a 429 after {args.retry_s:g} s" if args.retry_s else ""
+    print(f"{args.requests} concurrent agentwrite requests ({args.words} words), cap {args.cap}{retry}")
     print(f"status codes: {figures['codes']} (anything else, or a hang, is a failure)")
     print(f"successful requests took {figures['ok_seconds']} s; 429s came back within "
           f"{figures['refused_seconds_max'] * 1000:.0f} ms")  # fmt: skip

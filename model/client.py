@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -35,19 +36,40 @@ class Endpoint:
         return self.label or f"{self.model} at {self.base_url}"
 
 
+_HTTP_CLIENTS: dict[tuple[str, float, float], httpx.Client] = {}
+_HTTP_CLIENTS_LOCK = threading.Lock()
+
+
+def _http_client(base_url: str, timeout: httpx.Timeout) -> httpx.Client:
+    """One pooled HTTP client per endpoint and timeout, shared by every chat model built for it.
+
+    Without it, each ChatOpenAI builds its own client (langchain caches clients only for a
+    plain-number timeout): a new TLS context and a new connection for every call, and memory
+    that a long-running server never gets back.
+    """
+    key = (base_url, timeout.read or 0.0, timeout.connect or 0.0)
+    with _HTTP_CLIENTS_LOCK:
+        client = _HTTP_CLIENTS.get(key)
+        if client is None or client.is_closed:
+            client = _HTTP_CLIENTS[key] = httpx.Client(timeout=timeout)
+        return client
+
+
 def chat_model(endpoint: Endpoint, settings: Settings, **overrides: Any) -> ChatOpenAI:
     """A ChatOpenAI client for `endpoint` with explicit timeouts and a short retry budget.
 
     The openai client retries connection errors, 429 and 5xx with exponential backoff; the
     budget is `settings.max_retries`, so a dead server fails in seconds, not minutes.
     """
+    timeout = httpx.Timeout(settings.request_timeout_s, connect=settings.connect_timeout_s)
     options: dict[str, Any] = {
         "base_url": endpoint.base_url,
         "model": endpoint.model,
         "api_key": endpoint.api_key,
         "temperature": settings.temperature,
-        "timeout": httpx.Timeout(settings.request_timeout_s, connect=settings.connect_timeout_s),
+        "timeout": timeout,
         "max_retries": settings.max_retries,
+        "http_client": _http_client(endpoint.base_url, timeout),
     }
     if settings.top_p is not None:
         options["top_p"] = settings.top_p

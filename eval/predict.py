@@ -1,0 +1,187 @@
+"""Writing the answers of a benchmark run: one per row, appended to DIR/preds.jsonl as each
+finishes, keyed by the row's index, so a run resumes and never pairs an answer with the wrong
+prompt, whatever order concurrent writes finish in."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from tqdm import tqdm
+
+from agent.direct import write_direct
+from agent.jobs import write_once
+from agent.model_first import write_auto
+from agent.state import AgentContext
+from eval.data import BenchRow, digest
+from longwrite.errors import BackendError, GenerationError, InputError
+from longwrite.text import count_words, length_score, repetition
+
+WriteMode = Literal["agent", "model", "auto"]
+PREDICTIONS = "preds.jsonl"
+MANIFEST = "run.json"
+
+
+@dataclass(frozen=True)
+class RunManifest:
+    """What a result folder holds: which benchmark, file, rows and writer. Checked on resume."""
+
+    kind: str  # "longbench-write" or "ruler"
+    data: str
+    data_sha256: str
+    mode: WriteMode
+    backend: str
+    rows: list[int]
+    command: str
+    created: str
+
+
+def open_run(out: Path, kind: str, data: Path, mode: WriteMode, backend: str, rows: list[BenchRow]) -> RunManifest:
+    """Create the result folder, or check that the run already in it is this same run."""
+    manifest = RunManifest(
+        kind=kind,
+        data=str(data),
+        data_sha256=digest(data),
+        mode=mode,
+        backend=backend,
+        rows=[row.index for row in rows],
+        command=" ".join(["longwrite", *sys.argv[1:]]) if sys.argv else "",
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    path = out / MANIFEST
+    if path.exists():
+        existing = json.loads(path.read_text(encoding="utf-8"))
+        checks = {"kind": "benchmark", "data_sha256": "dataset", "mode": "mode", "rows": "row selection"}
+        for field, what in checks.items():
+            if existing.get(field) != getattr(manifest, field):
+                held = existing.get("data") if field == "data_sha256" else existing.get(field)
+                raise InputError(
+                    f"{out} holds a run with a different {what} ({held}); choose another --out (runs are never mixed)."
+                )
+        return RunManifest(**existing)
+    out.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(asdict(manifest), indent=2) + "\n", encoding="utf-8")
+    return manifest
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """Rows of a results file; a last line cut off by a crash is ignored."""
+    if not path.exists():
+        return []
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue  # only a line the crash interrupted can be partial
+    return rows
+
+
+class JsonlAppender:
+    """Appends one JSON object per line, flushed and synced, from any thread."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+
+    def append(self, row: dict[str, Any]) -> None:
+        line = json.dumps(row, ensure_ascii=False) + "\n"
+        with self._lock, self.path.open("a", encoding="utf-8") as handle:
+            handle.write(line)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+
+def write_answer(ctx: AgentContext, mode: WriteMode, row: BenchRow) -> tuple[str, str]:
+    """(answer, path) for one row; the row's required length is the target."""
+    if mode == "agent":
+        return write_once(ctx, row.prompt, row.length).document, "agent"
+    if mode == "model":
+        return write_direct(ctx, row.prompt).document, "model"
+    result = write_auto(ctx, row.prompt, row.length)
+    return result.document, result.path
+
+
+def prediction(row: BenchRow, mode: WriteMode, answer: str, path: str, seconds: float, error: str | None) -> dict:
+    words = count_words(answer)
+    health = repetition(answer)
+    return {
+        "index": row.index,
+        "prompt": row.prompt,
+        "type": row.type,
+        "length": row.length,
+        "language": row.language,
+        "mode": mode,
+        "path": path,
+        "response": answer,
+        "response_length": words,
+        "length_score": round(length_score(row.length, words), 2),
+        "rep_4": round(health.rep_n, 4),
+        "distinct_4": round(health.distinct_n, 4),
+        "longest_line_run": health.longest_line_run,
+        "seconds": round(seconds, 2),
+        "error": error,
+    }
+
+
+def run_predictions(
+    out: Path,
+    rows: list[BenchRow],
+    mode: WriteMode,
+    make_context: Callable[[], AgentContext],
+    concurrency: int = 1,
+    show_progress: bool = True,
+    translate_errors: Callable[[], AbstractContextManager[None]] = nullcontext,
+) -> list[dict[str, Any]]:
+    """Write every row not yet in DIR/preds.jsonl; all predictions for `rows`, in row order.
+
+    A row whose model returns nothing is recorded with an empty answer (its length score is 0:
+    that is the model's result). A backend failure (as `translate_errors` turns client errors
+    into BackendError) stops the run; rerunning resumes it.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    store = out / PREDICTIONS
+    done = {p["index"]: p for p in read_jsonl(store)}
+    todo = [row for row in rows if row.index not in done]
+    appender = JsonlAppender(store)
+    bar = tqdm(total=len(rows), initial=len(rows) - len(todo), desc=f"{mode} answers", unit="row",
+               disable=not show_progress, file=sys.stderr)  # fmt: skip
+
+    def one(row: BenchRow) -> None:
+        started = time.monotonic()
+        try:
+            with translate_errors():
+                answer, path = write_answer(make_context(), mode, row)
+            error = None
+        except GenerationError as failure:
+            answer, path, error = "", mode, str(failure)
+        record = prediction(row, mode, answer, path, time.monotonic() - started, error)
+        appender.append(record)
+        done[row.index] = record
+        bar.update(1)
+
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        futures = [pool.submit(one, row) for row in todo]
+        finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
+        failure = next((f.exception() for f in finished if f.exception()), None)
+        if failure:
+            for future in futures:
+                future.cancel()
+    bar.close()
+    if failure:
+        if isinstance(failure, BackendError):
+            raise BackendError(
+                f"{failure} {len(done)} of {len(rows)} answers are saved; rerun the same command to resume."
+            )
+        raise failure
+    return [done[row.index] for row in rows]

@@ -1,0 +1,187 @@
+"""Reports regenerated from a run's files: report.md with its plots, and side-by-side comparisons."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from eval.data import RANGES
+from eval.judge import DIMENSIONS
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.2f}" if isinstance(value, float) else f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def table(header: list[str], rows: list[list[Any]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_fmt(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def scatter(runs: list[tuple[str, list[dict[str, Any]]]], path: Path, title: str) -> None:
+    """Required vs output length (log-log) with the y = x line, one colour per run."""
+    plt = pyplot()
+    figure, axes = plt.subplots(figsize=(6, 5))
+    everything = [max(p["length"], 1) for _, preds in runs for p in preds]
+    everything += [max(p["response_length"], 1) for _, preds in runs for p in preds]
+    low, high = min(everything) / 1.5, max(everything) * 1.5
+    axes.plot([low, high], [low, high], color="grey", linestyle="--", linewidth=1, label="output = required")
+    for name, preds in runs:
+        axes.scatter([p["length"] for p in preds], [max(p["response_length"], 1) for p in preds], label=name, s=22)
+    axes.set(
+        xscale="log",
+        yscale="log",
+        xlim=(low, high),
+        ylim=(low, high),
+        title=title,
+        xlabel="required length (words)",
+        ylabel="output length (words)",
+    )
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def range_bars(runs: list[tuple[str, dict[str, Any]]], path: Path) -> None:
+    """S_l per required-length range, a bar per run."""
+    plt = pyplot()
+    labels = [label for label, _ in RANGES]
+    figure, axes = plt.subplots(figsize=(6.5, 4))
+    width = 0.8 / max(len(runs), 1)
+    for k, (name, scores) in enumerate(runs):
+        values = [scores["S_l_by_range"][label]["S_l"] or 0 for label in labels]
+        axes.bar([i + k * width for i in range(len(labels))], values, width=width, label=name)
+    axes.set_xticks([i + width * (len(runs) - 1) / 2 for i in range(len(labels))], labels)
+    axes.set(ylim=(0, 100), ylabel="S_l", title="Length score by required length")
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def longbench_report(out: Path, manifest: dict[str, Any], scores: dict[str, Any], preds: list[dict]) -> Path:
+    """DIR/report.md, DIR/scatter.png and DIR/ranges.png for one LongBench-Write run."""
+    name = f"{manifest['mode']}"
+    scatter([(name, preds)], out / "scatter.png", f"LongBench-Write, {name} mode")
+    range_bars([(name, scores)], out / "ranges.png")
+    judged = "S_q" in scores
+    parts = [
+        f"# LongBench-Write: {manifest['mode']} mode",
+        f"- command: `{manifest['command']}`\n- data: `{manifest['data']}` (sha256 {manifest['data_sha256'][:12]})"
+        f"\n- writer: {manifest['backend']}\n- rows: {scores['rows']}\n- report made: "
+        f"{datetime.now(UTC).isoformat(timespec='seconds')} (run started {manifest['created']})",
+        "## Overall",
+        table(
+            ["S_l", "S_q", "S", "judged", "judge failures"],
+            [[scores["S_l"], scores.get("S_q"), scores.get("S"), scores.get("judged"), scores.get("judge_failures")]],
+        ),
+        "## S_l by required length",
+        table(["range", "rows", "S_l"], [[k, v["count"], v["S_l"]] for k, v in scores["S_l_by_range"].items()]),
+        "## S_l by language",
+        table(["language", "rows", "S_l"], [[k, v["count"], v["S_l"]] for k, v in scores["S_l_by_language"].items()]),
+    ]
+    if judged:
+        note = (
+            f"{scores['judged']} of {scores['rows']} answers were judged; {scores['judge_failures']} judgements "
+            f"were unparseable after retries and are left out (not scored as anything)."
+        )
+        parts += [
+            "## S_q by dimension (0-100)",
+            note,
+            table(list(DIMENSIONS), [[scores["S_q_by_dimension"][d] for d in DIMENSIONS]]),
+        ]
+    health, time = scores["health"], scores["time"]
+    parts += [
+        "## Text health (mean over answers)",
+        table(
+            ["rep-4", "distinct-4", "longest repeated line run", "empty answers"],
+            [[health["rep_4"], health["distinct_4"], health["longest_line_run"], health["empty_answers"]]],
+        ),
+        "## Time",
+        table(
+            ["seconds", "words written", "words/s", "paths"],
+            [[time["seconds"], time["words"], time["words_per_second"], json.dumps(scores["paths"])]],
+        ),
+        "## Answers",
+        table(
+            ["row", "range", "required", "output", "S_l", "rep-4", "seconds", "path"],
+            [
+                [
+                    p["index"],
+                    _range(p),
+                    p["length"],
+                    p["response_length"],
+                    p["length_score"],
+                    p["rep_4"],
+                    p["seconds"],
+                    p["path"],
+                ]
+                for p in preds
+            ],
+        ),
+        "![required vs output length](scatter.png)\n\n![S_l by range](ranges.png)",
+    ]
+    path = out / "report.md"
+    path.write_text("\n\n".join(parts) + "\n", encoding="utf-8")
+    return path
+
+
+def _range(pred: dict[str, Any]) -> str:
+    from eval.data import range_of
+
+    return range_of(pred["length"])
+
+
+def compare_report(runs: list[tuple[str, dict[str, Any], dict[str, Any], list[dict]]], out: Path, command: str) -> Path:
+    """DIR/compare.md, DIR/scatter.png, DIR/ranges.png: several runs side by side."""
+    out.mkdir(parents=True, exist_ok=True)
+    names = [name for name, *_ in runs]
+    scatter(
+        [(name, preds) for name, _m, _s, preds in runs], out / "scatter.png", "LongBench-Write: " + " vs ".join(names)
+    )
+    range_bars([(name, scores) for name, _m, scores, _p in runs], out / "ranges.png")
+    labels = [label for label, _ in RANGES]
+    rows = []
+    for name, manifest, scores, _preds in runs:
+        rows.append(
+            [
+                name,
+                manifest["backend"],
+                scores["rows"],
+                scores["S_l"],
+                scores.get("S_q"),
+                scores.get("S"),
+                *(scores["S_l_by_range"][label]["S_l"] for label in labels),
+                scores["health"]["rep_4"],
+                scores["time"]["words_per_second"],
+            ]
+        )
+    parts = [
+        "# LongBench-Write comparison",
+        f"- command: `{command}`\n- made: {datetime.now(UTC).isoformat(timespec='seconds')}",
+        table(
+            ["run", "writer", "rows", "S_l", "S_q", "S", *(f"S_l {label}" for label in labels), "rep-4", "words/s"],
+            rows,
+        ),
+        "Each run's own report (with the exact command that made it) is in its folder:",
+        "\n".join(f"- {name}: `{manifest['command']}`" for name, manifest, _s, _p in runs),
+        "![required vs output length](scatter.png)\n\n![S_l by range](ranges.png)",
+    ]
+    path = out / "compare.md"
+    path.write_text("\n\n".join(parts) + "\n", encoding="utf-8")
+    return path
