@@ -23,9 +23,6 @@ from longwrite.settings import Settings
 from model.client import Endpoint, backend_errors
 from tests.unit.scripted import ScriptedChatModel, prose
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "benchmarks"
-EN_FILE = SHARED / "longbench_write_en.jsonl"
-
 
 def _jsonl(path: Path, lines: list[str]) -> Path:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -62,17 +59,43 @@ def test_missing_file(tmp_path):
         load_rows(tmp_path / "nope.jsonl")
 
 
-def test_stratified_selection_covers_every_range_in_file_order():
-    rows, _ = load_rows(EN_FILE)
+def test_stratified_selection_covers_every_range_in_file_order(tmp_path):
+    lengths = [
+        100,
+        200,
+        300,
+        400,
+        450,
+        600,
+        800,
+        1000,
+        1500,
+        1900,
+        2000,
+        2500,
+        3000,
+        3500,
+        3900,
+        5000,
+        8000,
+        10000,
+        12000,
+        20000,
+    ]
+    lines = [json.dumps({"prompt": f"Write a {n}-word essay on topic {n}.", "length": n}) for n in lengths]
+    lines += [json.dumps({"prompt": f"请写一篇{n}字的文章，主题{k}。", "length": n}) for k, n in enumerate(lengths)]
+    rows, _ = load_rows(_jsonl(tmp_path / "bench.jsonl", lines))
     chosen = select(rows, lang="en", stratify=4)
-    assert len(chosen) == 16
+    assert len(chosen) == 16 and all(row.language == "en" for row in chosen)
     assert [row.index for row in chosen] == sorted(row.index for row in chosen)
     for label in ("[0,500)", "[500,2k)", "[2k,4k)", "[4k,20k)"):
-        in_range = [row for row in chosen if row.range == label]
+        in_range = sorted(row.length for row in chosen if row.range == label)
         assert len(in_range) == 4
-        assert len({row.length for row in in_range}) >= 2  # spread over the range, not the 4 shortest
-    both = select(load_rows(SHARED / "longbench_write.jsonl")[0], stratify=4)
-    assert {row.language for row in both if row.range == "[2k,4k)"} == {"en", "zh"}
+    # spread over each range, shortest to longest, not its four shortest
+    assert sorted(row.length for row in chosen if row.range == "[4k,20k)") == [5000, 8000, 12000, 20000]
+    both = select(rows, stratify=4)
+    assert [row.language for row in both if row.range == "[2k,4k)"].count("zh") == 2
+    assert select(rows, lang="zh", limit=3) == [row for row in rows if row.language == "zh"][:3]
 
 
 # ---------------------------------------------------------------- judge
