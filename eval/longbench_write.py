@@ -11,10 +11,9 @@ from typing import Any
 
 from tqdm import tqdm
 
-from agent.state import AgentContext
 from eval.data import OnBadLine, load_rows, select
 from eval.judge import judge_answer
-from eval.predict import MANIFEST, PREDICTIONS, JsonlAppender, WriteMode, open_run, read_jsonl, run_predictions
+from eval.predict import MANIFEST, PREDICTIONS, JsonlAppender, WriteMode, answer_rows, read_jsonl
 from eval.report import longbench_report
 from eval.scores import score_run
 from longwrite.errors import InputError
@@ -53,15 +52,16 @@ def run_longbench(request: LongBenchRequest, settings: Settings) -> dict[str, An
     if not selected:
         raise InputError("No rows match --lang/--stratify/--limit; loosen the selection.")
     with endpoint_for(settings) as endpoint:
-        manifest = open_run(request.out, "longbench-write", request.data, request.mode, endpoint.backend, selected)
-        preds = run_predictions(
+        manifest, preds = answer_rows(
+            endpoint,
+            settings,
             request.out,
-            selected,
+            "longbench-write",
+            request.data,
             request.mode,
-            lambda: AgentContext.for_endpoint(endpoint, settings),
+            selected,
             request.concurrency,
             request.progress,
-            translate_errors=lambda: backend_errors(endpoint),
         )
         judgements = None
         if request.judge_with_writer:

@@ -25,7 +25,9 @@ from agent.model_first import write_auto
 from agent.state import AgentContext
 from eval.data import BenchRow, digest
 from longwrite.errors import BackendError, GenerationError, InputError
+from longwrite.settings import Settings
 from longwrite.text import count_words, length_score, repetition
+from model.client import Endpoint, backend_errors
 
 WriteMode = Literal["agent", "model", "auto"]
 PREDICTIONS = "preds.jsonl"
@@ -185,3 +187,28 @@ def run_predictions(
             )
         raise failure
     return [done[row.index] for row in rows]
+
+
+def answer_rows(
+    endpoint: Endpoint,
+    settings: Settings,
+    out: Path,
+    kind: str,
+    data: Path,
+    mode: WriteMode,
+    rows: list[BenchRow],
+    concurrency: int = 1,
+    show_progress: bool = True,
+) -> tuple[RunManifest, list[dict[str, Any]]]:
+    """Open (or check) the run folder, then write every row's answer on `endpoint`."""
+    manifest = open_run(out, kind, data, mode, endpoint.backend, rows)
+    preds = run_predictions(
+        out,
+        rows,
+        mode,
+        lambda: AgentContext.for_endpoint(endpoint, settings),
+        concurrency,
+        show_progress,
+        translate_errors=lambda: backend_errors(endpoint),
+    )
+    return manifest, preds

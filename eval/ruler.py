@@ -9,13 +9,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from agent.state import AgentContext
 from eval.data import BenchRow, OnBadLine, load_rows
-from eval.predict import WriteMode, open_run, run_predictions
+from eval.predict import WriteMode, answer_rows
 from eval.report import pyplot, table
 from longwrite.errors import InputError
 from longwrite.settings import Settings
-from model.client import backend_errors
 from model.embedded import endpoint_for
 
 RULER_SCORES = "ruler.json"
@@ -72,15 +70,16 @@ def run_ruler(request: RulerRequest, settings: Settings) -> dict[str, Any]:
         print(f"skipped {problem}", file=sys.stderr)
     selected = pick(rows, request.lengths, request.per_length)
     with endpoint_for(settings) as endpoint:
-        manifest = open_run(request.out, "ruler", request.data, request.mode, endpoint.backend, selected)
-        preds = run_predictions(
+        manifest, preds = answer_rows(
+            endpoint,
+            settings,
             request.out,
-            selected,
+            "ruler",
+            request.data,
             request.mode,
-            lambda: AgentContext.for_endpoint(endpoint, settings),
+            selected,
             request.concurrency,
             request.progress,
-            translate_errors=lambda: backend_errors(endpoint),
         )
     scores = ruler_scores(preds)
     (request.out / RULER_SCORES).write_text(json.dumps(scores, indent=2) + "\n", encoding="utf-8")

@@ -264,3 +264,34 @@ def test_reports_are_written(tmp_path):
         "longwrite eval compare a b",
     ).read_text()
     assert compare.count("| scripted |") == 2 and (tmp_path / "cmp" / "ranges.png").exists()
+
+
+# ---------------------------------------------------------------- ruler
+
+
+def test_ruler_picks_lengths_and_reports_the_longest_output(tmp_path):
+    from eval.ruler import pick, ruler_report, ruler_scores
+
+    lines = [
+        json.dumps({"prompt": f"Write a {n}-word story, take {k}.", "length": n})
+        for n in (1000, 2000, 5000)
+        for k in range(3)
+    ]
+    rows, _ = load_rows(_jsonl(tmp_path / "ruler.jsonl", lines))
+    chosen = pick(rows, (1000, 5000), per_length=2)
+    assert [(row.length, row.index) for row in chosen] == [(1000, 0), (1000, 1), (5000, 6), (5000, 7)]
+    with pytest.raises(InputError, match="not in the file"):
+        pick(rows, (30000,), None)
+    preds = [_pred(0, 1000, 950), _pred(1, 1000, 1010), _pred(6, 5000, 4100), _pred(7, 5000, 3000)]
+    scores = ruler_scores(preds)
+    assert scores["longest_output"] == 4100
+    assert scores["by_length"]["5000"] == {
+        "rows": 2,
+        "longest": 4100,
+        "median": 3550.0,
+        "S_l": round((preds[2]["length_score"] + preds[3]["length_score"]) / 2, 2),
+    }
+    manifest = {"mode": "agent", "command": "longwrite eval ruler ...", "data": "ruler.jsonl", "backend": "scripted"}
+    ruler_report(tmp_path, manifest, scores, preds)
+    assert "Longest output: 4,100 words." in (tmp_path / "report.md").read_text()
+    assert (tmp_path / "ruler.png").stat().st_size > 1000
