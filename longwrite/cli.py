@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer.core import TyperGroup
 
 from longwrite.errors import LongwriteError
 
@@ -355,6 +356,78 @@ def eval_compare(
     except LongwriteError as error:
         _fail(error)
     typer.echo(f"-> {path}")
+
+
+class _CurateGroup(TyperGroup):
+    """`longwrite curate IN -o OUT` filters; `longwrite curate mix ...` mixes."""
+
+    def parse_args(self, ctx, args):  # type: ignore[no-untyped-def]
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["filter", *args]
+        return super().parse_args(ctx, args)
+
+
+curate_app = typer.Typer(
+    cls=_CurateGroup,
+    help="`longwrite curate IN -o OUT [--min-length-score 80] [--report DIR]` keeps rows whose answer follows the "
+    "length its instruction states; `longwrite curate mix` mixes them with general data.",
+    no_args_is_help=True,
+)
+app.add_typer(curate_app, name="curate")
+Output = Annotated[Path, typer.Option("-o", "--output", help="where to write the rows (JSONL)")]
+
+
+@curate_app.command(
+    "filter",
+    hidden=True,
+    epilog="Example:\n\n  longwrite curate synth.jsonl -o curated.jsonl --min-length-score 80 --report curation/",
+)
+def curate_filter(
+    source: Annotated[Path, typer.Argument(help="rows: .jsonl, .parquet, or a saved dataset folder")],
+    output: Output,
+    min_length_score: Annotated[float, typer.Option("--min-length-score", min=0, max=100)] = 80.0,
+    report: Annotated[Path | None, typer.Option("--report", help="folder for report.md and plots")] = None,
+) -> None:
+    """Keep rows whose answer follows the one length their instruction states (length score >=
+    --min-length-score); drop refusals, loops and duplicate prompts."""
+    from training.curate import curate, write_report
+    from training.rows import read_rows, write_rows
+
+    try:
+        result = curate(read_rows(source), min_length_score)
+        write_rows(output, result.kept)
+        if report:
+            write_report(result, report, str(source))
+    except LongwriteError as error:
+        _fail(error)
+    dropped = ", ".join(f"{reason} {count}" for reason, count in sorted(result.dropped.items())) or "none"
+    typer.echo(f"kept {len(result.kept)} of {len(result.decisions)} rows -> {output} (dropped: {dropped})")
+
+
+@curate_app.command(
+    "mix",
+    epilog="Example:\n\n  longwrite curate mix --long curated.jsonl --general chat.jsonl "
+    "--ratio 20 --seed 1 -o mixed.jsonl",
+)
+def curate_mix(
+    long: Annotated[Path, typer.Option("--long", help="long-output rows")],
+    general: Annotated[Path, typer.Option("--general", help="general chat rows (same messages format)")],
+    output: Output,
+    ratio: Annotated[int, typer.Option("--ratio", help="general rows per long row (Minimum Tuning: 20)")] = 20,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    allow_repeat: Annotated[bool, typer.Option("--allow-repeat", help="reuse general rows if too few")] = False,
+) -> None:
+    """Mix every long-output row with RATIO general rows, shuffled."""
+    from training.mix import mix
+    from training.rows import read_rows, write_rows
+
+    try:
+        result = mix(read_rows(long), read_rows(general), ratio, seed, allow_repeat)
+        write_rows(output, result.rows)
+    except LongwriteError as error:
+        _fail(error)
+    repeated = f" ({result.repeated_general} general rows used twice)" if result.repeated_general else ""
+    typer.echo(f"{result.long} long + {result.general} general = {len(result.rows)} rows{repeated} -> {output}")
 
 
 @app.command(epilog="Example:\n\n  longwrite count essay.md")

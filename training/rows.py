@@ -1,0 +1,98 @@
+"""SFT rows in the LongWriter-6k shape ({"messages": [user, assistant], ...metadata}): reading
+them from JSONL, Parquet or a saved Hugging Face dataset, and writing them exactly once."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from longwrite.errors import InputError
+
+
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    """Rows from a .jsonl file, a .parquet file, or a folder saved with datasets' save_to_disk."""
+    if path.is_dir():
+        return _hf_dataset(path)
+    if not path.exists():
+        raise InputError(f"{path} does not exist.")
+    if path.suffix == ".parquet":
+        return _parquet(path)
+    rows = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise InputError(f"{path}:{number}: not valid JSON ({error.msg}); fix or remove the line.") from error
+            if not isinstance(row, dict):
+                raise InputError(f"{path}:{number}: not a JSON object.")
+            rows.append(row | {"_line": number})
+    if not rows:
+        raise InputError(f"{path} is empty.")
+    return rows
+
+
+def _parquet(path: Path) -> list[dict[str, Any]]:
+    try:
+        import pyarrow.parquet as parquet
+    except ImportError as error:
+        raise InputError("Reading Parquet needs pyarrow: pip install 'longwrite[train]'.") from error
+    return [row | {"_line": n} for n, row in enumerate(parquet.read_table(path).to_pylist(), start=1)]
+
+
+def _hf_dataset(path: Path) -> list[dict[str, Any]]:
+    try:
+        from datasets import load_from_disk
+    except ImportError as error:
+        raise InputError("Reading a saved dataset needs datasets: pip install 'longwrite[train]'.") from error
+    try:
+        dataset = load_from_disk(str(path))
+    except (FileNotFoundError, ValueError) as error:
+        raise InputError(f"{path} is not a dataset saved with save_to_disk ({error}).") from error
+    if hasattr(dataset, "keys"):  # a DatasetDict: take its train split, else its only one
+        split = "train" if "train" in dataset else next(iter(dataset.keys()))
+        dataset = dataset[split]
+    return [row | {"_line": n} for n, row in enumerate(dataset.to_list(), start=1)]
+
+
+def turns(row: dict[str, Any]) -> tuple[str, str] | None:
+    """(the last user message, the assistant answer after it), or None when the row has neither."""
+    messages = row.get("messages")
+    if not isinstance(messages, list):
+        return None
+    user = answer = None
+    for message in messages:
+        if not isinstance(message, dict) or not isinstance(message.get("content"), str):
+            return None
+        if message.get("role") == "user":
+            user, answer = message["content"], None
+        elif message.get("role") == "assistant" and user is not None:
+            answer = message["content"]
+    return (user, answer) if user is not None and answer is not None else None
+
+
+def write_rows(path: Path, rows: Iterable[dict[str, Any]]) -> int:
+    """Write rows to `path` atomically (a temporary file renamed over it); the count written."""
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise InputError(f"The folder {parent} does not exist; create it first.")
+    partial = path.with_name(path.name + ".partial")
+    count = 0
+    try:
+        with partial.open("w", encoding="utf-8") as handle:
+            for row in rows:
+                clean = {k: v for k, v in row.items() if not k.startswith("_")}
+                handle.write(json.dumps(clean, ensure_ascii=False) + "\n")
+                count += 1
+            handle.flush()
+            os.fsync(handle.fileno())
+        partial.replace(path)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise InputError(f"Could not write {path} ({error.strerror}); nothing there was changed.") from error
+    return count
