@@ -13,10 +13,11 @@ from tqdm import tqdm
 
 from eval.data import OnBadLine, load_rows, select
 from eval.judge import judge_answer
-from eval.predict import MANIFEST, PREDICTIONS, JsonlAppender, WriteMode, answer_rows, read_jsonl
+from eval.predict import MANIFEST, PREDICTIONS, WriteMode, answer_rows
 from eval.report import longbench_report
 from eval.scores import score_run
 from longwrite.errors import InputError
+from longwrite.jsonl import JsonlAppender, read_jsonl
 from longwrite.settings import Settings
 from longwrite.text import Language
 from model.client import Endpoint, backend_errors, chat_model

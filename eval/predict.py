@@ -5,9 +5,7 @@ prompt, whatever order concurrent writes finish in."""
 from __future__ import annotations
 
 import json
-import os
 import sys
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
@@ -25,6 +23,7 @@ from agent.model_first import write_auto
 from agent.state import AgentContext
 from eval.data import BenchRow, digest
 from longwrite.errors import BackendError, GenerationError, InputError
+from longwrite.jsonl import JsonlAppender, read_jsonl
 from longwrite.settings import Settings
 from longwrite.text import count_words, length_score, repetition
 from model.client import Endpoint, backend_errors
@@ -74,34 +73,6 @@ def open_run(out: Path, kind: str, data: Path, mode: WriteMode, backend: str, ro
     out.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(asdict(manifest), indent=2) + "\n", encoding="utf-8")
     return manifest
-
-
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """Rows of a results file; a last line cut off by a crash is ignored."""
-    if not path.exists():
-        return []
-    rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue  # only a line the crash interrupted can be partial
-    return rows
-
-
-class JsonlAppender:
-    """Appends one JSON object per line, flushed and synced, from any thread."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-
-    def append(self, row: dict[str, Any]) -> None:
-        line = json.dumps(row, ensure_ascii=False) + "\n"
-        with self._lock, self.path.open("a", encoding="utf-8") as handle:
-            handle.write(line)
-            handle.flush()
-            os.fsync(handle.fileno())
 
 
 def write_answer(ctx: AgentContext, mode: WriteMode, row: BenchRow) -> tuple[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -356,6 +357,47 @@ def eval_compare(
     except LongwriteError as error:
         _fail(error)
     typer.echo(f"-> {path}")
+
+
+@app.command(
+    epilog=(
+        "Examples:\n\n  longwrite synth instructions.jsonl -o synth.jsonl --concurrency 2\n\n"
+        "  longwrite synth instructions.jsonl -o synth.jsonl --concurrency 16 --base-url http://gpu1:8000/v1 "
+        "--base-url http://gpu2:8000/v1 --model Qwen/Qwen2.5-7B-Instruct"
+    )
+)
+def synth(
+    source: Annotated[Path, typer.Argument(help='instructions: JSONL rows {"prompt", optional "id", "length"}')],
+    output: Annotated[Path, typer.Option("-o", "--output", help="SFT rows are appended here")],
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, help="documents written at once")] = 1,
+    base_urls: Annotated[
+        list[str] | None, typer.Option("--base-url", help="endpoint (repeat for round robin); unset = embedded")
+    ] = None,
+    model: ModelId = None,
+    api_key: ApiKey = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="write at most N documents")] = None,
+    shuffle: Annotated[bool, typer.Option("--shuffle", help="write in a random order (see --seed)")] = False,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    retry_errors: Annotated[bool, typer.Option("--retry-errors", help="retry the rows in OUT.errors.jsonl")] = False,
+) -> None:
+    """Batch AgentWrite synthesis of long-output SFT data; rerun the same command to resume."""
+    from training.synth import SynthRequest, synthesize
+
+    request = SynthRequest(
+        source=source,
+        output=output,
+        concurrency=concurrency,
+        base_urls=tuple(base_urls or ()),
+        limit=limit,
+        shuffle=shuffle,
+        seed=seed,
+        retry_errors=retry_errors,
+    )
+    try:
+        summary = synthesize(request, _settings(None, model, api_key))
+    except LongwriteError as error:
+        _fail(error)
+    typer.echo(json.dumps(summary))
 
 
 class _CurateGroup(TyperGroup):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from eval.predict import read_jsonl
+from longwrite.jsonl import read_jsonl
 from tests.integration.conftest import embedded_env
 
 pytestmark = pytest.mark.integration

@@ -15,10 +15,11 @@ import pytest
 from agent.state import AgentContext
 from eval.data import load_rows, select
 from eval.judge import DIMENSIONS, judge_answer, parse_judgement
-from eval.predict import open_run, read_jsonl, run_predictions
+from eval.predict import open_run, run_predictions
 from eval.report import compare_report, longbench_report
 from eval.scores import score_run
 from longwrite.errors import BackendError, InputError
+from longwrite.jsonl import read_jsonl
 from longwrite.settings import Settings
 from model.client import Endpoint, backend_errors
 from tests.unit.scripted import ScriptedChatModel, prose

@@ -1,0 +1,50 @@
+"""Append-only JSONL result files shared by long batch runs (eval answers, synthesised data).
+
+Each row is appended with one write, flushed and fsynced, so a process killed at any moment
+leaves whole lines behind (at worst one cut-off last line, which readers ignore).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from longwrite.errors import InputError
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """Rows of a results file; a last line cut off by a crash is ignored."""
+    if not path.exists():
+        return []
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue  # only a line the crash interrupted can be partial
+    return rows
+
+
+class JsonlAppender:
+    """Appends one JSON object per line, flushed and synced, from any thread."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+
+    def append(self, row: dict[str, Any]) -> None:
+        line = json.dumps(row, ensure_ascii=False) + "\n"
+        with self._lock:
+            try:
+                with self.path.open("a", encoding="utf-8") as handle:
+                    handle.write(line)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+            except OSError as error:
+                raise InputError(
+                    f"Could not append to {self.path} ({error.strerror}); the rows already there are intact, "
+                    "free space or fix permissions and run again to resume."
+                ) from error
