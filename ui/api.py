@@ -58,7 +58,7 @@ def create_api(lifespan: Any, api_key: str | None, max_request_bytes: int) -> Fa
     async def health(request: Request) -> dict[str, Any]:
         service: WriteService = request.app.state.service
         try:
-            await request.app.state.proxy.models(timeout_s=HEALTH_PROBE_S)
+            await request.app.state.proxy.models(timeout_s=HEALTH_PROBE_S, fresh=True)
             backend_up = True
         except ApiError:
             backend_up = False

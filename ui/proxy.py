@@ -41,15 +41,21 @@ class BackendProxy:
             code="backend_unavailable",
         )
 
-    async def models(self, timeout_s: float | None = None) -> list[str]:
-        """The model ids the backend serves (cached briefly); ApiError 503 when it is down."""
-        if self._models and time.monotonic() - self._models[0] < MODELS_MAX_AGE_S:
+    async def models(self, timeout_s: float | None = None, fresh: bool = False) -> list[str]:
+        """The model ids the backend serves; ApiError 503 when it is down.
+
+        The list is reused for a short while (every proxied chat checks it); `fresh` asks the
+        backend now, as a health probe must.
+        """
+        cached = self._models and time.monotonic() - self._models[0] < MODELS_MAX_AGE_S
+        if self._models and cached and not fresh:
             return self._models[1]
         try:
             response = await self.client.get("models", timeout=timeout_s or httpx.USE_CLIENT_DEFAULT)
             response.raise_for_status()
             ids = [entry["id"] for entry in response.json()["data"]]
         except (httpx.HTTPError, ValueError, KeyError, TypeError) as error:
+            self._models = None  # a backend that is down must not look up from the cache
             raise self._down(error) from error
         ids = ids if self.endpoint.model in ids else [self.endpoint.model, *ids]
         self._models = (time.monotonic(), ids)

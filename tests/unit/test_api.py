@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 
+import httpx
 import openai
 import pytest
 from fastapi.testclient import TestClient
@@ -14,6 +16,7 @@ from longwrite.settings import Settings
 from longwrite.text import count_words
 from model.client import Endpoint
 from tests.unit.scripted import ScriptedChatModel, prose
+from ui.errors import ApiError
 from ui.proxy import BackendProxy
 from ui.server import create_app
 from ui.service import WriteService
@@ -60,7 +63,7 @@ def make_client(tmp_path, monkeypatch):
             return AgentContext(settings=settings, make_model=lambda: ScriptedChatModel(reply=script),
                                 section_words=250, cancel=cancel)  # fmt: skip
 
-        async def models(self, timeout_s=None):
+        async def models(self, timeout_s=None, fresh=False):
             return [BACKEND_MODEL]
 
         monkeypatch.setattr(WriteService, "context", context)
@@ -171,6 +174,34 @@ def test_models_lists_the_agent_auto_and_backend(make_client):
     ids = [m["id"] for m in client.get("/v1/models", headers=AUTH).json()["data"]]
     assert ids == ["agentwrite", "auto", BACKEND_MODEL]
     assert client.get("/health").json()["max_concurrent_writes"] == 2
+
+
+def test_a_backend_that_stops_is_reported_down_at_once(tmp_path):
+    """The model list is cached for proxied chats, but health must never answer from the cache."""
+    backend = {"up": True}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if not backend["up"]:
+            raise httpx.ConnectError("connection refused", request=request)
+        return httpx.Response(200, json={"data": [{"id": BACKEND_MODEL}]})
+
+    endpoint = Endpoint(base_url="http://127.0.0.1:9/v1", model=BACKEND_MODEL, label="mocked")
+    proxy = BackendProxy(endpoint, Settings(home=tmp_path))
+    proxy.client = httpx.AsyncClient(base_url=endpoint.base_url + "/", transport=httpx.MockTransport(answer))
+
+    async def probe() -> tuple[list[str], bool]:
+        listed = await proxy.models()
+        backend["up"] = False
+        try:
+            await proxy.models(fresh=True)
+        except ApiError as error:
+            return listed, error.status == 503
+        return listed, False
+
+    listed, reported_down = asyncio.run(probe())
+    assert listed == [BACKEND_MODEL] and reported_down
+    with pytest.raises(ApiError):  # nor does a down backend leave a stale list for the chats
+        asyncio.run(proxy.models())
 
 
 # ---------------------------------------------------------------- bad input
