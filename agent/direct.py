@@ -24,11 +24,18 @@ class DirectResult:
     seconds: float
 
 
-def write_direct(ctx: AgentContext, instruction: str, on_token: Callable[[str], None] | None = None) -> DirectResult:
-    """One call, no plan, no length control: as much as the model writes, up to its context."""
+def write_direct(
+    ctx: AgentContext,
+    instruction: str,
+    on_token: Callable[[str], None] | None = None,
+    max_tokens: int | None = None,
+) -> DirectResult:
+    """One call, no plan, no length control: as much as the model writes, up to its context
+    (or up to `max_tokens`, when the caller caps it)."""
     messages = [HumanMessage(instruction)]
     prompt_tokens = int(estimate_tokens(messages) * PROMPT_ESTIMATE_MARGIN)
-    max_tokens = ctx.context_tokens - prompt_tokens - SAFETY_TOKENS
+    room = ctx.context_tokens - prompt_tokens - SAFETY_TOKENS
+    max_tokens = room if max_tokens is None else min(room, max_tokens)
     if max_tokens < 16:
         raise GenerationError(
             f"The instruction alone fills the model's {ctx.context_tokens}-token context; shorten it."

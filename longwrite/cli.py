@@ -11,6 +11,8 @@ from typing import Annotated
 import typer
 from typer.core import TyperGroup
 
+from longwrite.cli_options import ApiKey, BaseUrl, ModelId, fail, settings_from
+from longwrite.cli_train import train_app
 from longwrite.errors import LongwriteError
 
 app = typer.Typer(
@@ -24,28 +26,6 @@ app = typer.Typer(
 class Mode(StrEnum):
     agent = "agent"
     model = "model"
-
-
-BaseUrl = Annotated[
-    str | None,
-    typer.Option(
-        "--base-url", help="OpenAI-compatible endpoint (e.g. http://localhost:8000/v1); unset = embedded model"
-    ),
-]
-ModelId = Annotated[str | None, typer.Option("--model", help="model id at the endpoint")]
-ApiKey = Annotated[str | None, typer.Option("--api-key", help="API key for the endpoint")]
-
-
-def _settings(base_url: str | None = None, model: str | None = None, api_key: str | None = None):
-    from longwrite.settings import Settings
-
-    overrides = {k: v for k, v in {"base_url": base_url, "model": model, "api_key": api_key}.items() if v}
-    return Settings(**overrides)
-
-
-def _fail(error: LongwriteError) -> None:
-    typer.echo(f"error: {error}", err=True)
-    raise typer.Exit(error.exit_code)
 
 
 @app.command(
@@ -90,9 +70,9 @@ def write(
         json_summary=json_summary,
     )
     try:
-        code = run(request, _settings(base_url, model, api_key))
+        code = run(request, settings_from(base_url, model, api_key))
     except LongwriteError as error:
-        _fail(error)
+        fail(error)
     raise typer.Exit(code)
 
 
@@ -125,7 +105,7 @@ def serve(
 
     from ui.server import serve as run_server
 
-    settings = _settings(base_url, model)
+    settings = settings_from(base_url, model)
     server_key = api_key or (settings.api_key.get_secret_value() if settings.api_key else None)
     # LONGWRITE_API_KEY guards this server; the backend gets its own key
     backend_key = backend_api_key or (settings.backend_api_key.get_secret_value() if settings.backend_api_key else None)
@@ -133,7 +113,7 @@ def serve(
     try:
         run_server(settings, host, port, server_key)
     except LongwriteError as error:
-        _fail(error)
+        fail(error)
 
 
 class EngineName(StrEnum):
@@ -188,9 +168,9 @@ def serve_model(
             continuous_batching=continuous_batching,
             device=device,
         )
-        code = run_serve_model(spec, _settings(), dry_run)
+        code = run_serve_model(spec, settings_from(), dry_run)
     except LongwriteError as error:
-        _fail(error)
+        fail(error)
     raise typer.Exit(code)
 
 
@@ -275,12 +255,12 @@ def eval_longbench_write(
     try:
         if judge_embedded and judge_base_url:
             raise LongwriteError("Give --judge-base-url or --judge-embedded, not both.")
-        settings = _settings(base_url, model, api_key).model_copy(update={"temperature": temperature})
+        settings = settings_from(base_url, model, api_key).model_copy(update={"temperature": temperature})
         judge = None
         if judge_base_url:
-            judge = _settings(judge_base_url, judge_model, judge_api_key)
+            judge = settings_from(judge_base_url, judge_model, judge_api_key)
         elif judge_embedded:  # the embedded default, whatever LONGWRITE_BASE_URL says
-            judge = _settings().model_copy(update={"base_url": None, "model": None, "api_key": None})
+            judge = settings_from().model_copy(update={"base_url": None, "model": None, "api_key": None})
         request = LongBenchRequest(
             data=data,
             out=out,
@@ -295,7 +275,7 @@ def eval_longbench_write(
         )
         scores = run_longbench(request, settings)
     except LongwriteError as error:
-        _fail(error)
+        fail(error)
     typer.echo(f"S_l {scores['S_l']}  S_q {scores.get('S_q', '-')}  S {scores.get('S', '-')}  -> {out}/report.md")
 
 
@@ -326,7 +306,7 @@ def eval_ruler(
             wanted = tuple(int(n) for n in lengths.split(",")) if lengths else ()
         except ValueError as error:
             raise InputError(f"--lengths {lengths} is not a list of numbers like 1000,2000,5000.") from error
-        settings = _settings(base_url, model, api_key).model_copy(update={"temperature": temperature})
+        settings = settings_from(base_url, model, api_key).model_copy(update={"temperature": temperature})
         request = RulerRequest(
             data=data,
             out=out,
@@ -338,7 +318,7 @@ def eval_ruler(
         )
         scores = run_ruler(request, settings)
     except LongwriteError as error:
-        _fail(error)
+        fail(error)
     typer.echo(f"longest output {scores['longest_output']:,} words -> {out}/report.md")
 
 
@@ -355,7 +335,7 @@ def eval_compare(
         loaded = [(folder.name, *load_run(folder)) for folder in runs]
         path = compare_report(loaded, out, " ".join(["longwrite", *sys.argv[1:]]))
     except LongwriteError as error:
-        _fail(error)
+        fail(error)
     typer.echo(f"-> {path}")
 
 
@@ -394,9 +374,9 @@ def synth(
         retry_errors=retry_errors,
     )
     try:
-        summary = synthesize(request, _settings(None, model, api_key))
+        summary = synthesize(request, settings_from(None, model, api_key))
     except LongwriteError as error:
-        _fail(error)
+        fail(error)
     typer.echo(json.dumps(summary))
 
 
@@ -416,6 +396,7 @@ curate_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(curate_app, name="curate")
+app.add_typer(train_app, name="train")
 Output = Annotated[Path, typer.Option("-o", "--output", help="where to write the rows (JSONL)")]
 
 
@@ -441,7 +422,7 @@ def curate_filter(
         if report:
             write_report(result, report, str(source))
     except LongwriteError as error:
-        _fail(error)
+        fail(error)
     dropped = ", ".join(f"{reason} {count}" for reason, count in sorted(result.dropped.items())) or "none"
     typer.echo(f"kept {len(result.kept)} of {len(result.decisions)} rows -> {output} (dropped: {dropped})")
 
@@ -467,7 +448,7 @@ def curate_mix(
         result = mix(read_rows(long), read_rows(general), ratio, seed, allow_repeat)
         write_rows(output, result.rows)
     except LongwriteError as error:
-        _fail(error)
+        fail(error)
     repeated = f" ({result.repeated_general} general rows used twice)" if result.repeated_general else ""
     typer.echo(f"{result.long} long + {result.general} general = {len(result.rows)} rows{repeated} -> {output}")
 
@@ -480,7 +461,7 @@ def count(file: Annotated[Path, typer.Argument(help="a text file, or - for stdin
     try:
         text = sys.stdin.read() if str(file) == "-" else _read_text(file)
     except LongwriteError as error:
-        _fail(error)
+        fail(error)
     typer.echo(count_report(text))
 
 
