@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from typer.core import TyperGroup
 
-from longwrite.cli_options import ApiKey, BaseUrl, ModelId, fail, settings_from
+from longwrite.cli_options import ApiKey, BaseUrl, HfDataset, ModelId, fail, one_source, settings_from
 from longwrite.cli_train import train_app
 from longwrite.errors import LongwriteError
 
@@ -347,8 +347,12 @@ def eval_compare(
     )
 )
 def synth(
-    source: Annotated[Path, typer.Argument(help='instructions: JSONL rows {"prompt", optional "id", "length"}')],
     output: Annotated[Path, typer.Option("-o", "--output", help="SFT rows are appended here")],
+    source: Annotated[
+        Path | None,
+        typer.Argument(help='instructions: rows {"prompt", optional "id", "length"} (.jsonl or .parquet)'),
+    ] = None,
+    hf_dataset: HfDataset = None,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, help="documents written at once")] = 1,
     base_urls: Annotated[
         list[str] | None, typer.Option("--base-url", help="endpoint (repeat for round robin); unset = embedded")
@@ -363,6 +367,10 @@ def synth(
     """Batch AgentWrite synthesis of long-output SFT data; rerun the same command to resume."""
     from training.synth import SynthRequest, synthesize
 
+    try:
+        source = one_source(source, hf_dataset)
+    except LongwriteError as error:
+        fail(error)
     request = SynthRequest(
         source=source,
         output=output,
@@ -406,8 +414,9 @@ Output = Annotated[Path, typer.Option("-o", "--output", help="where to write the
     epilog="Example:\n\n  longwrite curate synth.jsonl -o curated.jsonl --min-length-score 80 --report curation/",
 )
 def curate_filter(
-    source: Annotated[Path, typer.Argument(help="rows: .jsonl, .parquet, or a saved dataset folder")],
     output: Output,
+    source: Annotated[Path | None, typer.Argument(help="rows: .jsonl, .parquet, or a saved dataset folder")] = None,
+    hf_dataset: HfDataset = None,
     min_length_score: Annotated[float, typer.Option("--min-length-score", min=0, max=100)] = 80.0,
     report: Annotated[Path | None, typer.Option("--report", help="folder for report.md and plots")] = None,
 ) -> None:
@@ -417,6 +426,7 @@ def curate_filter(
     from training.rows import read_rows, write_rows
 
     try:
+        source = one_source(source, hf_dataset)
         result = curate(read_rows(source), min_length_score)
         write_rows(output, result.kept)
         if report:

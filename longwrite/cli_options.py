@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from longwrite.errors import LongwriteError
+from longwrite.errors import InputError, LongwriteError
 
 if TYPE_CHECKING:
     from longwrite.settings import Settings
@@ -31,3 +32,21 @@ def settings_from(base_url: str | None = None, model: str | None = None, api_key
 def fail(error: LongwriteError) -> NoReturn:
     typer.echo(f"error: {error}", err=True)
     raise typer.Exit(error.exit_code)
+
+
+HfDataset = Annotated[
+    Path | None,
+    typer.Option("--hf-dataset", help="read the rows from a folder saved with datasets' save_to_disk"),
+]
+
+
+def one_source(source: Path | None, hf_dataset: Path | None) -> Path:
+    """The input: a file argument, or --hf-dataset FOLDER (a saved Hugging Face dataset), not both."""
+    if (source is None) == (hf_dataset is None):
+        raise InputError("Give one input: a .jsonl/.parquet file, or --hf-dataset FOLDER.")
+    if hf_dataset is not None and not hf_dataset.is_dir():
+        raise InputError(
+            f"--hf-dataset {hf_dataset} is not a folder; give one written by datasets' save_to_disk "
+            "(or pass a .jsonl/.parquet file without --hf-dataset)."
+        )
+    return source or hf_dataset  # type: ignore[return-value]

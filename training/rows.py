@@ -33,7 +33,7 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
                 raise InputError(f"{path}:{number}: not a JSON object.")
             rows.append(row | {"_line": number})
     if not rows:
-        raise InputError(f"{path} is empty.")
+        raise InputError(f"{path} is empty; give a file with one JSON row per line.")
     return rows
 
 

@@ -31,6 +31,7 @@ from longwrite.limits import check_instruction, target_length
 from longwrite.settings import Settings
 from model.client import Endpoint, backend_errors, resolve_endpoint
 from model.embedded import EmbeddedServer
+from training.rows import read_rows
 
 FAILURES_BEFORE_REST = 3  # failures in a row before an endpoint is left alone for a while
 REST_S = 60.0
@@ -65,22 +66,22 @@ class SynthRequest:
 
 
 def read_instructions(path: Path, settings: Settings) -> list[Instruction]:
-    """Rows {"prompt", optional "id", optional "length"}; an id defaults to a hash of the prompt."""
-    if not path.exists():
-        raise InputError(f"{path} does not exist.")
+    """Rows {"prompt", optional "id", optional "length"}, from JSONL, Parquet or a saved dataset.
+
+    A row with `messages` instead of `prompt` (an SFT row, e.g. LongWriter-6k) gives its last
+    user turn. An id defaults to a hash of the prompt; the same row twice is written once.
+    """
     seen: dict[str, tuple[str, int]] = {}
     rows: list[Instruction] = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
+    for data in read_rows(path):
+        number = data["_line"]
         where = f"{path}:{number}"
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise InputError(f"{where}: not valid JSON ({error.msg}); fix or remove the line.") from error
-        if not isinstance(data, dict) or not isinstance(data.get("prompt"), str) or not data["prompt"].strip():
+        prompt = data.get("prompt")
+        if prompt is None:
+            prompt = _last_user_turn(data)
+        if not isinstance(prompt, str) or not prompt.strip():
             raise InputError(f'{where}: the row has no "prompt" text.')
-        prompt = check_instruction(data["prompt"], settings, example='{"prompt": "Write a 3000-word guide to ..."}')
+        prompt = check_instruction(prompt, settings, example='{"prompt": "Write a 3000-word guide to ..."}')
         row_id = str(data.get("id") or hashlib.sha256(prompt.encode()).hexdigest()[:16])
         if row_id in seen:
             if seen[row_id][0] != prompt:
@@ -94,6 +95,15 @@ def read_instructions(path: Path, settings: Settings) -> list[Instruction]:
     if not rows:
         raise InputError(f"{path} has no instructions.")
     return rows
+
+
+def _last_user_turn(row: dict[str, Any]) -> str | None:
+    """The last user message of a row's `messages`, if it has one."""
+    messages = row.get("messages")
+    if not isinstance(messages, list):
+        return None
+    users = [m.get("content") for m in messages if isinstance(m, dict) and m.get("role") == "user"]
+    return users[-1] if users and isinstance(users[-1], str) else None
 
 
 class EndpointPool:

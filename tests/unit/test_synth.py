@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -44,7 +45,8 @@ def test_instructions_get_ids_targets_and_duplicates_merged(tmp_path):
         (['{"id": "x", "prompt": "a"}', '{"id": "x", "prompt": "b"}'], "in.jsonl:2: id x was used on line 1"),
         (['{"prompt": "a", "length": "900"}'], "whole number"),
         (['{"prompt": "a", "length": -4}'], "positive"),
-        ([""], "no instructions"),
+        ([""], "in.jsonl is empty"),
+        (["[1, 2]"], "in.jsonl:1: not a JSON object"),
     ],
 )
 def test_bad_instruction_files(tmp_path, lines, message):
@@ -70,3 +72,39 @@ def test_endpoints_that_keep_failing_rest():
     for _ in range(FAILURES_BEFORE_REST):
         single.failed(0)
     assert single.take() == 0  # with nothing else to use, the resting one is still used
+
+
+def test_instructions_from_parquet_and_a_saved_dataset_of_sft_rows(tmp_path):
+    datasets = pytest.importorskip("datasets")
+    rows = [
+        {"messages": [{"role": "user", "content": "Write a 900-word essay on salt."},
+                      {"role": "assistant", "content": "Salt ..."}]},
+        {"messages": [{"role": "user", "content": "Write about maps."}, {"role": "assistant", "content": "Maps"}]},
+    ]  # fmt: skip
+    data = datasets.Dataset.from_list(rows)
+    data.to_parquet(str(tmp_path / "rows.parquet"))
+    data.save_to_disk(str(tmp_path / "saved"))
+    for source in (tmp_path / "rows.parquet", tmp_path / "saved"):
+        instructions = read_instructions(source, SETTINGS)
+        assert [(row.prompt, row.target) for row in instructions] == [
+            ("Write a 900-word essay on salt.", 900), ("Write about maps.", 2000)]  # fmt: skip
+
+
+def test_cli_hf_dataset_feeds_curate_and_bad_inputs_are_named(tmp_path):
+    datasets = pytest.importorskip("datasets")
+    from typer.testing import CliRunner
+
+    from longwrite.cli import app
+
+    synthesised = Path(__file__).parents[1] / "data" / "synth_small.jsonl"
+    rows = [json.loads(line) for line in synthesised.read_text().splitlines()]
+    datasets.Dataset.from_list(rows).save_to_disk(str(tmp_path / "saved"))
+    result = CliRunner().invoke(
+        app, ["curate", "--hf-dataset", str(tmp_path / "saved"), "-o", str(tmp_path / "c.jsonl")]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"kept {len(rows)} of {len(rows)} rows")
+    not_folder = CliRunner().invoke(app, ["synth", "--hf-dataset", str(synthesised), "-o", str(tmp_path / "s.jsonl")])
+    assert not_folder.exit_code == 2 and "is not a folder" in not_folder.output and "save_to_disk" in not_folder.output
+    both = CliRunner().invoke(app, ["synth", str(synthesised), "--hf-dataset", str(tmp_path / "saved"), "-o", "x"])
+    assert both.exit_code == 2 and "Give one input" in both.output
