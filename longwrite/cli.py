@@ -116,6 +116,24 @@ def serve(
         fail(error)
 
 
+@app.command(epilog="Examples:\n\n  longwrite ui\n\n  longwrite ui --port 7860 --base-url http://localhost:8001/v1")
+def ui(
+    host: Annotated[str, typer.Option("--host", help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="port to listen on", min=1, max=65535)] = 7860,
+    base_url: BaseUrl = None,
+    model: ModelId = None,
+    api_key: ApiKey = None,
+) -> None:
+    """The web writer alone (plan, write with live counters, resume, compare); `longwrite serve`
+    also serves it, at / beside the API."""
+    from ui.server import serve as run_server
+
+    try:
+        run_server(settings_from(base_url, model, api_key), host, port, None, api_routes=False)
+    except LongwriteError as error:
+        fail(error)
+
+
 class EngineName(StrEnum):
     vllm = "vllm"
     llamacpp = "llamacpp"

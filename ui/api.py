@@ -35,8 +35,11 @@ log = logging.getLogger("longwrite.api")
 HEALTH_PROBE_S = 2.0
 
 
-def create_api(lifespan: Any, api_key: str | None, max_request_bytes: int) -> FastAPI:
-    """The app; `lifespan` puts a WriteService, a JobManager and a BackendProxy on app.state."""
+def create_api(lifespan: Any, api_key: str | None, max_request_bytes: int, api_routes: bool = True) -> FastAPI:
+    """The app; `lifespan` puts a WriteService, a JobManager and a BackendProxy on app.state.
+
+    Without `api_routes` (`longwrite ui`) it answers /health only, for the web page to sit on.
+    """
     app = FastAPI(title="longwrite", version="0.1.0", lifespan=lifespan)
     app.state.api_key = api_key
     _install_error_handlers(app)
@@ -69,6 +72,9 @@ def create_api(lifespan: Any, api_key: str | None, max_request_bytes: int) -> Fa
             "writes_running": service.slots.in_use,
             "max_concurrent_writes": service.slots.limit,
         }
+
+    if not api_routes:
+        return app
 
     @app.get("/v1/models", dependencies=keyed)
     async def list_models(request: Request) -> dict[str, Any]:

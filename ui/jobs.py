@@ -9,6 +9,7 @@ interrupted at the next start and resumes from its last finished section.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import sqlite3
 import threading
@@ -19,7 +20,15 @@ from typing import Any
 
 from agent.document import assemble
 from agent.jobs import JobStore, new_job_id, run_job
-from agent.state import EVENT_DONE, EVENT_PLAN, EVENT_SECTION_FINISHED, EVENT_TOKEN, WriteState
+from agent.state import (
+    EVENT_DONE,
+    EVENT_PLAN,
+    EVENT_SECTION_FINISHED,
+    EVENT_SECTION_STARTED,
+    EVENT_TOKEN,
+    Section,
+    WriteState,
+)
 from longwrite.errors import Cancelled, LongwriteError
 from longwrite.text import count_words, length_score
 from model.client import backend_errors
@@ -47,15 +56,21 @@ CREATE TABLE IF NOT EXISTS write_jobs (
 
 @dataclass
 class JobRun:
-    """A job while a thread runs it: the events so far (tokens left out) and its stop switch."""
+    """A job while a thread runs it: the events so far (tokens left out), the text of the section
+    being written (for pages that show it arriving) and its stop switch."""
 
     events: list[dict[str, Any]] = field(default_factory=list)
     cancel: threading.Event = field(default_factory=threading.Event)
     finished: bool = False
+    live_text: str = ""
 
     def record(self, event: dict[str, Any]) -> None:
-        if event.get("event") != EVENT_TOKEN:
-            self.events.append(event)
+        if event.get("event") == EVENT_TOKEN:
+            self.live_text += event.get("text", "")
+            return
+        if event.get("event") in (EVENT_SECTION_STARTED, EVENT_SECTION_FINISHED):
+            self.live_text = ""
+        self.events.append(event)
 
 
 class JobManager:
@@ -75,8 +90,14 @@ class JobManager:
 
     # ------------------------------------------------------------------ commands
 
-    def create(self, instruction: str | None, target_words: int | None) -> dict[str, Any]:
+    def create(
+        self, instruction: str | None, target_words: int | None, plan: list[Section] | None = None,
+        title: str | None = None,
+    ) -> dict[str, Any]:  # fmt: skip
+        """Start a job; with `plan` (edited in the web page) the agent writes that plan as it is."""
         text, target = self.service.check(instruction, target_words)
+        if plan:
+            target = sum(section["words"] for section in plan)
         self.service.take_slot()
         job_id = new_job_id()
         now = time.time()
@@ -84,7 +105,7 @@ class JobManager:
             self._db.execute(
                 "INSERT INTO write_jobs VALUES (?, ?, ?, ?, NULL, ?, ?)", (job_id, text, target, RUNNING, now, now)
             )
-        self._start(job_id, resume=False, instruction=text, target=target)
+        self._start(job_id, resume=False, instruction=text, target=target, plan=plan, title=title)
         return self.describe(job_id)
 
     def resume(self, job_id: str) -> dict[str, Any]:
@@ -188,15 +209,24 @@ class JobManager:
                 (status, error, time.time(), job_id),
             )
 
-    def _start(self, job_id: str, *, resume: bool, instruction: str, target: int) -> None:
+    def live_text(self, job_id: str) -> str:
+        """The part of the section being written that has arrived so far ("" when none is)."""
+        run = self._runs.get(job_id)
+        return run.live_text if run else ""
+
+    def _start(
+        self, job_id: str, *, resume: bool, instruction: str, target: int, plan: list[Section] | None = None,
+        title: str | None = None,
+    ) -> None:  # fmt: skip
         run = JobRun(events=list(_history(self.store.values(job_id))) if resume else [])
         self._runs[job_id] = run
-        thread = threading.Thread(
-            target=self._work, args=(job_id, run, resume, instruction, target), name=f"write-{job_id}", daemon=True
-        )
-        thread.start()
+        work = functools.partial(self._work, job_id, run, resume, instruction, target, plan, title)
+        threading.Thread(target=work, name=f"write-{job_id}", daemon=True).start()
 
-    def _work(self, job_id: str, run: JobRun, resume: bool, instruction: str, target: int) -> None:
+    def _work(
+        self, job_id: str, run: JobRun, resume: bool, instruction: str, target: int, plan: list[Section] | None,
+        title: str | None,
+    ) -> None:  # fmt: skip
         status, error = DONE, None
         try:
             with backend_errors(self.service.endpoint):
@@ -206,6 +236,8 @@ class JobManager:
                     job_id,
                     instruction=None if resume else instruction,
                     target=None if resume else target,
+                    plan=None if resume else plan,
+                    title=None if resume else title,
                     resume=resume,
                     on_event=run.record,
                 )

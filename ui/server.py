@@ -1,10 +1,9 @@
-"""One ASGI app for `longwrite serve`: the API (and, from its own issue, the web UI at /)."""
+"""One ASGI app for `longwrite serve`: the API at /v1 and the web writer (Gradio) at /."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
 
 from fastapi import FastAPI
 
@@ -17,8 +16,11 @@ from ui.proxy import BackendProxy
 from ui.service import WriteService
 
 
-def create_app(endpoint: Endpoint, settings: Settings, api_key: str | None = None) -> FastAPI:
-    """The app for a backend that is already up (the caller starts and stops it)."""
+def create_app(
+    endpoint: Endpoint, settings: Settings, api_key: str | None = None, api_routes: bool = True, page: bool = True
+) -> FastAPI:
+    """The app for a backend that is already up (the caller starts and stops it): the API at /v1
+    and the web writer at /."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -33,26 +35,29 @@ def create_app(endpoint: Endpoint, settings: Settings, api_key: str | None = Non
                 jobs.shutdown()
                 await proxy.close()
 
-    app = create_api(lifespan, api_key, settings.max_request_bytes)
+    app = create_api(lifespan, api_key, settings.max_request_bytes, api_routes)
+    if not page:
+        return app
+    import gradio as gr
 
-    @app.get("/", include_in_schema=False)
-    async def root() -> dict[str, Any]:
-        return {
-            "name": "longwrite",
-            "api": "/v1 (OpenAI-compatible: /v1/chat/completions, /v1/models; jobs: /v1/writes)",
-            "docs": "/docs",
-            "health": "/health",
-        }
+    from ui.web import build_page
+    from ui.writer import Writer
 
-    return app
+    writer = Writer(service=lambda: app.state.service, jobs=lambda: app.state.jobs)
+    downloads = settings.home / "downloads"
+    blocks = build_page(writer, downloads, backend=lambda: endpoint.backend)
+    blocks.queue(default_concurrency_limit=None)  # writes are limited by the write slots, shared with the API
+    return gr.mount_gradio_app(app, blocks, path="/", allowed_paths=[str(downloads)], ssr_mode=False,
+                               footer_links=[])  # fmt: skip
 
 
-def serve(settings: Settings, host: str, port: int, api_key: str | None) -> None:
+def serve(settings: Settings, host: str, port: int, api_key: str | None, api_routes: bool = True) -> None:
     """Start the backend (the embedded model unless a base URL is set), then the app, until stopped."""
     import uvicorn
 
     from model.embedded import endpoint_for
 
     with endpoint_for(settings) as endpoint:
-        print(f"longwrite serve: backend {endpoint.backend}; API at http://{host}:{port}/v1", flush=True)
-        uvicorn.run(create_app(endpoint, settings, api_key), host=host, port=port, log_level="info")
+        where = f"API at http://{host}:{port}/v1, " if api_routes else ""
+        print(f"longwrite: backend {endpoint.backend}; {where}writer at http://{host}:{port}/", flush=True)
+        uvicorn.run(create_app(endpoint, settings, api_key, api_routes), host=host, port=port, log_level="info")

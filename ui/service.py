@@ -40,10 +40,13 @@ class WriteService:
         self.settings = settings
         self.slots = WriteSlots(settings.max_concurrent_writes)
 
-    def check(self, instruction: str | None, target_words: int | None) -> tuple[str, int]:
-        """The instruction and its target, or an InputError that says what to fix."""
-        text = check_instruction(instruction, self.settings, example=REQUEST_EXAMPLE)
-        return text, target_length(text, target_words, "target_words", self.settings)
+    def check(
+        self, instruction: str | None, target_words: int | None, example: str = REQUEST_EXAMPLE,
+        target_name: str = "target_words",
+    ) -> tuple[str, int]:  # fmt: skip
+        """The instruction and its target, or an InputError that says what to fix (in the caller's terms)."""
+        text = check_instruction(instruction, self.settings, example=example)
+        return text, target_length(text, target_words, target_name, self.settings)
 
     def take_slot(self) -> None:
         if not self.slots.try_acquire():

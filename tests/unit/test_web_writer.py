@@ -1,0 +1,96 @@
+"""The web writer's logic without a browser: plan tables, targets, counters, downloads, and a
+job started from an edited plan against a scripted model."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.jobs import JobStore
+from agent.state import AgentContext
+from longwrite.errors import InputError
+from longwrite.settings import Settings
+from longwrite.text import count_words
+from model.client import Endpoint
+from tests.unit.scripted import ScriptedChatModel, prose
+from ui.export import file_stem, write_docx, write_markdown
+from ui.jobs import JobManager
+from ui.service import WriteService
+from ui.writer import Writer, counters_for, plan_from_rows, plan_total
+
+
+def test_an_edited_plan_table_becomes_the_plan_and_bad_rows_are_named():
+    plan = plan_from_rows([["Origins", "where it began", 300], ["", "", None], ["Trade", "", "250"]])
+    assert [(s["title"], s["words"]) for s in plan] == [("Origins", 300), ("Trade", 250)]  # blank rows skipped
+    with pytest.raises(InputError, match="Section 2 of the plan has no title"):
+        plan_from_rows([["Origins", "", 300], ["", "a point", 200]])
+    with pytest.raises(InputError, match="Section 1 of the plan has 'many' words"):
+        plan_from_rows([["Origins", "", "many"]])
+    with pytest.raises(InputError, match="Section 1 of the plan has -5 words"):
+        plan_from_rows([["Origins", "", -5]])
+    assert plan_total([["A", "", 300], ["B", "", 400]], 600).startswith("Plan total: **700 words** of 600 asked")
+
+
+def test_counters_say_words_or_characters_section_rate_and_eta():
+    running = counters_for(600, 150, "Write a 600-word essay.", rate=10.0, section="section 2 of 4")
+    assert running == "**150** of 600 words · section 2 of 4 · 10.0 words/s · ETA 45 s"
+    chinese = counters_for(800, 800, "写一篇800字的文章", done=True)
+    assert chinese == "**800** of 800 characters · length score 100.0"
+
+
+def test_downloads_keep_the_headings(tmp_path):
+    from docx import Document
+
+    text = "# Tea\n\n## Origins\n\nTea began in China.\nIt spread.\n\n## Trade\n\nShips carried it.\n"
+    stem = file_stem("Tea: a History!")
+    assert stem == "tea-a-history"
+    assert write_markdown(text, tmp_path, stem).read_text() == text
+    document = Document(str(write_docx(text, tmp_path, stem)))
+    shown = [(p.style.name, p.text) for p in document.paragraphs]
+    assert shown == [("Title", "Tea"), ("Heading 1", "Origins"), ("Normal", "Tea began in China. It spread."),
+                     ("Heading 1", "Trade"), ("Normal", "Ships carried it.")]  # fmt: skip
+
+
+@pytest.fixture
+def writer(tmp_path, monkeypatch):
+    settings = Settings(home=tmp_path)
+    calls = {"n": 0}
+
+    def reply(messages, options):
+        calls["n"] += 1
+        budget = int(options.get("extra_body", {}).get("max_tokens", 100))
+        return prose(max(10, int(budget / 1.3)), seed=f"w{calls['n']}")
+
+    def context(self, cancel=None):
+        return AgentContext(settings=settings, make_model=lambda: ScriptedChatModel(reply=reply), section_words=250,
+                            cancel=cancel)  # fmt: skip
+
+    monkeypatch.setattr(WriteService, "context", context)
+    service = WriteService(Endpoint(base_url="http://127.0.0.1:9/v1", model="m", label="scripted"), settings)
+    with JobStore(tmp_path / "jobs.sqlite") as store:
+        jobs = JobManager(service, store)
+        yield Writer(service=lambda: service, jobs=lambda: jobs)
+        jobs.shutdown()
+
+
+def test_a_job_from_an_edited_plan_is_written_to_its_budgets_and_followed_to_the_end(writer):
+    rows = [["Origins", "where tea began", 300], ["Trade", "how it spread", 200]]
+    job_id = writer.start("Write a 400-word history of tea.", 400, rows, "A History of Tea")
+    readings = list(writer.follow(job_id))
+    final = readings[-1]
+    assert final.status == "done" and final.text.startswith("# A History of Tea")
+    assert "## Origins" in final.text and "## Trade" in final.text
+    assert final.words == count_words(final.text) and abs(final.words - 500) <= 50  # the table's total, not 400
+    assert "of 500 words · 2 of 2 sections · length score" in final.counters
+    assert writer.service.slots.in_use == 0
+
+
+def test_page_inputs_are_checked_in_the_page_terms(writer):
+    with pytest.raises(InputError, match=r"The instruction is empty; say what to write, e\.g\. 'Write a 3000-word"):
+        writer.start("  ", None, [], "")
+    with pytest.raises(InputError, match="The target length is -5"):
+        writer.start("Write about tea.", -5, [], "")
+    with pytest.raises(InputError, match="not a whole number"):
+        writer.start("Write about tea.", 12.5, [], "")
+    with pytest.raises(InputError, match="no job to follow"):
+        next(writer.follow(""))
+    assert writer.target_for("Write a 1200-word essay.") == 1200 and writer.target_for("Write.") == 2000

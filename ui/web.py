@@ -1,0 +1,201 @@
+"""The Gradio writer: Write and Compare tabs, laid out over ui/writer.py.
+
+Errors reach the page as a message (gr.Error), never a traceback. Long work runs in the agent's
+job threads or in queued handlers, so the page stays responsive; writes take the write slots the
+API uses, and a full server says so instead of queueing silently.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from longwrite.errors import LongwriteError
+from ui.errors import ApiError
+from ui.export import file_stem, write_docx, write_markdown
+from ui.writer import PLAN_COLUMNS, Progress, Writer, plan_total
+
+EXAMPLES = [
+    "Write a 600-word article about the history of lighthouses.",
+    "Write a 2000-word beginner's guide to growing tomatoes on a balcony.",
+    "Write a 10000-word guide to personal finance for new graduates.",
+    "写一篇800字的文章，介绍中国茶文化的历史。",
+]
+WRITER_COLOURS = {"agent": "#1f77b4", "model": "#d62728"}  # fixed, so a later writer is drawn too
+MODES = [("Agent: plan, then write section by section", "agent"), ("Model: one call", "model"),
+         ("Auto: the model first, the agent if it falls short", "auto")]  # fmt: skip
+
+
+def shown(handler: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn product errors into a message in the page (gr.Error), for plain and streaming handlers."""
+
+    def message(error: Exception) -> gr.Error:
+        text = error.message if isinstance(error, ApiError) else str(error)
+        return gr.Error(text, print_exception=False)
+
+    if _is_generator(handler):
+
+        @functools.wraps(handler)
+        def streaming(*args: Any) -> Iterator[Any]:
+            try:
+                yield from handler(*args)
+            except (LongwriteError, ApiError) as error:
+                raise message(error) from None
+
+        return streaming
+
+    @functools.wraps(handler)
+    def plain(*args: Any) -> Any:
+        try:
+            return handler(*args)
+        except (LongwriteError, ApiError) as error:
+            raise message(error) from None
+
+    return plain
+
+
+def _is_generator(function: Callable[..., Any]) -> bool:
+    import inspect
+
+    return inspect.isgeneratorfunction(function)
+
+
+def build_page(writer: Writer, downloads: Path, backend: Callable[[], str]) -> gr.Blocks:
+    downloads.mkdir(parents=True, exist_ok=True)
+    with gr.Blocks(title="longwrite") as page:
+        gr.Markdown("# longwrite\nUltra-long writing: plan the document, then write it section by section.")
+        remembered_job = gr.BrowserState("", storage_key="longwrite-job")
+        with gr.Tab("Write", id="write"):
+            _write_tab(page, writer, downloads, backend, remembered_job)
+        with gr.Tab("Compare", id="compare"):
+            _compare_tab(writer)
+    return page
+
+
+def _write_tab(
+    page: gr.Blocks, writer: Writer, downloads: Path, backend: Callable[[], str], remembered_job: gr.BrowserState
+) -> None:
+    with gr.Row():
+        with gr.Column(scale=3):
+            instruction = gr.Textbox(label="Instruction", lines=3, elem_id="instruction",
+                                     placeholder="Write a 3000-word guide to ...")  # fmt: skip
+            gr.Examples(EXAMPLES, inputs=instruction, label="Examples")
+        with gr.Column(scale=2):
+            target = gr.Number(None, label="Target length (words; characters for Chinese)", precision=0,
+                               elem_id="target")  # fmt: skip
+            mode = gr.Radio(MODES, value="agent", label="Mode", elem_id="mode")
+            with gr.Accordion("Endpoint", open=False):
+                endpoint = gr.Markdown(elem_id="endpoint")
+    with gr.Row():
+        plan_button = gr.Button("Plan", elem_id="plan")
+        write_button = gr.Button("Write", variant="primary", elem_id="write")
+        stop_button = gr.Button("Stop", variant="stop", elem_id="stop")
+        resume_button = gr.Button("Resume", elem_id="resume")
+    title = gr.Textbox(label="Title", elem_id="title")
+    plan = gr.Dataframe(headers=PLAN_COLUMNS, datatype=["str", "str", "number"], type="array", interactive=True,
+                        label="Plan (edit titles, points and budgets; clear it to let the agent plan)",
+                        elem_id="plan-table", column_count=3)  # fmt: skip
+    total = gr.Markdown(elem_id="plan-total")
+    with gr.Row():
+        job_id = gr.Textbox(label="Job id", elem_id="job-id", scale=2)
+        status = gr.Markdown(elem_id="status")
+    counters = gr.Markdown(elem_id="counters")
+    document = gr.Markdown(elem_id="document", height=600)
+    with gr.Row():
+        markdown_file = gr.DownloadButton("Download .md", visible=False, elem_id="download-md")
+        docx_file = gr.DownloadButton("Download .docx", visible=False, elem_id="download-docx")
+
+    instruction.change(writer.target_for, instruction, target)
+    plan.change(plan_total, [plan, target], total)
+    plan_button.click(shown(writer.plan), [instruction, target], [title, plan])
+
+    def finish(progress: Progress, final_title: str) -> tuple[Any, Any]:
+        if progress.status != "done" or not progress.text.strip():
+            return gr.DownloadButton(visible=False), gr.DownloadButton(visible=False)
+        stem = file_stem(final_title or progress.text.splitlines()[0].lstrip("# "))
+        folder = Path(downloads)
+        return (gr.DownloadButton(value=str(write_markdown(progress.text, folder, stem)), visible=True),
+                gr.DownloadButton(value=str(write_docx(progress.text, folder, stem)), visible=True))  # fmt: skip
+
+    def shown_progress(progress: Progress, final_title: str) -> list[Any]:
+        note = f"**{progress.status}**" + (f": {progress.error}" if progress.error else "")
+        md, docx = finish(progress, final_title) if progress.status != "running" else (gr.skip(), gr.skip())
+        return [progress.text, progress.counters, note, md, docx]
+
+    @shown
+    def write(text: str, words: float | None, chosen_mode: str, rows: list[list[Any]], heading: str) -> Iterator[Any]:
+        if chosen_mode == "agent":
+            new_id = writer.start(text, words, rows, heading)
+            yield [new_id, new_id, "", "", "**running**", gr.skip(), gr.skip()]
+            for progress in writer.follow(new_id):
+                yield [gr.skip(), gr.skip(), *shown_progress(progress, heading)]
+            return
+        for progress in writer.write_inline(text, words, chosen_mode):
+            yield [gr.skip(), gr.skip(), *shown_progress(progress, heading)]
+
+    outputs = [document, counters, status, markdown_file, docx_file]
+    write_button.click(write, [instruction, target, mode, plan, title], [job_id, remembered_job, *outputs])
+
+    @shown
+    def resume(current: str) -> Iterator[Any]:
+        resumed = writer.resume(current)
+        for progress in writer.follow(resumed):
+            yield [resumed, *shown_progress(progress, "")]
+
+    resume_button.click(resume, job_id, [job_id, *outputs])
+    stop_button.click(shown(writer.stop), job_id, status)
+
+    def on_load(saved: str) -> tuple[str, str]:
+        return saved or "", f"Backend: `{backend()}`. Writes here are jobs of this server's API too (/v1/writes)."
+
+    page.load(on_load, remembered_job, [job_id, endpoint])
+
+
+def _scatter(history: list[dict[str, Any]]) -> Any:
+    """Required against actual length from 0, so the diagonal (a perfect length) reads at a glance."""
+    import pandas as pd
+
+    if not history:
+        return gr.skip()
+    top = max(max(run["required"], run["actual"]) for run in history) * 1.15
+    return gr.ScatterPlot(pd.DataFrame(history), x_lim=[0, top], y_lim=[0, top], color_map=WRITER_COLOURS)
+
+
+def _compare_tab(writer: Writer) -> None:
+    gr.Markdown("One instruction, written by the agent and by the model in one call, with their scores.")
+    with gr.Row():
+        instruction = gr.Textbox(label="Instruction", lines=2, elem_id="compare-instruction", scale=4)
+        target = gr.Number(None, label="Target length", precision=0, elem_id="compare-target", scale=1)
+    run = gr.Button("Compare", variant="primary", elem_id="compare")
+    with gr.Row():
+        with gr.Column():
+            agent_summary = gr.Markdown(elem_id="agent-summary")
+            agent_text = gr.Markdown(elem_id="agent-text", height=400)
+        with gr.Column():
+            model_summary = gr.Markdown(elem_id="model-summary")
+            model_text = gr.Markdown(elem_id="model-text", height=400)
+    runs = gr.State([])
+    scatter = gr.ScatterPlot(x="required", y="actual", color="writer", title="Required vs actual length (this page)",
+                             color_map=WRITER_COLOURS, elem_id="scatter")  # fmt: skip
+
+    instruction.change(writer.target_for, instruction, target)
+
+    @shown
+    def compare(text: str, words: float | None, history: list[dict[str, Any]]) -> Iterator[Any]:
+        history = list(history)
+        yield ["agent writing ...", "", "", "", history]
+        results = writer.compare(text, words)
+        agent = next(results)
+        history.append({"writer": "agent", "required": agent.required, "actual": agent.words})
+        yield [agent.summary(), agent.text, "model writing ...", "", history]
+        model = next(results)
+        history.append({"writer": "model", "required": model.required, "actual": model.words})
+        yield [gr.skip(), gr.skip(), model.summary(), model.text, history]
+
+    run.click(compare, [instruction, target, runs], [agent_summary, agent_text, model_summary, model_text, runs]).then(
+        _scatter, runs, scatter
+    )

@@ -1,0 +1,283 @@
+"""What the web writer does, apart from its widgets: plan, write as a job, follow it with
+counters, stop and resume, write in model mode, compare agent and model. Plain Python, so the
+logic is tested without a browser; ui/web.py lays it out in Gradio.
+
+The page drives the same WriteService and JobManager as the API: its jobs are ordinary write
+jobs (listed, followed and resumed through /v1/writes too) and take the same write slots.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agent.direct import write_direct
+from agent.jobs import JobStore, new_job_id, run_job, write_once
+from agent.model_first import write_auto
+from agent.state import Section
+from longwrite.errors import InputError
+from longwrite.text import count_words, detect_language, length_score, repetition, required_length
+from model.client import backend_errors
+from ui.jobs import RESUMABLE, RUNNING, JobManager
+from ui.service import WriteService
+
+POLL_S = 0.5
+PAGE_EXAMPLE = "'Write a 3000-word guide to growing tomatoes'"
+PLAN_COLUMNS = ["section", "main point", "words"]
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One refresh of the page while a document is being written."""
+
+    text: str
+    counters: str
+    status: str  # running, done, error, cancelled, interrupted
+    words: int
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Written:
+    """One finished answer on the Compare tab."""
+
+    writer: str
+    text: str
+    required: int
+    words: int
+    length_score: float
+    rep4: float
+    seconds: float
+
+    def summary(self) -> str:
+        return (f"**{self.writer}**: {self.words:,} of {self.required:,} words, length score "
+                f"{self.length_score:.1f}, rep-4 {self.rep4:.3f}, {self.seconds:.0f} s")  # fmt: skip
+
+
+class Writer:
+    def __init__(self, service: Callable[[], WriteService], jobs: Callable[[], JobManager]) -> None:
+        # callables: the app builds the service and the job manager when it starts
+        self._service, self._jobs = service, jobs
+
+    @property
+    def service(self) -> WriteService:
+        return self._service()
+
+    @property
+    def jobs(self) -> JobManager:
+        return self._jobs()
+
+    # ------------------------------------------------------------------ plan
+
+    def target_for(self, instruction: str) -> int:
+        """The length the instruction asks for, else the default target."""
+        return required_length(instruction or "") or self.service.settings.default_target_words
+
+    def plan(self, instruction: str, target: float | None) -> tuple[str, list[list[Any]]]:
+        """(title, table rows) of a fresh plan; nothing is stored as a job until Write."""
+        text, words = self._check(instruction, target)
+        with self._slot(), tempfile.TemporaryDirectory() as folder, JobStore(Path(folder) / "plan.sqlite") as store:
+            ctx = self.service.context()
+            with backend_errors(self.service.endpoint):
+                result = run_job(store, ctx, new_job_id(), instruction=text, target=words, plan_only=True)
+        return result.title, [[s["title"], s["points"], s["words"]] for s in result.plan]
+
+    # ------------------------------------------------------------------ agent jobs
+
+    def start(self, instruction: str, target: float | None, rows: list[list[Any]] | None, title: str) -> str:
+        """Start a write job (with the edited plan when there is one); its id."""
+        text, words = self._check(instruction, target)
+        plan = plan_from_rows(rows) if rows and any(_filled(row) for row in rows) else None
+        job = self.jobs.create(text, words, plan=plan, title=title or None)
+        return job["id"]
+
+    def follow(self, job_id: str) -> Iterator[Progress]:
+        """Refreshes until the job stops: the text so far (finished sections and the one arriving)."""
+        job_id = (job_id or "").strip()
+        if not job_id:
+            raise InputError("There is no job to follow; press Write first, or paste a job id.")
+        started, first_words = time.monotonic(), None
+        while True:
+            job = self.jobs.describe(job_id)
+            live = self.jobs.live_text(job_id) if job["status"] == RUNNING else ""
+            text = job["text"] + (("\n\n" if job["text"] else "") + live if live else "")
+            words = count_words(text)
+            first_words = words if first_words is None else first_words
+            rate = (words - first_words) / max(time.monotonic() - started, 1e-9)
+            yield Progress(text, counters(job, words, rate), job["status"], words, job["error"])
+            if job["status"] != RUNNING:
+                return
+            time.sleep(POLL_S)
+
+    def stop(self, job_id: str) -> str:
+        job = self.jobs.cancel(job_id.strip())
+        return f"Job {job['id']} stopped after {job['progress']['sections_done']} sections; Resume continues it."
+
+    def resume(self, job_id: str) -> str:
+        """Reattach to a running job, or restart an interrupted, failed or stopped one."""
+        job = self.jobs.describe(job_id.strip())
+        if job["status"] in RESUMABLE:
+            self.jobs.resume(job["id"])
+        return job["id"]
+
+    # ------------------------------------------------------------------ one-call modes
+
+    def write_inline(self, instruction: str, target: float | None, mode: str) -> Iterator[Progress]:
+        """Model mode (one call) or auto (the model first, the agent if it falls short), streamed."""
+        text, words = self._check(instruction, target)
+        arrived: list[str] = []
+        result: dict[str, Any] = {}
+
+        def work() -> None:
+            ctx = self.service.context()
+            with backend_errors(self.service.endpoint):
+                if mode == "model":
+                    result["text"] = write_direct(ctx, text, on_token=arrived.append).document
+                else:
+                    result["text"] = write_auto(ctx, text, words, on_event=_token_sink(arrived)).document
+
+        with self._slot():
+            yield from _stream_while(work, arrived, words, instruction)
+        final = result.get("text", "")
+        yield Progress(
+            final, counters_for(words, count_words(final), instruction, done=True), "done", count_words(final)
+        )
+
+    def compare(self, instruction: str, target: float | None) -> Iterator[Written]:
+        """The agent's answer, then the model's, each with its scores."""
+        text, words = self._check(instruction, target)
+        with self._slot(), backend_errors(self.service.endpoint):
+            ctx = self.service.context()
+            started = time.monotonic()
+            yield _written("agent", write_once(ctx, text, words).document, words, started)
+            started = time.monotonic()
+            yield _written("model", write_direct(ctx, text).document, words, started)
+
+    def _check(self, instruction: str, target: float | None) -> tuple[str, int]:
+        """The instruction and its target; an empty or zero target means the instruction's own."""
+        words = _whole(target)
+        if target not in (None, "") and words is None:
+            raise InputError(f"The target length {target} is not a whole number; type one, or clear it.")
+        return self.service.check(instruction, words or None, example=PAGE_EXAMPLE, target_name="The target length")
+
+    @contextlib.contextmanager
+    def _slot(self) -> Iterator[None]:
+        self.service.take_slot()
+        try:
+            yield
+        finally:
+            self.service.slots.release()
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def plan_from_rows(rows: list[list[Any]]) -> list[Section]:
+    """The edited table as a plan; InputError naming the row to fix."""
+    plan: list[Section] = []
+    for number, row in enumerate((row for row in rows if _filled(row)), start=1):
+        title, points, words = [*list(row), "", "", None][:3]
+        if not str(title or "").strip():
+            raise InputError(f"Section {number} of the plan has no title; give it one or clear the row.")
+        budget = _whole(words)
+        if budget is None or budget < 1:
+            raise InputError(f"Section {number} of the plan has {words!r} words; give a positive whole number.")
+        plan.append(Section(title=str(title).strip(), points=str(points or "").strip(), words=budget))
+    if not plan:
+        raise InputError("The plan is empty; press Plan, or clear the table to let the agent plan.")
+    return plan
+
+
+def plan_total(rows: list[list[Any]] | None, target: float | None) -> str:
+    budgets = [_whole(row[2]) or 0 for row in rows or [] if _filled(row) and len(row) > 2]
+    if not budgets:
+        return ""
+    total = sum(budgets)
+    note = f" of {int(target):,} asked" if target else ""
+    return f"Plan total: **{total:,} words**{note} in {len(budgets)} sections (the document is written to the total)."
+
+
+def counters(job: dict[str, Any], words: int, rate: float) -> str:
+    progress = job["progress"]
+    total, done = progress["sections_total"], progress["sections_done"]
+    section = (
+        f"section {min(done + 1, total)} of {total}" if job["status"] == RUNNING else f"{done} of {total} sections"
+    )
+    return counters_for(job["target_words"], words, job["instruction"], rate=rate, section=section,
+                        done=job["status"] != RUNNING, job=job["id"])  # fmt: skip
+
+
+def counters_for(
+    target: int, words: int, instruction: str, *, rate: float = 0.0, section: str = "", done: bool = False,
+    job: str = "",
+) -> str:  # fmt: skip
+    unit = "characters" if detect_language(instruction) == "zh" else "words"
+    parts = [f"**{words:,}** of {target:,} {unit}"]
+    if section:
+        parts.append(section)
+    if not done:
+        parts.append(f"{rate:.1f} {unit}/s")
+        left = max(target - words, 0)
+        parts.append(f"ETA {left / rate:.0f} s" if rate > 0 else "ETA -")
+    else:
+        parts.append(f"length score {length_score(target, words):.1f}" if words else "no text")
+    if job:
+        parts.append(f"job `{job}`")
+    return " · ".join(parts)
+
+
+def _stream_while(work: Callable[[], None], arrived: list[str], target: int, instruction: str) -> Iterator[Progress]:
+    """Run `work` in a thread, yielding the text that has arrived until it ends (its error re-raised)."""
+    failure: list[BaseException] = []
+
+    def body() -> None:
+        try:
+            work()
+        except BaseException as error:  # re-raised in the page's thread below
+            failure.append(error)
+
+    thread = threading.Thread(target=body, name="web-write", daemon=True)
+    started = time.monotonic()
+    thread.start()
+    while thread.is_alive():
+        thread.join(POLL_S)
+        text = "".join(arrived)
+        words = count_words(text)
+        rate = words / max(time.monotonic() - started, 1e-9)
+        yield Progress(text, counters_for(target, words, instruction, rate=rate), RUNNING, words)
+    if failure:
+        raise failure[0]
+
+
+def _token_sink(arrived: list[str]) -> Callable[[dict[str, Any]], None]:
+    def sink(event: dict[str, Any]) -> None:
+        if event.get("event") == "token":
+            arrived.append(event.get("text", ""))
+
+    return sink
+
+
+def _written(writer: str, text: str, required: int, started: float) -> Written:
+    words = count_words(text)
+    return Written(writer, text, required, words, round(length_score(required, words), 2),
+                   round(repetition(text).rep_n, 4), time.monotonic() - started)  # fmt: skip
+
+
+def _filled(row: list[Any]) -> bool:
+    return any(str(cell).strip() for cell in row if cell is not None)
+
+
+def _whole(value: Any) -> int | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return int(number) if number == int(number) else None
