@@ -31,7 +31,7 @@ from agent.state import (
 )
 from longwrite.errors import Cancelled, LongwriteError
 from longwrite.text import count_words, length_score
-from model.client import backend_errors
+from model.client import Endpoint, backend_errors
 from ui.errors import ApiError
 from ui.service import WriteService
 
@@ -52,6 +52,8 @@ CREATE TABLE IF NOT EXISTS write_jobs (
     updated_at REAL NOT NULL
 )
 """
+# columns added after the first release; NULL = the server's own backend
+_ADDED_COLUMNS = {"base_url": "TEXT", "model": "TEXT"}
 
 
 @dataclass
@@ -83,6 +85,10 @@ class JobManager:
         self._runs: dict[str, JobRun] = {}
         with self._lock:
             self._db.execute(_SCHEMA)
+            present = {row["name"] for row in self._db.execute("PRAGMA table_info(write_jobs)")}
+            for column, kind in _ADDED_COLUMNS.items():
+                if column not in present:
+                    self._db.execute(f"ALTER TABLE write_jobs ADD COLUMN {column} {kind}")
             # whatever was running when the last server stopped did not finish
             self._db.execute(
                 "UPDATE write_jobs SET status = ?, updated_at = ? WHERE status = ?", (INTERRUPTED, time.time(), RUNNING)
@@ -92,19 +98,24 @@ class JobManager:
 
     def create(
         self, instruction: str | None, target_words: int | None, plan: list[Section] | None = None,
-        title: str | None = None,
+        title: str | None = None, endpoint: Endpoint | None = None,
     ) -> dict[str, Any]:  # fmt: skip
-        """Start a job; with `plan` (edited in the web page) the agent writes that plan as it is."""
+        """Start a job; with `plan` (edited in the web page) the agent writes that plan as it is,
+        and with `endpoint` (named in the page) it writes on that endpoint, resumes included."""
         text, target = self.service.check(instruction, target_words)
         if plan:
             target = sum(section["words"] for section in plan)
+        own = endpoint is None or endpoint == self.service.endpoint
         self.service.take_slot()
         job_id = new_job_id()
         now = time.time()
         with self._lock:
             self._db.execute(
-                "INSERT INTO write_jobs VALUES (?, ?, ?, ?, NULL, ?, ?)", (job_id, text, target, RUNNING, now, now)
-            )
+                "INSERT INTO write_jobs (id, instruction, target_words, status, created_at, updated_at, base_url, "
+                "model) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (job_id, text, target, RUNNING, now, now, None if own else endpoint.base_url,
+                 None if own else endpoint.model),
+            )  # fmt: skip
         self._start(job_id, resume=False, instruction=text, target=target, plan=plan, title=title)
         return self.describe(job_id)
 
@@ -202,6 +213,10 @@ class JobManager:
                            code="job_not_found")  # fmt: skip
         return row
 
+    def _endpoint(self, job_id: str) -> Endpoint:
+        row = self._row(job_id)
+        return self.service.endpoint_for(row["base_url"], row["model"])
+
     def _set_status(self, job_id: str, status: str, error: str | None) -> None:
         with self._lock:
             self._db.execute(
@@ -229,10 +244,11 @@ class JobManager:
     ) -> None:  # fmt: skip
         status, error = DONE, None
         try:
-            with backend_errors(self.service.endpoint):
+            endpoint = self._endpoint(job_id)
+            with backend_errors(endpoint):
                 run_job(
                     self.store,
-                    self.service.context(run.cancel),
+                    self.service.context(run.cancel, endpoint),
                     job_id,
                     instruction=None if resume else instruction,
                     target=None if resume else target,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hmac
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
@@ -14,6 +15,8 @@ from ui.api import create_api
 from ui.jobs import JobManager
 from ui.proxy import BackendProxy
 from ui.service import WriteService
+
+LOGIN_MESSAGE = "Log in with this server's API key (any user name)."
 
 
 def create_app(
@@ -47,8 +50,10 @@ def create_app(
     downloads = settings.home / "downloads"
     blocks = build_page(writer, downloads, backend=lambda: endpoint.backend)
     blocks.queue(default_concurrency_limit=None)  # writes are limited by the write slots, shared with the API
+    # with a key, the page asks for it too (any user name): it can start writes like the API
+    auth = (lambda _user, password: hmac.compare_digest(password.encode(), api_key.encode())) if api_key else None
     return gr.mount_gradio_app(app, blocks, path="/", allowed_paths=[str(downloads)], ssr_mode=False,
-                               footer_links=[])  # fmt: skip
+                               footer_links=[], auth=auth, auth_message=LOGIN_MESSAGE)  # fmt: skip
 
 
 def serve(settings: Settings, host: str, port: int, api_key: str | None, api_routes: bool = True) -> None:

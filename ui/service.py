@@ -12,10 +12,11 @@ from typing import Any, TypeVar
 from agent.jobs import write_once
 from agent.model_first import write_auto
 from agent.state import AgentContext
+from longwrite.errors import InputError
 from longwrite.limits import check_instruction, target_length
 from longwrite.settings import Settings
 from longwrite.text import count_tokens, count_words, length_score
-from model.client import Endpoint, backend_errors
+from model.client import Endpoint, backend_errors, resolve_endpoint
 from ui.errors import busy
 from ui.schemas import AGENT_MODEL, Usage, WriteInfo
 from ui.slots import WriteSlots
@@ -52,8 +53,22 @@ class WriteService:
         if not self.slots.try_acquire():
             raise busy(self.slots.in_use, RETRY_AFTER_S)
 
-    def context(self, cancel: threading.Event | None = None) -> AgentContext:
-        return AgentContext.for_endpoint(self.endpoint, self.settings, cancel)
+    def context(self, cancel: threading.Event | None = None, endpoint: Endpoint | None = None) -> AgentContext:
+        return AgentContext.for_endpoint(endpoint or self.endpoint, self.settings, cancel)
+
+    def endpoint_for(self, base_url: str | None, model: str | None) -> Endpoint:
+        """The server's backend, or another OpenAI-compatible endpoint a page user names (asked
+        for its model when none is given; BackendError when nothing answers there)."""
+        if not (base_url or "").strip():
+            return self.endpoint
+        url = base_url.strip().rstrip("/")
+        if not url.startswith(("http://", "https://")):
+            raise InputError(
+                f"The base URL {url!r} must start with http:// or https://, e.g. http://localhost:8001/v1."
+            )
+        other = self.settings.model_copy(update={"base_url": url, "model": (model or "").strip() or None,
+                                                 "api_key": None})  # fmt: skip
+        return resolve_endpoint(other)
 
     def write_chat(
         self,

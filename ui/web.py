@@ -90,6 +90,9 @@ def _write_tab(
             mode = gr.Radio(MODES, value="agent", label="Mode", elem_id="mode")
             with gr.Accordion("Endpoint", open=False):
                 endpoint = gr.Markdown(elem_id="endpoint")
+                base_url = gr.Textbox(label="Base URL (empty: this server's backend)", elem_id="base-url",
+                                      placeholder="http://localhost:8001/v1")  # fmt: skip
+                model_id = gr.Textbox(label="Model (empty: the one the endpoint serves)", elem_id="model-id")
     with gr.Row():
         plan_button = gr.Button("Plan", elem_id="plan")
         write_button = gr.Button("Write", variant="primary", elem_id="write")
@@ -111,7 +114,7 @@ def _write_tab(
 
     instruction.change(writer.target_for, instruction, target)
     plan.change(plan_total, [plan, target], total)
-    plan_button.click(shown(writer.plan), [instruction, target], [title, plan])
+    plan_button.click(shown(writer.plan), [instruction, target, base_url, model_id], [title, plan])
 
     def finish(progress: Progress, final_title: str) -> tuple[Any, Any]:
         if progress.status != "done" or not progress.text.strip():
@@ -127,18 +130,21 @@ def _write_tab(
         return [progress.text, progress.counters, note, md, docx]
 
     @shown
-    def write(text: str, words: float | None, chosen_mode: str, rows: list[list[Any]], heading: str) -> Iterator[Any]:
+    def write(
+        text: str, words: float | None, chosen_mode: str, rows: list[list[Any]], heading: str, url: str, name: str
+    ) -> Iterator[Any]:
         if chosen_mode == "agent":
-            new_id = writer.start(text, words, rows, heading)
+            new_id = writer.start(text, words, rows, heading, url, name)
             yield [new_id, new_id, "", "", "**running**", gr.skip(), gr.skip()]
             for progress in writer.follow(new_id):
                 yield [gr.skip(), gr.skip(), *shown_progress(progress, heading)]
             return
-        for progress in writer.write_inline(text, words, chosen_mode):
+        for progress in writer.write_inline(text, words, chosen_mode, url, name):
             yield [gr.skip(), gr.skip(), *shown_progress(progress, heading)]
 
     outputs = [document, counters, status, markdown_file, docx_file]
-    write_button.click(write, [instruction, target, mode, plan, title], [job_id, remembered_job, *outputs])
+    write_button.click(write, [instruction, target, mode, plan, title, base_url, model_id],
+                       [job_id, remembered_job, *outputs])  # fmt: skip
 
     @shown
     def resume(current: str) -> Iterator[Any]:

@@ -79,22 +79,29 @@ class Writer:
         """The length the instruction asks for, else the default target."""
         return required_length(instruction or "") or self.service.settings.default_target_words
 
-    def plan(self, instruction: str, target: float | None) -> tuple[str, list[list[Any]]]:
+    def plan(
+        self, instruction: str, target: float | None, base_url: str = "", model: str = ""
+    ) -> tuple[str, list[list[Any]]]:
         """(title, table rows) of a fresh plan; nothing is stored as a job until Write."""
         text, words = self._check(instruction, target)
+        endpoint = self.service.endpoint_for(base_url, model)
         with self._slot(), tempfile.TemporaryDirectory() as folder, JobStore(Path(folder) / "plan.sqlite") as store:
-            ctx = self.service.context()
-            with backend_errors(self.service.endpoint):
+            ctx = self.service.context(endpoint=endpoint)
+            with backend_errors(endpoint):
                 result = run_job(store, ctx, new_job_id(), instruction=text, target=words, plan_only=True)
         return result.title, [[s["title"], s["points"], s["words"]] for s in result.plan]
 
     # ------------------------------------------------------------------ agent jobs
 
-    def start(self, instruction: str, target: float | None, rows: list[list[Any]] | None, title: str) -> str:
+    def start(
+        self, instruction: str, target: float | None, rows: list[list[Any]] | None, title: str, base_url: str = "",
+        model: str = "",
+    ) -> str:  # fmt: skip
         """Start a write job (with the edited plan when there is one); its id."""
         text, words = self._check(instruction, target)
         plan = plan_from_rows(rows) if rows and any(_filled(row) for row in rows) else None
-        job = self.jobs.create(text, words, plan=plan, title=title or None)
+        endpoint = self.service.endpoint_for(base_url, model)
+        job = self.jobs.create(text, words, plan=plan, title=title or None, endpoint=endpoint)
         return job["id"]
 
     def follow(self, job_id: str) -> Iterator[Progress]:
@@ -128,15 +135,18 @@ class Writer:
 
     # ------------------------------------------------------------------ one-call modes
 
-    def write_inline(self, instruction: str, target: float | None, mode: str) -> Iterator[Progress]:
+    def write_inline(
+        self, instruction: str, target: float | None, mode: str, base_url: str = "", model: str = ""
+    ) -> Iterator[Progress]:
         """Model mode (one call) or auto (the model first, the agent if it falls short), streamed."""
         text, words = self._check(instruction, target)
+        endpoint = self.service.endpoint_for(base_url, model)
         arrived: list[str] = []
         result: dict[str, Any] = {}
 
         def work() -> None:
-            ctx = self.service.context()
-            with backend_errors(self.service.endpoint):
+            ctx = self.service.context(endpoint=endpoint)
+            with backend_errors(endpoint):
                 if mode == "model":
                     result["text"] = write_direct(ctx, text, on_token=arrived.append).document
                 else:
@@ -149,11 +159,12 @@ class Writer:
             final, counters_for(words, count_words(final), instruction, done=True), "done", count_words(final)
         )
 
-    def compare(self, instruction: str, target: float | None) -> Iterator[Written]:
+    def compare(self, instruction: str, target: float | None, base_url: str = "", model: str = "") -> Iterator[Written]:
         """The agent's answer, then the model's, each with its scores."""
         text, words = self._check(instruction, target)
-        with self._slot(), backend_errors(self.service.endpoint):
-            ctx = self.service.context()
+        endpoint = self.service.endpoint_for(base_url, model)
+        with self._slot(), backend_errors(endpoint):
+            ctx = self.service.context(endpoint=endpoint)
             started = time.monotonic()
             yield _written("agent", write_once(ctx, text, words).document, words, started)
             started = time.monotonic()

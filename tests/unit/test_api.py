@@ -59,7 +59,7 @@ def make_client(tmp_path, monkeypatch):
         settings = Settings(home=tmp_path, **settings_overrides)
         script = script or Script()
 
-        def context(self, cancel=None):
+        def context(self, cancel=None, endpoint=None):
             return AgentContext(settings=settings, make_model=lambda: ScriptedChatModel(reply=script),
                                 section_words=250, cancel=cancel)  # fmt: skip
 

@@ -60,7 +60,10 @@ def writer(tmp_path, monkeypatch):
         budget = int(options.get("extra_body", {}).get("max_tokens", 100))
         return prose(max(10, int(budget / 1.3)), seed=f"w{calls['n']}")
 
-    def context(self, cancel=None):
+    used = []
+
+    def context(self, cancel=None, endpoint=None):
+        used.append(endpoint or self.endpoint)  # which endpoint each write went to
         return AgentContext(settings=settings, make_model=lambda: ScriptedChatModel(reply=reply), section_words=250,
                             cancel=cancel)  # fmt: skip
 
@@ -68,7 +71,9 @@ def writer(tmp_path, monkeypatch):
     service = WriteService(Endpoint(base_url="http://127.0.0.1:9/v1", model="m", label="scripted"), settings)
     with JobStore(tmp_path / "jobs.sqlite") as store:
         jobs = JobManager(service, store)
-        yield Writer(service=lambda: service, jobs=lambda: jobs)
+        page = Writer(service=lambda: service, jobs=lambda: jobs)
+        page.used_endpoints = used
+        yield page
         jobs.shutdown()
 
 
@@ -94,3 +99,46 @@ def test_page_inputs_are_checked_in_the_page_terms(writer):
     with pytest.raises(InputError, match="no job to follow"):
         next(writer.follow(""))
     assert writer.target_for("Write a 1200-word essay.") == 1200 and writer.target_for("Write.") == 2000
+
+
+def test_the_page_sits_at_root_beside_the_api_and_alone_for_longwrite_ui(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from ui.server import create_app
+
+    endpoint = Endpoint(base_url="http://127.0.0.1:9/v1", model="m", label="scripted")
+    with TestClient(create_app(endpoint, Settings(home=tmp_path))) as both:
+        assert "<html" in both.get("/").text.lower()
+        assert both.get("/v1/models").status_code in (200, 503)  # the API is there (its backend is not)
+    with TestClient(create_app(endpoint, Settings(home=tmp_path), api_routes=False)) as page_only:
+        assert "<html" in page_only.get("/").text.lower()
+        assert page_only.get("/health").json()["status"] == "ok"
+        assert page_only.post("/v1/chat/completions", json={}).status_code in (404, 405)
+
+
+def test_a_page_can_name_another_endpoint_and_its_jobs_keep_it(writer):
+    from longwrite.errors import BackendError
+
+    with pytest.raises(InputError, match="must start with http:// or https://"):
+        writer.start("Write about tea.", 300, [], "", "localhost:8001", "")
+    with pytest.raises(BackendError, match=r"Nothing answers at http://127\.0\.0\.1:9/v1"):
+        writer.start("Write about tea.", 300, [], "", "http://127.0.0.1:9/v1/", "")  # asked for its model
+    job_id = writer.start("Write about tea.", 300, [], "", "http://127.0.0.1:9/v1", "named-model")
+    assert list(writer.follow(job_id))[-1].status == "done"
+    assert (writer.used_endpoints[-1].base_url, writer.used_endpoints[-1].model) == ("http://127.0.0.1:9/v1",
+                                                                                   "named-model")  # fmt: skip
+    row = writer.jobs._row(job_id)
+    assert (row["base_url"], row["model"]) == ("http://127.0.0.1:9/v1", "named-model")  # a resume goes there too
+
+
+def test_with_an_api_key_the_page_asks_for_it_too(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from ui.server import create_app
+
+    endpoint = Endpoint(base_url="http://127.0.0.1:9/v1", model="m", label="scripted")
+    with TestClient(create_app(endpoint, Settings(home=tmp_path), api_key="k-123")) as client:
+        assert client.get("/config").status_code == 401  # the page's app config stays behind the login
+        assert client.post("/login", data={"username": "me", "password": "wrong"}).status_code == 400
+        assert client.post("/login", data={"username": "me", "password": "k-123"}).status_code == 200
+        assert client.get("/config").status_code == 200
