@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -38,6 +39,12 @@ def embedded_env(endpoint, home: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+def interruptible() -> None:
+    """Runs in a test's child before exec: Ctrl-C (SIGINT) acts as in a terminal, even when the test
+    run itself was started in the background, where the shell leaves SIGINT ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_cli(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "longwrite.cli", *args],
@@ -45,6 +52,7 @@ def start_cli(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        preexec_fn=interruptible,
     )
 
 

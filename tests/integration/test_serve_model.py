@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from model.embedded import gguf_path
-from tests.integration.conftest import free_port
+from tests.integration.conftest import free_port, interruptible
 
 pytestmark = pytest.mark.integration
 
@@ -24,7 +24,7 @@ def _serve_model(tmp_path, *args: str) -> tuple[subprocess.Popen[str], int]:
     env["LONGWRITE_HOME"] = str(tmp_path)
     process = subprocess.Popen(
         [sys.executable, "-m", "longwrite.cli", "serve-model", *args, "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env, preexec_fn=interruptible,
     )  # fmt: skip
     return process, port
 
