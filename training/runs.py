@@ -16,6 +16,7 @@ import json
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -155,6 +156,33 @@ def lora_config(recipe: TrainRecipe) -> Any:
         target_modules=recipe.lora_target_modules,
         task_type="CAUSAL_LM",
     )
+
+
+@dataclass(frozen=True)
+class PreparedRun:
+    out: Path
+    resume: str | None
+    device: str
+    model: Any
+    tokenizer: Any
+    prepared: Prepared
+
+
+def prepare_run(
+    recipe: TrainRecipe, source: str, overwrite: bool, make_examples: Callable[[list[dict[str, Any]], str], list]
+) -> PreparedRun:
+    """Every check before training, cheapest first: the GPU, the data, the output folder; then the
+    model, and the samples fitted to max_length (counted)."""
+    from training.examples import chat_token_counter, fit_to_length
+    from training.rows import read_rows
+
+    device = training_device(recipe, source)
+    examples = make_examples(read_rows(Path(recipe.data)), recipe.data)  # bad data fails before the model loads
+    out, resume = prepare_output(recipe, overwrite)
+    model, tokenizer = load_base(recipe, device)
+    prepared = fit_to_length(examples, chat_token_counter(tokenizer), recipe.max_length, recipe.overlong)
+    check_counts(prepared, recipe.max_length)
+    return PreparedRun(out, resume, device, model, tokenizer, prepared)
 
 
 def check_counts(prepared: Prepared, max_length: int) -> None:
