@@ -9,10 +9,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import openai
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage
 
 from longwrite.text import count_words
+from model.client import Endpoint, json_schema_format
 
 DIMENSIONS = ("relevance", "accuracy", "coherence", "clarity", "breadth_and_depth", "reading_experience")
 JUDGE_ATTEMPTS = 3
@@ -36,6 +38,21 @@ pleasant to read, free of repetition and padding).
 
 Answer with only this JSON object and nothing else:
 {{"relevance": 0, "accuracy": 0, "coherence": 0, "clarity": 0, "breadth_and_depth": 0, "reading_experience": 0}}"""
+
+# What a judgement must look like: every dimension, a whole grade from 1 to 5. Sent as the
+# request's response_format where the server can constrain its answer to it.
+JUDGEMENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {dimension: {"type": "integer", "enum": [1, 2, 3, 4, 5]} for dimension in DIMENSIONS},
+    "required": list(DIMENSIONS),
+    "additionalProperties": False,
+}
+
+
+def judgement_format(endpoint: Endpoint) -> dict[str, Any] | None:
+    """The response_format that holds this endpoint's judge to JUDGEMENT_SCHEMA, if it can."""
+    return json_schema_format(endpoint, "judgement", JUDGEMENT_SCHEMA)
+
 
 _NUMBER_AFTER_KEY = r'["\']?{key}["\']?\s*[:=]\s*["\']?(\d+(?:\.\d+)?)'
 
@@ -100,12 +117,33 @@ def _valid(candidate: dict[str, Any]) -> dict[str, float] | None:
     return scores
 
 
-def judge_answer(model: BaseChatModel, prompt: str, answer: str, attempts: int = JUDGE_ATTEMPTS) -> Judgement:
-    """Ask the judge up to `attempts` times for a parsable judgement."""
+def judge_answer(
+    model: BaseChatModel,
+    prompt: str,
+    answer: str,
+    attempts: int = JUDGE_ATTEMPTS,
+    response_format: dict[str, Any] | None = None,
+) -> Judgement:
+    """Ask the judge up to `attempts` times for a parsable judgement.
+
+    `response_format` (see model.client.json_schema_format) constrains the answer to
+    JUDGEMENT_SCHEMA; a server that refuses it is asked again without it.
+    """
     request = JUDGE_PROMPT.format(prompt=prompt.strip(), answer=shown_answer(answer).strip() or "(empty)")
     raw = ""
-    for attempt in range(1, attempts + 1):
-        reply = model.invoke([HumanMessage(request)], extra_body={"max_tokens": JUDGE_MAX_TOKENS})
+    attempt = 0
+    while attempt < attempts:
+        body: dict[str, Any] = {"max_tokens": JUDGE_MAX_TOKENS}
+        if response_format:
+            body["response_format"] = response_format
+        try:
+            reply = model.invoke([HumanMessage(request)], extra_body=body)
+        except (openai.BadRequestError, openai.UnprocessableEntityError):
+            if not response_format:
+                raise
+            response_format = None  # this server takes no schema: the prompt alone asks for JSON
+            continue
+        attempt += 1
         raw = reply.content if isinstance(reply.content, str) else str(reply.content)
         scores = parse_judgement(raw)
         if scores:

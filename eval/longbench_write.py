@@ -12,7 +12,7 @@ from typing import Any
 from tqdm import tqdm
 
 from eval.data import OnBadLine, load_rows, select
-from eval.judge import judge_answer
+from eval.judge import judge_answer, judgement_format
 from eval.predict import MANIFEST, PREDICTIONS, WriteMode, answer_rows
 from eval.report import longbench_report
 from eval.scores import score_run
@@ -82,11 +82,12 @@ def _judge_all(
     todo = [p for p in preds if p["index"] not in done]
     appender = JsonlAppender(store)
     model = chat_model(endpoint, settings)
+    response_format = judgement_format(endpoint)
     bar = tqdm(total=len(preds), initial=len(preds) - len(todo), desc="judging", unit="row",
                disable=not request.progress, file=sys.stderr)  # fmt: skip
 
     def one(pred: dict[str, Any]) -> None:
-        judgement = judge_answer(model, pred["prompt"], pred["response"])
+        judgement = judge_answer(model, pred["prompt"], pred["response"], response_format=response_format)
         record = {"index": pred["index"], "judge": endpoint.backend, "scores": judgement.scores,
                   "attempts": judgement.attempts, "raw": judgement.raw}  # fmt: skip
         appender.append(record)

@@ -97,14 +97,16 @@ def train_pairs(
 
 def _judge(settings: Settings) -> Judge:
     """The LongBench-Write judge as a 0-100 quality score for one answer."""
-    from eval.judge import judge_answer
+    from eval.judge import judge_answer, judgement_format
     from eval.scores import quality_score
     from model.client import chat_model, resolve_endpoint
 
-    model = chat_model(resolve_endpoint(settings), settings)
+    endpoint = resolve_endpoint(settings)
+    model = chat_model(endpoint, settings)
+    response_format = judgement_format(endpoint)
 
     def judge(instruction: str, answer: str) -> float | None:
-        scores = judge_answer(model, instruction, answer).scores
+        scores = judge_answer(model, instruction, answer, response_format=response_format).scores
         return quality_score([scores])["S_q"] if scores else None
 
     return judge

@@ -40,6 +40,12 @@ class Settings(BaseSettings):
         "repetition_penalty (vLLM); unset for servers that reject unknown fields (OpenAI)",
     )
 
+    structured_output: Literal["json_schema", "llamacpp", "off"] = Field(
+        "json_schema",
+        description="how the server takes a JSON schema for constrained answers (the judge's): "
+        "json_schema (OpenAI, vLLM, llama.cpp's own server), llamacpp (llama-cpp-python), off",
+    )
+
     # ---- sampling
     temperature: float = Field(0.5, ge=0.0, le=2.0)  # the benchmark's setting (LongBench-Write)
     top_p: float | None = Field(None, gt=0.0, le=1.0)

@@ -28,6 +28,7 @@ class Endpoint:
     api_key: str = "not-needed"  # local servers ignore it; the client library wants a value
     context_tokens: int = REMOTE_CONTEXT_TOKENS
     repeat_penalty_param: str | None = None
+    structured_output: str = "json_schema"  # see Settings.structured_output
     section_words: int = 500  # what the agent plans per section on this model
     label: str = ""  # how reports name the backend
 
@@ -77,6 +78,19 @@ def chat_model(endpoint: Endpoint, settings: Settings, **overrides: Any) -> Chat
     return ChatOpenAI(**options)
 
 
+def json_schema_format(endpoint: Endpoint, name: str, schema: dict[str, Any]) -> dict[str, Any] | None:
+    """The `response_format` that makes this endpoint's answers follow `schema` (None: not supported).
+
+    Constrained decoding turns a judgement that a small model would garble into valid JSON;
+    OpenAI, vLLM and llama.cpp's own server take the OpenAI form, llama-cpp-python its own.
+    """
+    if endpoint.structured_output == "llamacpp":
+        return {"type": "json_object", "schema": schema}
+    if endpoint.structured_output == "json_schema":
+        return {"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": True}}
+    return None
+
+
 def resolve_endpoint(settings: Settings) -> Endpoint:
     """The remote endpoint the settings describe; asks the server for its model if none is set."""
     if not settings.base_url:
@@ -89,6 +103,7 @@ def resolve_endpoint(settings: Settings) -> Endpoint:
         api_key=api_key,
         context_tokens=settings.context_tokens or REMOTE_CONTEXT_TOKENS,
         repeat_penalty_param=settings.repeat_penalty_param,
+        structured_output=settings.structured_output,
         section_words=settings.section_words or 500,
     )
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from eval.judge import DIMENSIONS
 from longwrite.jsonl import read_jsonl
 from tests.integration.conftest import embedded_env
 
@@ -57,6 +58,8 @@ def test_killed_eval_resumes_and_is_judged(embedded, tmp_path):
     assert all(p["prompt"] == prompts[p["index"]] for p in preds)
     scores = json.loads((out / "scores.json").read_text())
     assert scores["rows"] == 4 and scores["S_l"] > 50
-    assert scores["judged"] + scores["judge_failures"] == 4  # every answer judged or counted as failed
+    # held to the judgement schema, even the 135M model's judgements all parse (weak as they are)
+    assert scores["judged"] == 4 and scores["judge_failures"] == 0
+    assert 0 <= scores["S_q"] <= 100 and set(scores["S_q_by_dimension"]) == set(DIMENSIONS)
     report = (out / "report.md").read_text()
     assert "unparseable" in report and (out / "scatter.png").exists()

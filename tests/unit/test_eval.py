@@ -9,12 +9,13 @@ import re
 import time
 from pathlib import Path
 
+import httpx
 import openai
 import pytest
 
 from agent.state import AgentContext
 from eval.data import load_rows, select
-from eval.judge import DIMENSIONS, judge_answer, parse_judgement
+from eval.judge import DIMENSIONS, JUDGEMENT_SCHEMA, judge_answer, judgement_format, parse_judgement
 from eval.predict import open_run, run_predictions
 from eval.report import compare_report, longbench_report
 from eval.scores import score_run
@@ -131,6 +132,37 @@ def test_judge_retries_then_gives_up_without_a_score():
     stubborn = ScriptedChatModel(reply=lambda messages, options: "No.")
     failed = judge_answer(stubborn, "Write a poem.", "Roses are red.", attempts=3)
     assert failed.scores is None and failed.attempts == 3 and len(stubborn.calls) == 3
+
+
+def _refused(request_body: dict) -> openai.BadRequestError:
+    response = httpx.Response(400, request=httpx.Request("POST", "http://judge.test/v1/chat/completions"))
+    return openai.BadRequestError("response_format is not supported", response=response, body=request_body)
+
+
+def test_judge_is_held_to_the_schema_and_asked_again_without_it_where_refused():
+    schema_format = judgement_format(Endpoint(base_url="http://judge.test/v1", model="judge"))
+    assert schema_format["json_schema"]["schema"]["required"] == list(DIMENSIONS)
+
+    def reply(messages, options):
+        if "response_format" in options["extra_body"]:
+            raise _refused(options["extra_body"])
+        return json.dumps(GOOD)
+
+    model = ScriptedChatModel(reply=reply)
+    judgement = judge_answer(model, "Write a poem.", "Roses are red.", response_format=schema_format)
+    assert judgement.scores == {d: 4.0 for d in DIMENSIONS}
+    assert judgement.attempts == 1  # the refused request is not counted as a failed judgement
+    sent = [options["extra_body"].get("response_format") for _messages, options in model.calls]
+    assert sent == [schema_format, None]
+
+
+def test_each_server_dialect_gets_its_own_schema_request():
+    def endpoint(dialect: str) -> Endpoint:
+        return Endpoint(base_url="http://judge.test/v1", model="judge", structured_output=dialect)
+
+    assert judgement_format(endpoint("llamacpp")) == {"type": "json_object", "schema": JUDGEMENT_SCHEMA}
+    assert judgement_format(endpoint("json_schema"))["type"] == "json_schema"
+    assert judgement_format(endpoint("off")) is None
 
 
 # ---------------------------------------------------------------- scores
