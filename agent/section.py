@@ -27,9 +27,15 @@ from longwrite.text import count_words
 
 # The longest section a single call may be asked for, as a share above max_section_words.
 MAX_TOKENS_HEADROOM = 1.3
-# Calls in a row that add nothing (empty, or only a loop that was cut) before the prompt is
-# rebuilt without the earlier sections.
+# A call that adds fewer new words than this (after the loop cut) made no progress.
+MIN_PROGRESS_WORDS = 10
+# Calls in a row without progress before the prompt is rebuilt without the earlier sections
+# (a section that has no text yet) or the section is left short (one that has some): a small
+# model asked to continue often writes its partial text again word for word, call after call,
+# and the guard throws every copy away. The missing words go to the sections after it, which
+# write fresh text from their first call (and the plan grows when the document runs short).
 STALLS_BEFORE_FRESH_CONTEXT = 2
+STALLS_BEFORE_LEAVING_SHORT = 2
 
 
 @dataclass
@@ -130,12 +136,14 @@ def write_section(ctx: AgentContext, state: WriteState, emit: Callable[[dict[str
         if repeats:
             loops_cut += 1
             use_penalties = True  # the rest is rewritten with repetition penalties
-        if len(kept) > len(body):
+        if count_words(kept) - count_words(body) >= MIN_PROGRESS_WORDS or (kept and not body):
             continuations += 1 if body else 0
             stalls = 0
         else:
             stalls += 1
         body = kept
+        if body and stalls >= STALLS_BEFORE_LEAVING_SHORT:
+            break
         if stalls >= STALLS_BEFORE_FRESH_CONTEXT:
             # The model keeps copying what the prompt shows it: drop the earlier sections from
             # the prompt (a window slide) so there is nothing left to copy.

@@ -20,6 +20,7 @@ import platform
 import statistics
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import openai
@@ -33,7 +34,8 @@ from model.embedded import EmbeddedServer
 TOPICS = ["the history of lighthouses", "how bridges are built", "the science of bread"]
 
 
-def raw_decode_rate(endpoint, words: int, topic: str) -> float:
+def raw_decode_rate(endpoint, words: int, topic: str) -> tuple[float, float]:
+    """(words/s, tokens/s) of one plain streamed answer (llama.cpp streams a token per chunk)."""
     client = openai.OpenAI(base_url=endpoint.base_url, api_key=endpoint.api_key)
     started = time.monotonic()
     stream = client.chat.completions.create(
@@ -43,18 +45,39 @@ def raw_decode_rate(endpoint, words: int, topic: str) -> float:
         temperature=0.5,
         stream=True,
     )
-    text = "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
-    return count_words(text) / (time.monotonic() - started)
+    pieces = [chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices]
+    seconds = time.monotonic() - started
+    return count_words("".join(pieces)) / seconds, sum(1 for piece in pieces if piece) / seconds
 
 
-def agent_rates(endpoint, settings: Settings, store: JobStore, words: int, topic: str) -> tuple[float, float, float]:
-    """(document words/s, generated words/s, length score) of one agent job."""
+@dataclass(frozen=True)
+class AgentRun:
+    kept_rate: float  # document words per wall second
+    generated_rate: float  # words the section calls generated per wall second
+    length_score: float
+    planning_share: float  # wall time spent in plan and extend calls
+    sections_share: float  # wall time spent in section calls
+    section_token_rate: float  # completion tokens per second of section calls
+    calls: int  # section calls
+
+
+def agent_run(endpoint, settings: Settings, store: JobStore, words: int, topic: str) -> AgentRun:
     ctx = AgentContext.for_endpoint(endpoint, settings)
     started = time.monotonic()
     result = run_job(store, ctx, new_job_id(), instruction=f"Write a {words}-word article about {topic}.", target=words)
-    seconds = time.monotonic() - started
-    generated = store.values(result.job)["usage"]["generated_words"]
-    return result.words / seconds, generated / seconds, result.length_score
+    wall = time.monotonic() - started
+    state = store.values(result.job)
+    sections = state["sections"]
+    section_seconds = sum(s["seconds"] for s in sections)
+    return AgentRun(
+        kept_rate=result.words / wall,
+        generated_rate=state["usage"]["generated_words"] / wall,
+        length_score=result.length_score,
+        planning_share=(state["seconds"] - section_seconds) / wall,
+        sections_share=section_seconds / wall,
+        section_token_rate=sum(s["completion_tokens"] for s in sections) / section_seconds,
+        calls=sum(s["calls"] for s in sections),
+    )
 
 
 def main() -> None:
@@ -65,26 +88,34 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as home:
         settings = Settings(home=Path(home))
         with EmbeddedServer(settings) as endpoint, JobStore(settings.jobs_db) as store:
-            raw, kept, generated, scores = [], [], [], []
+            raw: list[tuple[float, float]] = []
+            runs: list[AgentRun] = []
             for run in range(args.runs):
                 topic = TOPICS[run % len(TOPICS)]
                 raw.append(raw_decode_rate(endpoint, args.words, topic))
-                kept_rate, generated_rate, score = agent_rates(endpoint, settings, store, args.words, topic)
-                kept.append(kept_rate)
-                generated.append(generated_rate)
-                scores.append(score)
+                runs.append(agent_run(endpoint, settings, store, args.words, topic))
                 print(
-                    f"run {run + 1}: raw {raw[-1]:.1f} words/s; agent kept {kept_rate:.1f}, "
-                    f"generated {generated_rate:.1f} words/s (S_l {score:.0f})"
+                    f"run {run + 1}: raw {raw[-1][0]:.1f} words/s ({raw[-1][1]:.1f} tokens/s); "
+                    f"agent kept {runs[-1].kept_rate:.1f}, generated {runs[-1].generated_rate:.1f} words/s "
+                    f"(S_l {runs[-1].length_score:.0f}); time in planning {runs[-1].planning_share:.0%}, "
+                    f"in {runs[-1].calls} section calls {runs[-1].sections_share:.0%} "
+                    f"at {runs[-1].section_token_rate:.1f} tokens/s"
                 )
-    raw_median = statistics.median(raw)
+    raw_words = statistics.median(rate for rate, _ in raw)
+    raw_tokens = statistics.median(rate for _, rate in raw)
+
+    def median(field: str) -> float:
+        return statistics.median(getattr(run, field) for run in runs)
+
     print(
         f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}\n"
-        f"median raw decode {raw_median:.1f} words/s; median agent {statistics.median(kept):.1f} words/s kept, "
-        f"{statistics.median(generated):.1f} generated\n"
-        f"ratio kept/raw {statistics.median(kept) / raw_median:.2f}; "
-        f"ratio generated/raw {statistics.median(generated) / raw_median:.2f}; "
-        f"median S_l {statistics.median(scores):.1f} ({args.runs} runs, {args.words} words)"
+        f"median raw decode {raw_words:.1f} words/s ({raw_tokens:.1f} tokens/s); median agent "
+        f"{median('kept_rate'):.1f} words/s kept, {median('generated_rate'):.1f} generated\n"
+        f"ratio kept/raw {median('kept_rate') / raw_words:.2f}; "
+        f"ratio generated/raw {median('generated_rate') / raw_words:.2f}; "
+        f"median S_l {median('length_score'):.1f} ({args.runs} runs, {args.words} words)\n"
+        f"median time in planning {median('planning_share'):.0%}, in section calls {median('sections_share'):.0%}; "
+        f"section decode {median('section_token_rate'):.1f} tokens/s vs raw {raw_tokens:.1f}"
     )
 
 

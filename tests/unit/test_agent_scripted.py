@@ -7,6 +7,7 @@ import re
 import pytest
 
 from agent.jobs import JobStore, run_job
+from agent.section import STALLS_BEFORE_LEAVING_SHORT
 from agent.state import AgentContext
 from longwrite.settings import Settings
 from longwrite.text import count_words
@@ -208,3 +209,30 @@ def test_a_closing_that_ends_short_is_written_again_after_added_sections(tmp_pat
     assert [s["index"] for s in values["sections"]] == list(range(len(result.plan)))
     assert result.words >= 0.9 * 1200
     assert "".join(streamed) == result.document  # a stream never shows the dropped closing
+
+
+class EchoingContinuationScript(Script):
+    """Writes each section at half its budget, then, asked to continue, writes it again verbatim."""
+
+    def __call__(self, messages, options) -> str:
+        last = messages[-1].content
+        if "Make an outline" in last:
+            return "Title: Bridges\n" + "\n".join(f"{n}. Span {n}: how span {n} is built" for n in range(1, 5))
+        if "more numbered sections" in last:
+            return "\n".join(f"{n}. Cable {n}: the cables of span {n}" for n in range(1, 4))
+        if "Write the" in last:
+            self.sections_started += 1
+            return prose(_requested_words(last) // 2, seed=f"b{self.sections_started}r")
+        return str(messages[-2].content)  # a continuation: the partial section again
+
+
+def test_a_section_whose_continuations_only_repeat_it_is_left_short(tmp_path):
+    script = EchoingContinuationScript()
+    ctx, _ = _context(script)
+    with JobStore(tmp_path / "jobs.sqlite") as store:
+        result = run_job(store, ctx, "job-echo", instruction="Write about bridges.", target=2000)
+        values = store.values("job-echo")
+    # one first call and two continuations that add nothing, not the whole call budget
+    assert all(s["calls"] <= 1 + STALLS_BEFORE_LEAVING_SHORT for s in values["sections"])
+    # the words the stalled sections left out were written by later and added sections
+    assert values["extensions"] >= 1 and 0.9 * 2000 <= result.words <= 1.1 * 2000

@@ -33,7 +33,7 @@ def test_llamacpp_command_names_the_gguf_and_context():
     pairs = dict(zip(command[3::2], command[4::2], strict=True))
     assert pairs["--model"] == "/m/tiny-long.gguf" and pairs["--model_alias"] == "tiny-long"
     assert pairs["--n_ctx"] == "16384" and pairs["--n_threads"] == "3" and pairs["--port"] == "9000"
-    assert pairs["--interrupt_requests"] == "False"
+    assert pairs["--interrupt_requests"] == "False" and pairs["--logits_all"] == "False"
 
 
 def test_transformers_command_and_name():
