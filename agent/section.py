@@ -30,10 +30,11 @@ MAX_TOKENS_HEADROOM = 1.3
 # A call that adds fewer new words than this (after the loop cut) made no progress.
 MIN_PROGRESS_WORDS = 10
 # Calls in a row without progress before the prompt is rebuilt without the earlier sections
-# (a section that has no text yet) or the section is left short (one that has some): a small
-# model asked to continue often writes its partial text again word for word, call after call,
-# and the guard throws every copy away. The missing words go to the sections after it, which
-# write fresh text from their first call (and the plan grows when the document runs short).
+# (a section that has no text yet) or the section is left short (one that has some, unless it
+# is the last): a small model asked to continue often writes its partial text again word for
+# word, call after call, and the guard throws every copy away. The missing words go to the
+# sections after it, which write fresh text from their first call (and the plan grows when the
+# document runs short).
 STALLS_BEFORE_FRESH_CONTEXT = 2
 STALLS_BEFORE_LEAVING_SHORT = 2
 
@@ -142,8 +143,8 @@ def write_section(ctx: AgentContext, state: WriteState, emit: Callable[[dict[str
         else:
             stalls += 1
         body = kept
-        if body and stalls >= STALLS_BEFORE_LEAVING_SHORT:
-            break
+        if body and stalls >= STALLS_BEFORE_LEAVING_SHORT and index < len(plan) - 1:
+            break  # (the last section has no later ones to take its missing words: it keeps trying)
         if stalls >= STALLS_BEFORE_FRESH_CONTEXT:
             # The model keeps copying what the prompt shows it: drop the earlier sections from
             # the prompt (a window slide) so there is nothing left to copy.

@@ -232,7 +232,23 @@ def test_a_section_whose_continuations_only_repeat_it_is_left_short(tmp_path):
     with JobStore(tmp_path / "jobs.sqlite") as store:
         result = run_job(store, ctx, "job-echo", instruction="Write about bridges.", target=2000)
         values = store.values("job-echo")
-    # one first call and two continuations that add nothing, not the whole call budget
-    assert all(s["calls"] <= 1 + STALLS_BEFORE_LEAVING_SHORT for s in values["sections"])
+    # one first call and two continuations that add nothing, not the whole call budget (the
+    # closing keeps trying: no section comes after it)
+    assert all(s["calls"] <= 1 + STALLS_BEFORE_LEAVING_SHORT for s in values["sections"][:-1])
     # the words the stalled sections left out were written by later and added sections
     assert values["extensions"] >= 1 and 0.9 * 2000 <= result.words <= 1.1 * 2000
+
+
+def test_a_single_section_keeps_trying_after_stalled_continuations(tmp_path):
+    """A short target is one section: nothing after it could take its missing words."""
+    replies = iter([prose(40, seed="one"), "", "", prose(80, seed="two")])
+
+    def reply(messages, options) -> str:
+        return next(replies, "") or (str(messages[-2].content) if len(messages) > 2 else "")
+
+    model = ScriptedChatModel(reply=reply)
+    ctx = AgentContext(settings=Settings(home="/nonexistent"), make_model=lambda: model, section_words=400)
+    with JobStore(tmp_path / "jobs.sqlite") as store:
+        result = run_job(store, ctx, "job-short", instruction="Write a 120-word note.", target=120)
+    assert result.plan_source == "single" and len(model.calls) == 4
+    assert result.words >= 0.9 * 120
