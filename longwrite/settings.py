@@ -22,6 +22,10 @@ def _default_home() -> Path:
     return Path(data_home) / "longwrite"
 
 
+# How a server takes a JSON schema that constrains its answer (see model.client.json_schema_format).
+StructuredOutput = Literal["json_schema", "llamacpp", "off"]
+
+
 class Settings(BaseSettings):
     """Endpoint, sampling, context and caps; every field can be set as LONGWRITE_<NAME>."""
 
@@ -40,7 +44,7 @@ class Settings(BaseSettings):
         "repetition_penalty (vLLM); unset for servers that reject unknown fields (OpenAI)",
     )
 
-    structured_output: Literal["json_schema", "llamacpp", "off"] = Field(
+    structured_output: StructuredOutput = Field(
         "json_schema",
         description="how the server takes a JSON schema for constrained answers (the judge's): "
         "json_schema (OpenAI, vLLM, llama.cpp's own server), llamacpp (llama-cpp-python), off",

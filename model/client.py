@@ -14,7 +14,7 @@ import openai
 from langchain_openai import ChatOpenAI
 
 from longwrite.errors import BackendError, LongwriteError
-from longwrite.settings import Settings
+from longwrite.settings import Settings, StructuredOutput
 
 REMOTE_CONTEXT_TOKENS = 32_768  # assumed for a remote endpoint unless LONGWRITE_CONTEXT_TOKENS says
 
@@ -28,7 +28,7 @@ class Endpoint:
     api_key: str = "not-needed"  # local servers ignore it; the client library wants a value
     context_tokens: int = REMOTE_CONTEXT_TOKENS
     repeat_penalty_param: str | None = None
-    structured_output: str = "json_schema"  # see Settings.structured_output
+    structured_output: StructuredOutput = "json_schema"  # see Settings.structured_output
     section_words: int = 500  # what the agent plans per section on this model
     label: str = ""  # how reports name the backend
 
