@@ -16,6 +16,10 @@ from longwrite.text import Language, count_words
 
 # A section within this share of its budget is done; below it, it is continued.
 SHORT_FRACTION = 0.92
+# ... unless sections follow it: then it is continued only below this share, and the sections
+# after it take the missing words. A model's first answer in a section is its best; asked to
+# continue, a small one tends to start the section over, and the guard throws the copy away.
+LATER_SECTIONS_TAKE_OVER = 0.6
 # Above this share of its budget, a section is cut back (to at most TRIM_TO of it).
 LONG_FRACTION = 1.10
 TRIM_TO = 1.03
@@ -23,6 +27,12 @@ TRIM_TO = 1.03
 MIN_CONTINUATION_WORDS = 25
 # max_tokens = budget * tokens-per-word * this, so a section can finish its last sentence.
 TOKEN_SLACK = 1.15
+# Where the server takes a floor on the answer's length, the model may not end before this share
+# of the words it was asked for (so a section that ends there is already long enough).
+MIN_TOKENS_SHARE = 0.95
+# With that floor a model seldom ends before max_tokens: less room past the budget, so
+# that less text is written only to be trimmed.
+FLOORED_TOKEN_SLACK = 1.05
 # Before any usage is seen. English prose is about 1.3-1.5 tokens a word in common
 # tokenizers; a Chinese character is about one token in Chinese-aware tokenizers.
 PRIOR_TOKENS_PER_WORD: dict[Language, float] = {"en": 1.45, "zh": 1.3}
@@ -85,14 +95,26 @@ def prompt_token_ratio(usage: Usage) -> float:
     return max(1.05, usage["prompt_tokens"] / usage["estimated_prompt_tokens"] * 1.05)
 
 
-def max_tokens_for(words: int, ratio: float, ceiling: int) -> int:
-    """The max_tokens that lets a section reach `words` and finish its sentence, capped."""
-    return max(16, min(ceiling, math.ceil(words * ratio * TOKEN_SLACK) + 16))
+def max_tokens_for(words: int, ratio: float, ceiling: int, floored: bool = False) -> int:
+    """The max_tokens that lets a section reach `words` and finish its sentence, capped;
+    `floored`: the call also sets min_tokens_for (the model cannot end early)."""
+    slack = FLOORED_TOKEN_SLACK if floored else TOKEN_SLACK
+    return max(16, min(ceiling, math.ceil(words * ratio * slack) + 16))
 
 
-def words_still_needed(words: int, budget: int) -> int:
-    """How many more words a section needs, or 0 if it is long enough to stop."""
-    if words >= SHORT_FRACTION * budget:
+def min_tokens_for(words: int, ratio: float, max_tokens: int) -> int:
+    """The floor on an answer's length (EOS barred below it) for a section that needs `words`.
+
+    Small models end a section after 100-200 words whatever they were asked; each early end
+    costs a continuation call, and continuations are where they repeat themselves.
+    """
+    return max(0, min(math.floor(words * ratio * MIN_TOKENS_SHARE), max_tokens - 16))
+
+
+def words_still_needed(words: int, budget: int, enough: float = SHORT_FRACTION) -> int:
+    """How many more words a section needs, or 0 if it is long enough to stop (`enough` of its
+    budget: SHORT_FRACTION, or LATER_SECTIONS_TAKE_OVER where later sections can take the rest)."""
+    if words >= enough * budget:
         return 0
     missing = budget - words
     return missing if missing >= MIN_CONTINUATION_WORDS else 0

@@ -11,6 +11,7 @@ import statistics
 from collections.abc import Callable
 from typing import Any, Literal
 
+import openai
 from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
@@ -18,17 +19,18 @@ from langgraph.types import Checkpointer
 
 from agent import budget
 from agent.document import assemble
-from agent.generate import generate
+from agent.generate import Generation, generate
 from agent.plan import (
     build_plan,
     default_title,
     extension_sections,
     fallback_plan,
+    outline_schema,
     parse_outline,
     section_count_bounds,
     suggested_sections,
 )
-from agent.prompts import prompts_for
+from agent.prompts import PromptSet, prompts_for
 from agent.section import write_section
 from agent.state import (
     EVENT_DONE,
@@ -42,6 +44,7 @@ from agent.state import (
     WriteState,
 )
 from longwrite.text import count_words, detect_language, length_score
+from model.client import json_schema_format, refused_response_format
 
 PLAN_TOKENS_PER_SECTION = 60
 # Add sections once the remaining ones would each need this much more than the model's pace.
@@ -113,16 +116,9 @@ def _plan_with_model(
         )
     else:
         request = prompts.plan.format(instruction=instruction.strip(), sections=count, target=target)
-    model = ctx.make_model()
     seconds = 0.0
     for attempt in range(1, settings.plan_attempts + 1):
-        content = request if attempt == 1 else f"{request}\n{prompts.plan_retry}"
-        generation = generate(
-            model,
-            [SystemMessage(prompts.system), HumanMessage(content)],
-            max_tokens=count * PLAN_TOKENS_PER_SECTION + 60,
-            max_tokens_field=ctx.max_tokens_field,
-        )
+        generation = _outline_call(ctx, prompts, request, count, with_title=True, retry=attempt > 1)
         seconds += generation.seconds
         outline = parse_outline(generation.text)
         plan = build_plan(outline, target, low, high, prompts, accept_few=attempt == settings.plan_attempts)
@@ -135,6 +131,35 @@ def _plan_with_model(
         settings.plan_attempts,
         seconds,
     )
+
+
+def _outline_call(
+    ctx: AgentContext, prompts: PromptSet, request: str, sections: int, with_title: bool, retry: bool = False
+) -> Generation:
+    """Ask for an outline of `sections` sections: held to outline_schema where the server takes a
+    schema (one call, the right count, always parsable), else laid out as lines.
+
+    A server that refuses the schema (see refused_response_format) is asked again for lines, and
+    is not sent it again for the rest of the job.
+    """
+    response_format = json_schema_format(ctx.structured_output, "outline", outline_schema(sections, with_title))
+    max_tokens = sections * PLAN_TOKENS_PER_SECTION + 60
+
+    def ask(content: str, options: dict[str, Any] | None = None) -> Generation:
+        messages = [SystemMessage(prompts.system), HumanMessage(content)]
+        return generate(ctx.make_model(), messages, max_tokens=max_tokens, options=options,
+                        max_tokens_field=ctx.max_tokens_field)  # fmt: skip
+
+    if response_format:
+        try:
+            return ask(f"{request} {prompts.outline_as_json}", {"extra_body": {"response_format": response_format}})
+        except openai.APIStatusError as error:
+            if not refused_response_format(error):
+                raise
+            # this server takes no schema (in this dialect): ask it for lines from now on
+            ctx.structured_output = "off"
+    layout = prompts.outline_as_lines if with_title else prompts.sections_as_lines
+    return ask(f"{request} {layout}" + (f"\n{prompts.plan_retry}" if retry else ""))
 
 
 def write_node(state: WriteState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
@@ -243,12 +268,7 @@ def extend_node(state: WriteState, runtime: Runtime[AgentContext]) -> dict[str, 
     count = max(1, min(wanted, most - len(plan), MAX_SECTIONS_PER_EXTENSION))
     covered = prompts.outline_separator.join(s["title"] for s in plan)
     request = prompts.extend.format(instruction=state["instruction"].strip(), covered=covered, sections=count)
-    generation = generate(
-        ctx.make_model(),
-        [SystemMessage(prompts.system), HumanMessage(request)],
-        max_tokens=count * PLAN_TOKENS_PER_SECTION + 60,
-        max_tokens_field=ctx.max_tokens_field,
-    )
+    generation = _outline_call(ctx, prompts, request, count, with_title=False)
     new = [Section(title=s["title"], points=s["points"], words=ctx.section_words)
            for s in extension_sections(plan, generation.text, count, prompts)]  # fmt: skip
     plan = [*plan[:-1], *new, plan[-1]]  # the closing section stays last

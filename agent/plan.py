@@ -8,6 +8,7 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from agent.budget import renormalise
 from agent.prompts import PromptSet
@@ -24,6 +25,11 @@ _ITEM = re.compile(
     re.IGNORECASE,
 )
 _HEADING = re.compile(r"^\s*#{1,6}\s+(?P<body>.+?)\s*$")
+# A numbering a model puts inside a heading: "Section 2. Costs", "Part 3 - Costs", "第二部分：费用"
+_NUMBERED_HEADING = re.compile(
+    r"^\s*(?:(?:section|part|chapter)\s*\d+|第[\d一二三四五六七八九十]{1,3}\s*[部分节章段]+)\s*[:.)\-–—：、]?\s*",
+    re.IGNORECASE,
+)
 _TITLE = re.compile(
     r"^\s*(?:\*\*)?\s*(?:title|标题|题目)\s*(?:\*\*)?\s*[:：]\s*(?P<title>.+?)\s*$|^\s*<<(?P<angled>.+?)>>\s*$",
     re.IGNORECASE,
@@ -71,11 +77,36 @@ def suggested_sections(target: int, min_words: int, max_words: int, section_word
     return min(most, max(fewest, math.ceil(target / section_words), 2))
 
 
+def outline_schema(sections: int, with_title: bool = True) -> dict[str, Any]:
+    """The JSON schema an outline is held to where the server can constrain its answer: exactly
+    `sections` sections, so a small model's outline parses on the first call."""
+    section = {
+        "type": "object",
+        "properties": {
+            "heading": {"type": "string", "maxLength": MAX_TITLE_CHARS // 2},
+            "covers": {"type": "string", "maxLength": MAX_POINTS_CHARS // 2},
+        },
+        "required": ["heading", "covers"],
+        "additionalProperties": False,
+    }
+    properties: dict[str, Any] = {
+        "sections": {"type": "array", "items": section, "minItems": sections, "maxItems": sections}
+    }
+    if with_title:
+        properties = {"title": {"type": "string", "maxLength": MAX_TITLE_CHARS}, **properties}
+    return {"type": "object", "properties": properties, "required": list(properties), "additionalProperties": False}
+
+
 def parse_outline(answer: str) -> ParsedOutline:
-    """Read sections from a model's outline, tolerating numbering styles, markdown and chatter."""
+    """Read sections from a model's outline (JSON, or lines in any numbering style, markdown and
+    chatter tolerated)."""
+    parsed = _parse_json_outline(answer)
+    return parsed if parsed is not None else _parse_line_outline(answer)
+
+
+def _parse_line_outline(answer: str) -> ParsedOutline:
     title = None
     sections: list[Section] = []
-    seen: set[str] = set()
     for line in answer.splitlines():
         if not line.strip():
             continue
@@ -84,14 +115,41 @@ def parse_outline(answer: str) -> ParsedOutline:
             title = _clean(title_match["title"] or title_match["angled"])
             continue
         match = _ITEM.match(line) or _HEADING.match(line)
-        if not match:
-            continue
-        section = _section_from(match["body"])
+        if match:
+            sections.append(_section_from(match["body"]))
+    return ParsedOutline(title=title or None, sections=_unique(sections))
+
+
+def _parse_json_outline(answer: str) -> ParsedOutline | None:
+    """An outline answered as {"title": ..., "sections": [{"heading": ..., "covers": ...}]}."""
+    try:
+        data = json.loads(answer)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("sections"), list):
+        return None
+    title = data.get("title") if isinstance(data.get("title"), str) else ""
+    title_match = _TITLE.match(title)  # small models write "Title: ..." inside the value too
+    title = _clean(title_match["title"] or title_match["angled"]) if title_match else _clean(title)
+    sections = []
+    for item in data["sections"]:
+        if isinstance(item, dict) and isinstance(item.get("heading"), str):
+            heading = _NUMBERED_HEADING.sub("", item["heading"])  # "Section 2. Costs" -> "Costs"
+            covers = item.get("covers") if isinstance(item.get("covers"), str) else ""
+            sections.append(_section_from(f"{heading}: {covers}" if covers.strip() else heading))
+    return ParsedOutline(title=title or None, sections=_unique(sections))
+
+
+def _unique(sections: list[Section]) -> list[Section]:
+    """Sections with a heading, each heading once."""
+    seen: set[str] = set()
+    unique = []
+    for section in sections:
         key = _title_key(section["title"])
         if section["title"] and key not in seen:
             seen.add(key)
-            sections.append(section)
-    return ParsedOutline(title=title or None, sections=sections)
+            unique.append(section)
+    return unique
 
 
 def _section_from(body: str) -> Section:

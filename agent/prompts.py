@@ -18,9 +18,14 @@ from longwrite.text import Language
 class PromptSet:
     system: str
     plan: str  # {instruction} {sections} {target}
-    plan_retry: str  # appended to the plan request after an unusable answer
+    plan_retry: str  # appended to the plan request (as lines) after an unusable answer
     extend: str  # {instruction} {covered} {sections}: more sections when the text runs short
     plan_rest: str  # {instruction} {opening} {sections} {target}: plan what follows a given opening
+    # How an outline is asked to be laid out: lines (title first; without it for `extend`), or
+    # JSON where the server holds the answer to a schema (see agent.plan.outline_schema)
+    outline_as_lines: str
+    sections_as_lines: str
+    outline_as_json: str
     opening_title: str  # the heading of an opening the served model wrote
     head: str  # {instruction} {title} {outline}
     outline_separator: str
@@ -44,26 +49,30 @@ ENGLISH = PromptSet(
     "and you never repeat yourself.",
     plan=(
         'Make an outline for this writing task: "{instruction}"\n'
-        "The whole text will be about {target} words. Give {sections} numbered sections. "
-        "On the first line write the title as: Title: <title>. Then, for each section, write "
-        "the number, the heading, a colon, and one sentence on what it covers."
+        "The whole text will be about {target} words. Give {sections} sections, each with a "
+        "heading and one sentence on what it covers."
     ),
     plan_retry="Answer only with the title line and the numbered lines, one per section.",
     plan_rest=(
         'This writing task: "{instruction}"\n'
         "The text already begins like this:\n{opening}\n\n"
-        "Make an outline for the rest of it, about {target} more words. Give {sections} numbered "
-        "sections that continue from the opening without repeating it. On the first line write the "
-        "title as: Title: <title>. Then, for each section, write the number, the heading, a colon, "
-        "and one sentence on what it covers."
+        "Make an outline for the rest of it, about {target} more words. Give {sections} sections "
+        "that continue from the opening without repeating it, each with a heading and one sentence "
+        "on what it covers."
     ),
     opening_title="Overview",
     extend=(
         'An outline for this writing task: "{instruction}"\n'
         "It already has these sections: {covered}.\n"
-        "Give {sections} more numbered sections on aspects not covered yet. For each, write the "
-        "number, the heading, a colon, and one sentence on what it covers."
+        "Give {sections} more sections on aspects not covered yet, each with a heading and one "
+        "sentence on what it covers."
     ),
+    outline_as_lines=(
+        "On the first line write the title as: Title: <title>. Then write one line per section: "
+        "the number, the heading, a colon, and the sentence."
+    ),
+    sections_as_lines="Write one line per section: the number, the heading, a colon, and the sentence.",
+    outline_as_json="Answer in JSON.",
     head=(
         "Request: {instruction}\n"
         "Title: {title}\n"
@@ -117,22 +126,24 @@ CHINESE = PromptSet(
     system="你是一位经验丰富的作者，文字清晰、条理分明、内容具体，从不重复。",
     plan=(
         "请为下面的写作任务列出提纲：“{instruction}”\n"
-        "全文约{target}字，分成{sections}个部分。第一行写标题，格式为：标题：<标题>。"
-        "然后每个部分写一行：序号、小标题、冒号，再用一句话说明这一部分写什么。"
+        "全文约{target}字，分成{sections}个部分，每个部分有一个小标题，再用一句话说明这一部分写什么。"
     ),
     plan_retry="只回答标题行和带序号的提纲行，每个部分一行。",
     plan_rest=(
         "写作任务：“{instruction}”\n"
         "正文已经这样开头：\n{opening}\n\n"
-        "请为后面的内容列出提纲，还要写约{target}字，分成{sections}个部分，接着开头往下写，不要重复开头。"
-        "第一行写标题，格式为：标题：<标题>。然后每个部分写一行：序号、小标题、冒号，再用一句话说明这一部分写什么。"
+        "请为后面的内容列出提纲，还要写约{target}字，分成{sections}个部分，接着开头往下写，不要重复开头；"
+        "每个部分有一个小标题，再用一句话说明这一部分写什么。"
     ),
     opening_title="概述",
     extend=(
         "写作任务：“{instruction}”\n"
         "提纲中已有这些部分：{covered}。\n"
-        "请再列出{sections}个还没有写到的部分，每个部分一行：序号、小标题、冒号，再用一句话说明这一部分写什么。"
+        "请再列出{sections}个还没有写到的部分，每个部分有一个小标题，再用一句话说明这一部分写什么。"
     ),
+    outline_as_lines="第一行写标题，格式为：标题：<标题>。然后每个部分写一行：序号、小标题、冒号，再写那句话。",
+    sections_as_lines="每个部分写一行：序号、小标题、冒号，再写那句话。",
+    outline_as_json="用JSON回答。",
     head=(
         "写作要求：{instruction}\n"
         "标题：{title}\n"

@@ -46,15 +46,24 @@ class SectionOutcome:
     window_start: int
 
 
-def penalty_options(ctx: AgentContext) -> dict[str, Any]:
-    """Sampling options that push a model out of a loop, in the server's own dialect."""
+def call_options(ctx: AgentContext, *, penalties: bool, min_tokens: int) -> dict[str, Any]:
+    """Sampling options of one section call, in the server's own dialect.
+
+    Penalties push a model out of a loop; `min_tokens` (where the server takes it) keeps the
+    model from ending the section long before its budget.
+    """
     settings = ctx.settings
-    options: dict[str, Any] = {
-        "frequency_penalty": settings.loop_frequency_penalty,
-        "presence_penalty": settings.loop_presence_penalty,
-    }
-    if ctx.repeat_penalty_param:
-        options["extra_body"] = {ctx.repeat_penalty_param: settings.loop_repeat_penalty}
+    options: dict[str, Any] = {}
+    extra_body: dict[str, Any] = {}
+    if penalties:
+        options["frequency_penalty"] = settings.loop_frequency_penalty
+        options["presence_penalty"] = settings.loop_presence_penalty
+        if ctx.repeat_penalty_param:
+            extra_body[ctx.repeat_penalty_param] = settings.loop_repeat_penalty
+    if ctx.min_tokens_param and min_tokens > 0:
+        extra_body[ctx.min_tokens_param] = min_tokens
+    if extra_body:
+        options["extra_body"] = extra_body
     return options
 
 
@@ -73,18 +82,23 @@ def write_section(ctx: AgentContext, state: WriteState, emit: Callable[[dict[str
     model = ctx.make_model()
 
     body = _draft(state, index)
+    last = index == len(plan) - 1
+    enough = budget.SHORT_FRACTION if last else budget.LATER_SECTIONS_TAKE_OVER
     calls = continuations = loops_cut = stalls = 0
     prompt_tokens = completion_tokens = 0
     seconds = 0.0
     use_penalties = False
     while calls < settings.section_calls:
-        need = budget_words if not body else budget.words_still_needed(count_words(body), budget_words)
+        need = budget_words if not body else budget.words_still_needed(count_words(body), budget_words, enough)
         if need == 0:
             break
         step = Step(index=index, words=need, partial=body)
         ratio = budget.tokens_per_word(usage, language)
         max_tokens = budget.max_tokens_for(
-            need, ratio, ceiling=int(settings.max_section_words * MAX_TOKENS_HEADROOM * ratio)
+            need,
+            ratio,
+            ceiling=int(settings.max_section_words * MAX_TOKENS_HEADROOM * ratio),
+            floored=ctx.min_tokens_param is not None,
         )
 
         def build(start: int, step: Step = step) -> list[BaseMessage]:
@@ -122,7 +136,9 @@ def write_section(ctx: AgentContext, state: WriteState, emit: Callable[[dict[str
             model,
             messages,
             max_tokens=max_tokens,
-            options=penalty_options(ctx) if use_penalties or body else None,
+            options=call_options(
+                ctx, penalties=use_penalties or bool(body), min_tokens=budget.min_tokens_for(need, ratio, max_tokens)
+            ),
             on_token=lambda token: emit({"event": EVENT_TOKEN, "index": index, "text": token}),
             should_stop=looping,
             max_tokens_field=ctx.max_tokens_field,
@@ -143,7 +159,7 @@ def write_section(ctx: AgentContext, state: WriteState, emit: Callable[[dict[str
         else:
             stalls += 1
         body = kept
-        if body and stalls >= STALLS_BEFORE_LEAVING_SHORT and index < len(plan) - 1:
+        if body and stalls >= STALLS_BEFORE_LEAVING_SHORT and not last:
             break  # (the last section has no later ones to take its missing words: it keeps trying)
         if stalls >= STALLS_BEFORE_FRESH_CONTEXT:
             # The model keeps copying what the prompt shows it: drop the earlier sections from

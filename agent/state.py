@@ -10,7 +10,7 @@ from typing import Annotated, Literal, TypedDict
 from langchain_core.language_models import BaseChatModel
 
 from longwrite.errors import Cancelled
-from longwrite.settings import Settings
+from longwrite.settings import Settings, StructuredOutput
 from longwrite.text import Language
 from model.client import Endpoint, chat_model
 
@@ -100,6 +100,8 @@ class AgentContext:
     make_model: Callable[[], BaseChatModel]
     context_tokens: int = 8_192
     repeat_penalty_param: str | None = None
+    min_tokens_param: str | None = None  # see Endpoint.min_tokens_param
+    structured_output: StructuredOutput = "off"  # how the server takes a JSON schema (outlines)
     section_words: int = 500  # planned words per section; smaller for small models
     max_tokens_field: str = "max_tokens"  # or "max_completion_tokens" for servers that want it
     cancel: threading.Event | None = None  # set it to stop the run at its next event
@@ -114,6 +116,8 @@ class AgentContext:
             make_model=lambda: chat_model(endpoint, settings),
             context_tokens=endpoint.context_tokens,
             repeat_penalty_param=endpoint.repeat_penalty_param,
+            min_tokens_param=endpoint.min_tokens_param,
+            structured_output=endpoint.structured_output,
             section_words=endpoint.section_words,
             max_tokens_field=settings.max_tokens_field,
             cancel=cancel,

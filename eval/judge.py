@@ -14,7 +14,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage
 
 from longwrite.text import count_words
-from model.client import Endpoint, json_schema_format
+from model.client import Endpoint, json_schema_format, refused_response_format
 
 DIMENSIONS = ("relevance", "accuracy", "coherence", "clarity", "breadth_and_depth", "reading_experience")
 JUDGE_ATTEMPTS = 3
@@ -51,7 +51,7 @@ JUDGEMENT_SCHEMA: dict[str, Any] = {
 
 def judgement_format(endpoint: Endpoint) -> dict[str, Any] | None:
     """The response_format that holds this endpoint's judge to JUDGEMENT_SCHEMA, if it can."""
-    return json_schema_format(endpoint, "judgement", JUDGEMENT_SCHEMA)
+    return json_schema_format(endpoint.structured_output, "judgement", JUDGEMENT_SCHEMA)
 
 
 _NUMBER_AFTER_KEY = r'["\']?{key}["\']?\s*[:=]\s*["\']?(\d+(?:\.\d+)?)'
@@ -138,8 +138,8 @@ def judge_answer(
             body["response_format"] = response_format
         try:
             reply = model.invoke([HumanMessage(request)], extra_body=body)
-        except (openai.BadRequestError, openai.UnprocessableEntityError):
-            if not response_format:
+        except openai.APIStatusError as error:
+            if not response_format or not refused_response_format(error):
                 raise
             response_format = None  # this server takes no schema: the prompt alone asks for JSON
             continue

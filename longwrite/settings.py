@@ -44,6 +44,12 @@ class Settings(BaseSettings):
         "repetition_penalty (vLLM); unset for servers that reject unknown fields (OpenAI)",
     )
 
+    min_tokens_param: str | None = Field(
+        None,
+        description="name of the server's extra minimum-answer-length field: min_tokens (vLLM, "
+        "llama-cpp-python); unset for servers that reject unknown fields (OpenAI)",
+    )
+
     structured_output: StructuredOutput = Field(
         "json_schema",
         description="how the server takes a JSON schema for constrained answers (the judge's): "

@@ -28,6 +28,7 @@ class Endpoint:
     api_key: str = "not-needed"  # local servers ignore it; the client library wants a value
     context_tokens: int = REMOTE_CONTEXT_TOKENS
     repeat_penalty_param: str | None = None
+    min_tokens_param: str | None = None  # the server's field for a floor on the answer's length
     structured_output: StructuredOutput = "json_schema"  # see Settings.structured_output
     section_words: int = 500  # what the agent plans per section on this model
     label: str = ""  # how reports name the backend
@@ -78,17 +79,28 @@ def chat_model(endpoint: Endpoint, settings: Settings, **overrides: Any) -> Chat
     return ChatOpenAI(**options)
 
 
-def json_schema_format(endpoint: Endpoint, name: str, schema: dict[str, Any]) -> dict[str, Any] | None:
-    """The `response_format` that makes this endpoint's answers follow `schema` (None: not supported).
+def json_schema_format(dialect: StructuredOutput, name: str, schema: dict[str, Any]) -> dict[str, Any] | None:
+    """The `response_format` that makes answers follow `schema` on a server that takes the
+    `dialect` (an Endpoint's structured_output); None where it takes none.
 
-    Constrained decoding turns a judgement that a small model would garble into valid JSON;
-    OpenAI, vLLM and llama.cpp's own server take the OpenAI form, llama-cpp-python its own.
+    Constrained decoding turns an outline or a judgement that a small model would garble into
+    valid JSON; OpenAI, vLLM and llama.cpp's own server take the OpenAI form, llama-cpp-python
+    its own.
     """
-    if endpoint.structured_output == "llamacpp":
+    if dialect == "llamacpp":
         return {"type": "json_object", "schema": schema}
-    if endpoint.structured_output == "json_schema":
+    if dialect == "json_schema":
         return {"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": True}}
     return None
+
+
+def refused_response_format(error: openai.APIStatusError) -> bool:
+    """True when a request failed because the server does not take its response_format.
+
+    OpenAI and vLLM answer 400 or 422; llama-cpp-python answers 500 with its validation error
+    (the field's name in the message) when sent a dialect it does not know.
+    """
+    return error.status_code in (400, 422) or (error.status_code == 500 and "response_format" in str(error))
 
 
 def resolve_endpoint(settings: Settings) -> Endpoint:
@@ -103,6 +115,7 @@ def resolve_endpoint(settings: Settings) -> Endpoint:
         api_key=api_key,
         context_tokens=settings.context_tokens or REMOTE_CONTEXT_TOKENS,
         repeat_penalty_param=settings.repeat_penalty_param,
+        min_tokens_param=settings.min_tokens_param,
         structured_output=settings.structured_output,
         section_words=settings.section_words or 500,
     )

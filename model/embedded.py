@@ -91,6 +91,7 @@ class EmbeddedServer:
             model=MODEL_ALIAS,
             context_tokens=self.settings.embedded_context_tokens,
             repeat_penalty_param="repeat_penalty",  # llama.cpp's own sampler field
+            min_tokens_param="min_tokens",
             structured_output="llamacpp",
             # a 135M model writes 100-200 fresh words per answer: short sections suit it
             section_words=self.settings.section_words or EMBEDDED_SECTION_WORDS,

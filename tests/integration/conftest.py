@@ -33,6 +33,8 @@ def embedded_env(endpoint, home: Path, **extra: str) -> dict[str, str]:
         "LONGWRITE_MODEL": endpoint.model,
         "LONGWRITE_CONTEXT_TOKENS": str(endpoint.context_tokens),
         "LONGWRITE_REPEAT_PENALTY_PARAM": "repeat_penalty",
+        "LONGWRITE_MIN_TOKENS_PARAM": "min_tokens",
+        "LONGWRITE_STRUCTURED_OUTPUT": "llamacpp",
         "LONGWRITE_SECTION_WORDS": str(EMBEDDED_SECTION_WORDS),
     }
     env.update(extra)

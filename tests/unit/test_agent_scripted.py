@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 
+import httpx
+import openai
 import pytest
 
 from agent.jobs import JobStore, run_job
@@ -143,7 +146,7 @@ class StingyScript(Script):
 
     def __call__(self, messages, options) -> str:
         last = messages[-1].content
-        if "more numbered sections" in last:
+        if "more sections" in last:
             return "1. Savings habits: small steps that add up\n2. Savings habits: a duplicate title"
         if "Make an outline" in last:
             return "Title: Money\n" + "\n".join(f"{n}. Topic {n}: about money {n}" for n in range(1, 5))
@@ -176,7 +179,7 @@ class ShortClosingScript(Script):
 
     def __call__(self, messages, options) -> str:
         last = messages[-1].content
-        if "more numbered sections" in last:
+        if "more sections" in last:
             return "1. Fog signals: how ships were warned"
         if "Make an outline" in last:
             return "Title: Lights\n1. Origins: early fires\n2. Lenses: the Fresnel lens\n3. Closing: what remains"
@@ -218,7 +221,7 @@ class EchoingContinuationScript(Script):
         last = messages[-1].content
         if "Make an outline" in last:
             return "Title: Bridges\n" + "\n".join(f"{n}. Span {n}: how span {n} is built" for n in range(1, 5))
-        if "more numbered sections" in last:
+        if "more sections" in last:
             return "\n".join(f"{n}. Cable {n}: the cables of span {n}" for n in range(1, 4))
         if "Write the" in last:
             self.sections_started += 1
@@ -252,3 +255,83 @@ def test_a_single_section_keeps_trying_after_stalled_continuations(tmp_path):
         result = run_job(store, ctx, "job-short", instruction="Write a 120-word note.", target=120)
     assert result.plan_source == "single" and len(model.calls) == 4
     assert result.words >= 0.9 * 120
+
+
+class EarlyEnder(Script):
+    """A small model: ends every answer after 40% of the words asked for, unless the server holds
+    it to min_tokens (1 token = 1 word here); its outline comes as JSON when a schema is sent."""
+
+    def __init__(self, refuse_schema: tuple[int, str] | None = None) -> None:
+        super().__init__()
+        self.refuse_schema = refuse_schema  # (HTTP status, message) of the refusal
+
+    def __call__(self, messages, options) -> str:
+        last = messages[-1].content
+        extra = options.get("extra_body", {})
+        if "Make an outline" in last:
+            self.outlines += 1
+            response_format = extra.get("response_format", {})
+            schema = response_format.get("schema") or response_format.get("json_schema", {}).get("schema")
+            if schema and self.refuse_schema:
+                status, message = self.refuse_schema
+                response = httpx.Response(status, request=httpx.Request("POST", "http://model.test/v1"))
+                raise openai.APIStatusError(message, response=response, body=None)
+            if schema:
+                count = schema["properties"]["sections"]["maxItems"]
+                sections = [{"heading": f"Section {n}. Part {n}", "covers": f"topic {n}"} for n in range(1, count + 1)]
+                return json.dumps({"title": "Title: Lighthouses", "sections": sections})
+            return "Title: Lighthouses\n" + "\n".join(f"{n}. Part {n}: about topic {n}" for n in range(1, 4))
+        self.sections_started += 1
+        words = max(int(0.4 * _requested_words(last)), extra.get("min_tokens", 0))
+        return prose(words, seed=f"e{self.sections_started}x")
+
+
+def test_where_the_server_takes_min_tokens_each_section_is_written_in_one_call(tmp_path):
+    floored, floored_model = _context(EarlyEnder())
+    floored.min_tokens_param = "min_tokens"
+    plain, plain_model = _context(EarlyEnder())
+    with JobStore(tmp_path / "jobs.sqlite") as store:
+        held = run_job(store, floored, "floored", instruction="Write about lighthouses.", target=1200)
+        held_sections = store.values("floored")["sections"]
+        free = run_job(store, plain, "plain", instruction="Write about lighthouses.", target=1200)
+    assert held.length_score >= 90 and free.length_score >= 90
+    assert [s["calls"] for s in held_sections] == [1] * len(held_sections)
+    for _messages, options in floored_model.calls[1:]:  # the section calls, after the outline
+        floor, limit = options["extra_body"]["min_tokens"], options["extra_body"]["max_tokens"]
+        assert 0.8 * limit <= floor < limit
+    # without the floor the same model needs continuations, and no server is sent the field
+    assert len(plain_model.calls) > len(floored_model.calls)
+    assert not any("min_tokens" in options.get("extra_body", {}) for _, options in plain_model.calls)
+
+
+def test_the_outline_is_held_to_a_schema_where_the_server_takes_one(tmp_path):
+    script = EarlyEnder()
+    ctx, model = _context(script)
+    ctx.structured_output = "llamacpp"
+    with JobStore(tmp_path / "jobs.sqlite") as store:
+        result = run_job(store, ctx, "json-plan", instruction="Write about lighthouses.", target=1200)
+        attempts = store.values("json-plan")["plan_attempts"]
+    assert script.outlines == 1 and attempts == 1
+    assert result.document.startswith("# Lighthouses\n\n## Part 1\n\n")  # "Title:", "Section 1." cleaned
+    first_prompt, first_options = model.calls[0]
+    assert first_prompt[-1].content.endswith("Answer in JSON.")
+    assert first_options["extra_body"]["response_format"]["type"] == "json_object"
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        (400, "Unrecognized request argument: response_format"),  # OpenAI, vLLM
+        (500, "1 validation error: ('body', 'response_format', 'type')"),  # llama-cpp-python, other dialect
+    ],
+)
+def test_a_server_that_refuses_the_outline_schema_is_asked_for_lines(tmp_path, refusal):
+    script = EarlyEnder(refuse_schema=refusal)
+    ctx, model = _context(script)
+    ctx.structured_output = "json_schema"
+    with JobStore(tmp_path / "jobs.sqlite") as store:
+        result = run_job(store, ctx, "lines-plan", instruction="Write about lighthouses.", target=1200)
+    assert script.outlines == 2  # the refused call, then the outline as lines
+    assert not any("response_format" in options["extra_body"] for _, options in model.calls[1:])
+    titles = [s["title"] for s in result.plan]  # the outline's sections (and any added ones between)
+    assert result.plan_source == "model" and titles[:2] == ["Part 1", "Part 2"] and titles[-1] == "Part 3"

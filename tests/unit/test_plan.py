@@ -6,7 +6,15 @@ import json
 
 import pytest
 
-from agent.plan import build_plan, fallback_plan, load_plan_file, parse_outline, plan_to_json, topic_of
+from agent.plan import (
+    build_plan,
+    fallback_plan,
+    load_plan_file,
+    outline_schema,
+    parse_outline,
+    plan_to_json,
+    topic_of,
+)
 from agent.prompts import CHINESE, ENGLISH
 from longwrite.errors import InputError
 
@@ -47,6 +55,34 @@ def test_parse_outline_reads_chinese():
     assert outline.title == "灯塔的历史"
     assert [s["title"] for s in outline.sections] == ["古代的灯塔", "近代的灯塔", "守塔人的生活"]
     assert outline.sections[2]["words"] == 500
+
+
+def test_parse_outline_reads_a_json_outline_and_cleans_what_small_models_put_in_it():
+    answer = json.dumps(
+        {
+            "title": "Title: Bridge Building",
+            "sections": [
+                {"heading": "Section 1. Why bridges stand", "covers": "Loads and arches."},
+                {"heading": "Section 2", "covers": "a heading that is only a number"},
+                {"heading": "第三部分：材料", "covers": ""},
+                {"heading": "Why bridges stand", "covers": "the same heading again"},
+                "not an object",
+            ],
+        }
+    )
+    outline = parse_outline(answer)
+    assert outline.title == "Bridge Building"
+    sections = [(s["title"], s["points"]) for s in outline.sections]
+    assert sections == [("Why bridges stand", "Loads and arches."), ("材料", "")]
+    # JSON that is not an outline is read as lines (and yields nothing here)
+    assert parse_outline('{"verdict": "fine"}').sections == []
+
+
+def test_outline_schema_asks_for_exactly_the_planned_count():
+    schema = outline_schema(5)
+    assert schema["properties"]["sections"]["minItems"] == schema["properties"]["sections"]["maxItems"] == 5
+    assert schema["required"] == ["title", "sections"]
+    assert "title" not in outline_schema(3, with_title=False)["properties"]
 
 
 def test_build_plan_renormalises_budgets_to_the_target():
