@@ -23,6 +23,9 @@ LATER_SECTIONS_TAKE_OVER = 0.6
 # Above this share of its budget, a section is cut back (to at most TRIM_TO of it).
 LONG_FRACTION = 1.10
 TRIM_TO = 1.03
+# ... unless sections follow it: they take the surplus (rebalancing shrinks their budgets), and
+# cutting would throw away text already paid for. Only beyond this share is it cut back (to it).
+LATER_SECTIONS_ABSORB = 1.5
 # Continuing costs a call: not worth it for fewer words than this; later sections absorb them.
 MIN_CONTINUATION_WORDS = 25
 # max_tokens = budget * tokens-per-word * this, so a section can finish its last sentence.
@@ -134,15 +137,17 @@ def _sentence_ends(text: str) -> list[int]:
     return sorted(set(ends))
 
 
-def trim_to_budget(text: str, budget: int) -> tuple[str, bool]:
-    """Cut a section that is over LONG_FRACTION of its budget back to a sentence end.
+def trim_to_budget(text: str, budget: int, last: bool = True) -> tuple[str, bool]:
+    """Cut a section that is over LONG_FRACTION of its budget back to a sentence end (for one
+    that is not `last`: over LATER_SECTIONS_ABSORB, back to that).
 
     Keeps the longest prefix that ends a sentence and stays within TRIM_TO of the budget;
     returns the text unchanged (and False) when it is not too long or no sentence end fits.
     """
-    if count_words(text) <= LONG_FRACTION * budget:
+    too_long, limit = (LONG_FRACTION, TRIM_TO) if last else (LATER_SECTIONS_ABSORB, LATER_SECTIONS_ABSORB)
+    if count_words(text) <= too_long * budget:
         return text, False
-    limit = TRIM_TO * budget
+    limit *= budget
     best = 0
     for end in _sentence_ends(text):
         if count_words(text[:end]) > limit:

@@ -47,7 +47,6 @@ def step_text(plan: list[Section], index: int, prompts: PromptSet) -> str:
     section = plan[index]
     text = prompts.step.format(
         number=index + 1,
-        total=len(plan),
         title=section["title"],
         points=_sentence(section["points"]),
         words=section["words"],
@@ -64,22 +63,28 @@ def _sentence(points: str) -> str:
     return points if not points or points[-1] in ".!?。！？" else points + "."
 
 
-def head_text(instruction: str, title: str, plan: list[Section], prompts: PromptSet) -> str:
-    return prompts.head.format(instruction=instruction.strip(), title=title, outline=outline_text(plan, prompts))
+def head_text(instruction: str, title: str, outline: str, prompts: PromptSet) -> str:
+    return prompts.head.format(instruction=instruction.strip(), title=title, outline=outline)
 
 
 def section_messages(
     *,
     instruction: str,
     title: str,
+    outline: str,
     plan: list[Section],
     bodies: list[str],
     window_start: int,
     step: Step,
     prompts: PromptSet,
+    request: str | None = None,
 ) -> list[BaseMessage]:
-    """The chat turns for writing (or continuing) section `step.index`."""
-    first = head_text(instruction, title, plan, prompts)
+    """The chat turns for writing (or continuing) section `step.index`; with `request`, that
+    request is asked in place of the step (same conversation, so the server's cache holds).
+
+    `outline` is the outline as planned (outline_text), kept fixed for the whole job.
+    """
+    first = head_text(instruction, title, outline, prompts)
     if window_start > 0:
         first += "\n\n" + prompts.window_note.format(omitted=window_start)
     messages: list[BaseMessage] = [SystemMessage(prompts.system)]
@@ -87,7 +92,7 @@ def section_messages(
         user = step_text(plan, index, prompts)
         messages.append(HumanMessage(f"{first}\n\n{user}" if index == window_start else user))
         messages.append(AIMessage(bodies[index]))
-    current = step_text(plan, step.index, prompts)
+    current = step_text(plan, step.index, prompts) if request is None else request
     messages.append(HumanMessage(f"{first}\n\n{current}" if step.index == window_start else current))
     if step.partial:
         messages.append(AIMessage(step.partial))

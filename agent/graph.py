@@ -12,12 +12,13 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 import openai
-from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Checkpointer
 
 from agent import budget
+from agent.context import SAFETY_TOKENS, Step, estimate_tokens, outline_text, section_messages
 from agent.document import assemble
 from agent.generate import Generation, generate
 from agent.plan import (
@@ -31,7 +32,7 @@ from agent.plan import (
     suggested_sections,
 )
 from agent.prompts import PromptSet, prompts_for
-from agent.section import write_section
+from agent.section import planned_outline, write_section
 from agent.state import (
     EVENT_DONE,
     EVENT_PLAN,
@@ -46,7 +47,9 @@ from agent.state import (
 from longwrite.text import count_words, detect_language, length_score
 from model.client import json_schema_format, refused_response_format
 
-PLAN_TOKENS_PER_SECTION = 60
+# Room for one outline line, or one JSON item at the schema's longest (about 4 characters a token
+# plus the keys and quotes).
+PLAN_TOKENS_PER_SECTION = 80
 # Add sections once the remaining ones would each need this much more than the model's pace.
 EXTEND_ABOVE_PACE = 1.25
 MAX_SECTIONS_PER_EXTENSION = 20
@@ -96,7 +99,8 @@ def plan_node(state: WriteState, runtime: Runtime[AgentContext]) -> dict[str, An
             update["seconds"] += seconds
         if opening:  # the served model's text is section 1, already as long as its budget
             plan = [Section(title=prompts.opening_title, points="", words=opening_words), *plan]
-    update.update(title=title, plan=plan, plan_source=source, plan_attempts=attempts)
+    outline = outline_text(plan, prompts_for(language))
+    update.update(title=title, plan=plan, outline=outline, plan_source=source, plan_attempts=attempts)
     _emitter(runtime)({"event": EVENT_PLAN, "title": title, "plan": plan, "source": source, "target": target})
     return update
 
@@ -133,11 +137,47 @@ def _plan_with_model(
     )
 
 
+def _conversation(ctx: AgentContext, state: WriteState) -> Callable[[str], list[BaseMessage]] | None:
+    """The write conversation so far with a request in place of the next step, or None when
+    it would not leave room for an outline answer in the context.
+
+    Asked there, a request for more sections reuses the server's cache of the document so far,
+    and the next section's call finds it still there (a separate prompt would replace it, and
+    the whole window would be read again: 20 s and more late in a long document on a CPU).
+    """
+    prompts = prompts_for(state["language"])
+    sections = state["sections"]
+
+    def build(request: str) -> list[BaseMessage]:
+        return section_messages(
+            instruction=state["instruction"],
+            title=state["title"],
+            outline=planned_outline(state, prompts),
+            plan=state["plan"],
+            bodies=[s["text"] for s in sections],
+            window_start=min(state.get("window_start", 0), len(sections)),
+            step=Step(index=len(sections), words=0),
+            prompts=prompts,
+            request=request,
+        )
+
+    room = ctx.context_tokens - MAX_SECTIONS_PER_EXTENSION * PLAN_TOKENS_PER_SECTION - SAFETY_TOKENS
+    fits = budget.prompt_token_ratio(state["usage"]) * estimate_tokens(build(prompts.extend)) <= room
+    return build if fits else None
+
+
 def _outline_call(
-    ctx: AgentContext, prompts: PromptSet, request: str, sections: int, with_title: bool, retry: bool = False
+    ctx: AgentContext,
+    prompts: PromptSet,
+    request: str,
+    sections: int,
+    with_title: bool,
+    retry: bool = False,
+    conversation: Callable[[str], list[BaseMessage]] | None = None,
 ) -> Generation:
     """Ask for an outline of `sections` sections: held to outline_schema where the server takes a
-    schema (one call, the right count, always parsable), else laid out as lines.
+    schema (one call, the right count, always parsable), else laid out as lines; asked at the
+    end of `conversation` (see _conversation) when given, else on its own.
 
     A server that refuses the schema (see refused_response_format) is asked again for lines, and
     is not sent it again for the rest of the job.
@@ -145,8 +185,11 @@ def _outline_call(
     response_format = json_schema_format(ctx.structured_output, "outline", outline_schema(sections, with_title))
     max_tokens = sections * PLAN_TOKENS_PER_SECTION + 60
 
+    def on_its_own(content: str) -> list[BaseMessage]:
+        return [SystemMessage(prompts.system), HumanMessage(content)]
+
     def ask(content: str, options: dict[str, Any] | None = None) -> Generation:
-        messages = [SystemMessage(prompts.system), HumanMessage(content)]
+        messages = (conversation or on_its_own)(content)
         return generate(ctx.make_model(), messages, max_tokens=max_tokens, options=options,
                         max_tokens_field=ctx.max_tokens_field)  # fmt: skip
 
@@ -268,7 +311,7 @@ def extend_node(state: WriteState, runtime: Runtime[AgentContext]) -> dict[str, 
     count = max(1, min(wanted, most - len(plan), MAX_SECTIONS_PER_EXTENSION))
     covered = prompts.outline_separator.join(s["title"] for s in plan)
     request = prompts.extend.format(instruction=state["instruction"].strip(), covered=covered, sections=count)
-    generation = _outline_call(ctx, prompts, request, count, with_title=False)
+    generation = _outline_call(ctx, prompts, request, count, with_title=False, conversation=_conversation(ctx, state))
     new = [Section(title=s["title"], points=s["points"], words=ctx.section_words)
            for s in extension_sections(plan, generation.text, count, prompts)]  # fmt: skip
     plan = [*plan[:-1], *new, plan[-1]]  # the closing section stays last

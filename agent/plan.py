@@ -51,6 +51,10 @@ MAX_TITLE_CHARS = 120
 MAX_TITLE_WORDS = 10
 MAX_TITLE_CJK_CHARS = 20
 MAX_POINTS_CHARS = 400
+# Lengths an outline held to a schema may not exceed: one heading and one sentence each, short
+# enough that the whole outline fits the plan call's max_tokens (a cut-off JSON does not parse).
+SCHEMA_HEADING_CHARS = 60
+SCHEMA_COVERS_CHARS = 150
 
 
 # The closing section's share of an even split (see even_weights).
@@ -83,8 +87,8 @@ def outline_schema(sections: int, with_title: bool = True) -> dict[str, Any]:
     section = {
         "type": "object",
         "properties": {
-            "heading": {"type": "string", "maxLength": MAX_TITLE_CHARS // 2},
-            "covers": {"type": "string", "maxLength": MAX_POINTS_CHARS // 2},
+            "heading": {"type": "string", "maxLength": SCHEMA_HEADING_CHARS},
+            "covers": {"type": "string", "maxLength": SCHEMA_COVERS_CHARS},
         },
         "required": ["heading", "covers"],
         "additionalProperties": False,

@@ -2,9 +2,11 @@
 
 Two things shape them. Small models follow short, concrete requests far better than long
 rules, so each prompt asks for one thing. And the write prompts are laid out for prefix caching:
-a fixed head (request, title, outline) that never changes during a job, then the sections
-already written as alternating turns, then the current step last. Word budgets appear only in
-the step, never in the head, so rebalancing budgets does not invalidate the server's cache.
+a fixed head (request, title, the outline as planned) that never changes during a job, then the
+sections already written as alternating turns, then the current step last. Word budgets and the
+number of sections appear only in the step, so rebalancing budgets or adding sections does not
+invalidate the server's cache (an added section is named in its own step); the request for more
+sections is asked at the end of the same conversation, for the same reason.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ class PromptSet:
     head: str  # {instruction} {title} {outline}
     outline_separator: str
     outline_line: str  # {number} {title} {points}
-    step: str  # {number} {total} {title} {points} {words}
+    step: str  # {number} {title} {points} {words} (no total: it changes when sections are added)
     first_step_note: str
     last_step_note: str
     window_note: str  # {omitted}: the first sections have slid out of the context window
@@ -82,7 +84,7 @@ ENGLISH = PromptSet(
     ),
     outline_separator="; ",
     outline_line="{title}",
-    step='Write the "{title}" part of the document ({number} of {total}) in about {words} words. {points}',
+    step='Write the "{title}" part of the document (part {number}) in about {words} words. {points}',
     first_step_note=" It opens the document.",
     last_step_note=" It is the last part: bring the document to a close.",
     window_note="(Parts 1 to {omitted} are already written; the text continues from there.)",
@@ -152,7 +154,7 @@ CHINESE = PromptSet(
     ),
     outline_separator="；",
     outline_line="{title}",
-    step="请写“{title}”这一部分（第{number}部分，共{total}部分），约{words}字。{points}",
+    step="请写“{title}”这一部分（第{number}部分），约{words}字。{points}",
     first_step_note="这一部分是全文的开头。",
     last_step_note="这是最后一部分，请为全文收尾。",
     window_note="（第1至第{omitted}部分已经写完，下面的内容从那里接着写。）",

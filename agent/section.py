@@ -14,13 +14,14 @@ from agent.context import (
     Step,
     choose_window,
     estimate_tokens,
+    outline_text,
     section_messages,
     single_messages,
 )
 from agent.document import drop_empty_lines, join_continuation, strip_heading
 from agent.generate import Generation, generate
 from agent.guard import LoopGuard, cut_loop
-from agent.prompts import prompts_for
+from agent.prompts import PromptSet, prompts_for
 from agent.state import EVENT_TOKEN, AgentContext, SectionResult, Usage, WriteState
 from longwrite.errors import GenerationError
 from longwrite.text import count_words
@@ -107,6 +108,7 @@ def write_section(ctx: AgentContext, state: WriteState, emit: Callable[[dict[str
             return section_messages(
                 instruction=state["instruction"],
                 title=state["title"],
+                outline=planned_outline(state, prompts),
                 plan=plan,
                 bodies=bodies,
                 window_start=start,
@@ -171,7 +173,7 @@ def write_section(ctx: AgentContext, state: WriteState, emit: Callable[[dict[str
             f"The model returned no usable text for section {index + 1} after {calls} calls "
             "(empty or looping answers); try again, or use a stronger model with --base-url."
         )
-    body, trimmed = budget.trim_to_budget(body, budget_words)
+    body, trimmed = budget.trim_to_budget(body, budget_words, last=last)
     result = SectionResult(
         index=index,
         title=plan[index]["title"],
@@ -187,6 +189,11 @@ def write_section(ctx: AgentContext, state: WriteState, emit: Callable[[dict[str
         seconds=round(seconds, 3),
     )
     return SectionOutcome(result=result, usage=usage, window_start=window)
+
+
+def planned_outline(state: WriteState, prompts: PromptSet) -> str:
+    """The outline the write prompts show (jobs saved before it was kept: the current plan's)."""
+    return state.get("outline") or outline_text(state["plan"], prompts)
 
 
 def _draft(state: WriteState, index: int) -> str:

@@ -80,6 +80,8 @@ class WriteState(TypedDict, total=False):
     target_words: int
     title: str
     plan: list[Section]
+    outline: str  # the outline the write prompts show: the plan as first made, so that adding
+    # sections later leaves the prompts' prefix (and the server's cache) as it was
     plan_source: PlanSource
     plan_attempts: int
     sections: Annotated[list[SectionResult], merge_sections]

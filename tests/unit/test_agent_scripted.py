@@ -158,7 +158,7 @@ class StingyScript(Script):
 
 def test_sections_are_added_when_the_model_writes_far_below_its_budgets(tmp_path):
     script = StingyScript()
-    ctx, _ = _context(script)
+    ctx, model = _context(script)
     ctx.section_words = 300
     events = []
     with JobStore(tmp_path / "jobs.sqlite") as store:
@@ -170,6 +170,9 @@ def test_sections_are_added_when_the_model_writes_far_below_its_budgets(tmp_path
     assert titles[-1] == "Topic 4"  # the closing section stays last
     assert any(e["event"] == "plan" and e["source"] == "extended" for e in events)
     assert len(result.plan) > 4
+    # more sections are asked for at the end of the write conversation (the server's cache holds)
+    asked = [messages for messages, _ in model.calls if "more sections" in messages[-1].content]
+    assert asked and all(any(m.type == "ai" for m in messages) for messages in asked)
     # without extensions this model would reach about a third of the target
     assert result.words > 0.5 * 4000
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agent import budget
-from agent.context import Step, choose_window, estimate_tokens, section_messages
+from agent.context import Step, choose_window, estimate_tokens, outline_text, section_messages
 from agent.document import assemble, drop_empty_lines, join_continuation, strip_heading
 from agent.guard import LoopGuard, cut_loop
 from agent.plan import fallback_plan
@@ -55,6 +55,13 @@ def test_trim_to_budget_cuts_at_a_sentence_end():
     assert budget.trim_to_budget(prose(100), 200) == (prose(100), False)
 
 
+def test_a_section_with_later_ones_keeps_a_moderate_surplus_for_them_to_absorb():
+    text = prose(260)  # 1.3 x its budget: the sections after it get smaller budgets instead
+    assert budget.trim_to_budget(text, 200, last=False) == (text, False)
+    trimmed, changed = budget.trim_to_budget(prose(400), 200, last=False)
+    assert changed and count_words(trimmed) <= 1.5 * 200
+
+
 def test_drop_unfinished_sentence():
     assert budget.drop_unfinished_sentence("One. Two sentences here! And a half") == "One. Two sentences here!"
     assert budget.drop_unfinished_sentence("no end at all") == "no end at all"
@@ -98,15 +105,17 @@ def test_document_helpers():
     assert assemble("Doc", plan, sections, single=False) == "# Doc\n\n## A\n\nAlpha.\n\n## B\n\nBeta.\n"
 
 
-def _messages(plan, bodies, start, index):
+def _messages(plan, bodies, start, index, outline=None, request=None):
     return section_messages(
         instruction="Write a long history of lighthouses.",
         title="Lighthouses",
+        outline=outline or outline_text(plan, ENGLISH),
         plan=plan,
         bodies=bodies,
         window_start=start,
         step=Step(index=index, words=plan[index]["words"]),
         prompts=ENGLISH,
+        request=request,
     )
 
 
@@ -118,6 +127,20 @@ def test_prompts_are_prefix_stable_from_one_section_to_the_next():
         after = _messages(plan, bodies, 0, index + 1)
         # everything but the last step is repeated unchanged, then the new section is appended
         assert [m.content for m in after[: len(before)]] == [m.content for m in before]
+
+
+def test_asking_for_more_sections_and_adding_them_keep_the_prompt_prefix():
+    plan = fallback_plan("Write a history of lighthouses.", 4000, 200, 1000, 500, ENGLISH)
+    bodies = [prose(300, seed=f"s{letter}") for letter in "abc"]
+    outline = outline_text(plan, ENGLISH)  # as planned
+    before = _messages(plan, bodies, 0, 3, outline)
+    asking = _messages(plan, bodies, 0, 3, outline, request=ENGLISH.extend)
+    grown = [*plan[:3], Section(title="Added part", points="", words=300), *plan[3:]]
+    after = _messages(grown, bodies, 0, 3, outline)
+    assert after[-1].content.startswith('Write the "Added part" part')
+    # the cached prefix (everything before the last turn) is the same in all three prompts
+    prefix = [m.content for m in before[:-1]]
+    assert [m.content for m in asking[:-1]] == prefix == [m.content for m in after[:-1]]
 
 
 def test_window_slides_rarely_and_in_a_big_jump_on_a_small_context():
