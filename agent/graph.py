@@ -137,16 +137,17 @@ def _plan_with_model(
     )
 
 
-def _conversation(ctx: AgentContext, state: WriteState) -> Callable[[str], list[BaseMessage]] | None:
-    """The write conversation so far with a request in place of the next step, or None when
-    it would not leave room for an outline answer in the context.
+def _conversation(
+    ctx: AgentContext, state: WriteState, sections: list[SectionResult], answer_tokens: int
+) -> Callable[[str], list[BaseMessage]] | None:
+    """The write conversation of `sections` with a request in place of the next step, or None
+    when it would not leave `answer_tokens` free in the context.
 
     Asked there, a request for more sections reuses the server's cache of the document so far,
     and the next section's call finds it still there (a separate prompt would replace it, and
     the whole window would be read again: 20 s and more late in a long document on a CPU).
     """
     prompts = prompts_for(state["language"])
-    sections = state["sections"]
 
     def build(request: str) -> list[BaseMessage]:
         return section_messages(
@@ -161,9 +162,14 @@ def _conversation(ctx: AgentContext, state: WriteState) -> Callable[[str], list[
             request=request,
         )
 
-    room = ctx.context_tokens - MAX_SECTIONS_PER_EXTENSION * PLAN_TOKENS_PER_SECTION - SAFETY_TOKENS
+    room = ctx.context_tokens - answer_tokens - SAFETY_TOKENS
     fits = budget.prompt_token_ratio(state["usage"]) * estimate_tokens(build(prompts.extend)) <= room
     return build if fits else None
+
+
+def outline_tokens(sections: int) -> int:
+    """max_tokens of an outline answer of `sections` sections."""
+    return sections * PLAN_TOKENS_PER_SECTION + 60
 
 
 def _outline_call(
@@ -183,7 +189,7 @@ def _outline_call(
     is not sent it again for the rest of the job.
     """
     response_format = json_schema_format(ctx.structured_output, "outline", outline_schema(sections, with_title))
-    max_tokens = sections * PLAN_TOKENS_PER_SECTION + 60
+    max_tokens = outline_tokens(sections)
 
     def on_its_own(content: str) -> list[BaseMessage]:
         return [SystemMessage(prompts.system), HumanMessage(content)]
@@ -311,7 +317,8 @@ def extend_node(state: WriteState, runtime: Runtime[AgentContext]) -> dict[str, 
     count = max(1, min(wanted, most - len(plan), MAX_SECTIONS_PER_EXTENSION))
     covered = prompts.outline_separator.join(s["title"] for s in plan)
     request = prompts.extend.format(instruction=state["instruction"].strip(), covered=covered, sections=count)
-    generation = _outline_call(ctx, prompts, request, count, with_title=False, conversation=_conversation(ctx, state))
+    conversation = _conversation(ctx, state, sections, outline_tokens(count))
+    generation = _outline_call(ctx, prompts, request, count, with_title=False, conversation=conversation)
     new = [Section(title=s["title"], points=s["points"], words=ctx.section_words)
            for s in extension_sections(plan, generation.text, count, prompts)]  # fmt: skip
     plan = [*plan[:-1], *new, plan[-1]]  # the closing section stays last
