@@ -16,20 +16,20 @@ from agent.state import Section
 from longwrite.errors import InputError
 from longwrite.text import Language, detect_language
 
+# A named numbering: "Section 2", "Part 3", "第三部分" (with its separator, if any)
+_NAMED_NUMBER = (
+    r"(?:(?:section|part|paragraph|chapter)\s*\d+|第[\d一二三四五六七八九十]{1,3}\s*[部分节章段]+)\s*[:.)\-–—：、]?"
+)
 # A numbered or bulleted outline line: "1. Title: point", "Section 2 - Title", "第三部分：标题"...
 _ITEM = re.compile(
     r"^\s*(?:#{1,6}\s*)?(?:\*\*)?\s*"
-    r"(?:(?:section|part|paragraph|chapter)\s*\d+\s*[:.)\-–—]?|\d{1,2}\s*[.)、:：]|[-*•]\s|"
-    r"第[\d一二三四五六七八九十]{1,3}\s*[部分节章段]+\s*[:：、.]?|[一二三四五六七八九十]{1,3}\s*、)"
+    rf"(?:{_NAMED_NUMBER}|\d{{1,2}}\s*[.)、:：]|[-*•]\s|[一二三四五六七八九十]{{1,3}}\s*、)"
     r"\s*(?P<body>.+?)\s*$",
     re.IGNORECASE,
 )
 _HEADING = re.compile(r"^\s*#{1,6}\s+(?P<body>.+?)\s*$")
-# A numbering a model puts inside a heading: "Section 2. Costs", "Part 3 - Costs", "第二部分：费用"
-_NUMBERED_HEADING = re.compile(
-    r"^\s*(?:(?:section|part|chapter)\s*\d+|第[\d一二三四五六七八九十]{1,3}\s*[部分节章段]+)\s*[:.)\-–—：、]?\s*",
-    re.IGNORECASE,
-)
+# The same numbering inside a heading a model wrote: "Section 2. Costs" -> "Costs"
+_NUMBERED_HEADING = re.compile(rf"^\s*{_NAMED_NUMBER}\s*", re.IGNORECASE)
 _TITLE = re.compile(
     r"^\s*(?:\*\*)?\s*(?:title|标题|题目)\s*(?:\*\*)?\s*[:：]\s*(?P<title>.+?)\s*$|^\s*<<(?P<angled>.+?)>>\s*$",
     re.IGNORECASE,
