@@ -4,21 +4,23 @@ Layout (prefix-stable, so llama.cpp and vLLM reuse their cache from one call to 
 
     system | user: head + step(w) | assistant: section w | user: step(w+1) | ... | user: step(i)
 
-where w is `window_start`, the first finished section still in the prompt. Each new section
-only appends a turn, so the server reads just the new step. When the prompt would no longer
+where w is `window_start`, the first finished section still in the prompt, and "section w" is
+its exchanges as they happened (one answer, or answers with the requests to continue between
+them), each answer as the model wrote it up to where the kept text ends. Each new section or
+continuation only appends turns, so the server reads just the new request. When the prompt would no longer
 fit, w jumps forward far enough to free about half of the room: slides are rare and large,
 because every slide makes the server read the whole prompt again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from agent.prompts import PromptSet
-from agent.state import Section
+from agent.state import Section, SectionResult, Turn
 from longwrite.text import count_tokens
 
 MESSAGE_OVERHEAD_TOKENS = 8  # role markers and separators of one chat turn
@@ -33,7 +35,7 @@ class Step:
 
     index: int  # the section being written
     words: int  # its budget (or, when continuing, the words still missing)
-    partial: str = ""  # its text so far, when continuing
+    turns: tuple[Turn, ...] = ()  # its exchanges so far, when continuing
 
 
 def outline_text(plan: list[Section], prompts: PromptSet) -> str:
@@ -73,7 +75,7 @@ def section_messages(
     title: str,
     outline: str,
     plan: list[Section],
-    bodies: list[str],
+    written: list[list[Turn]],
     window_start: int,
     step: Step,
     prompts: PromptSet,
@@ -82,7 +84,8 @@ def section_messages(
     """The chat turns for writing (or continuing) section `step.index`; with `request`, that
     request is asked in place of the step (same conversation, so the server's cache holds).
 
-    `outline` is the outline as planned (outline_text), kept fixed for the whole job.
+    `outline` is the outline as planned (outline_text), kept fixed for the whole job;
+    `written` holds the exchanges of each finished section (see section_turns).
     """
     first = head_text(instruction, title, outline, prompts)
     if window_start > 0:
@@ -91,24 +94,40 @@ def section_messages(
     for index in range(window_start, step.index):
         user = step_text(plan, index, prompts)
         messages.append(HumanMessage(f"{first}\n\n{user}" if index == window_start else user))
-        messages.append(AIMessage(bodies[index]))
+        messages += _replay(written[index])
     current = step_text(plan, step.index, prompts) if request is None else request
     messages.append(HumanMessage(f"{first}\n\n{current}" if step.index == window_start else current))
-    if step.partial:
-        messages.append(AIMessage(step.partial))
+    if step.turns:
+        messages += _replay(step.turns)
         section = plan[step.index]
         messages.append(HumanMessage(prompts.continue_step.format(title=section["title"], words=step.words)))
     return messages
 
 
-def single_messages(instruction: str, words: int, partial: str, prompts: PromptSet) -> list[BaseMessage]:
-    """The one-call path for short targets (and its continuation)."""
+def single_messages(instruction: str, words: int, turns: tuple[Turn, ...], prompts: PromptSet) -> list[BaseMessage]:
+    """The one-call path for short targets (and its continuation, after `turns`)."""
     messages: list[BaseMessage] = [
         SystemMessage(prompts.system),
         HumanMessage(prompts.single.format(instruction=instruction.strip(), words=words)),
     ]
-    if partial:
-        messages += [AIMessage(partial), HumanMessage(prompts.single_continue.format(words=words))]
+    if turns:
+        messages += [*_replay(turns), HumanMessage(prompts.single_continue.format(words=words))]
+    return messages
+
+
+def section_turns(result: SectionResult) -> list[Turn]:
+    """The exchanges a finished section shows in later prompts (for a job saved before they were
+    kept: its text as one answer)."""
+    return result.get("turns") or [Turn(ask="", said=result["text"])]
+
+
+def _replay(turns: Sequence[Turn]) -> list[BaseMessage]:
+    """A section's exchanges after its step: each request (but the step itself) and its answer."""
+    messages: list[BaseMessage] = []
+    for turn in turns:
+        if turn["ask"]:
+            messages.append(HumanMessage(turn["ask"]))
+        messages.append(AIMessage(turn["said"]))
     return messages
 
 

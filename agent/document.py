@@ -90,6 +90,25 @@ def strip_heading(text: str) -> str:
     return text.lstrip()
 
 
+def shown_answer(answer: str, kept: str) -> str:
+    """How the conversation shows an answer of which `kept` went into the document.
+
+    The answer as the model wrote it, up to where `kept` ends, when the two differ only by a
+    heading in front: the server then finds the answer in its cache on the next call instead
+    of reading it again (on a CPU that costs about a third of the time it took to write).
+    Otherwise (sentences cut out of its middle) `kept` alone. Spacing the loop cut tidied up
+    does not count as a difference.
+    """
+    words = kept.split()
+    match = re.search(r"\s+".join(map(re.escape, words)), answer) if words else None
+    if match is None:
+        return kept
+    before = answer[: match.start()]
+    if before.strip() and strip_heading(before + kept) != kept:
+        return kept  # what went before the kept text was more than a heading
+    return answer[: match.end()]
+
+
 def _looks_like_title(line: str) -> bool:
     line = line.strip().strip("*_<>\"'“”")
     words = len(line.split())

@@ -18,7 +18,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Checkpointer
 
 from agent import budget
-from agent.context import SAFETY_TOKENS, Step, estimate_tokens, outline_text, section_messages
+from agent.context import SAFETY_TOKENS, Step, estimate_tokens, outline_text, section_messages, section_turns
 from agent.document import assemble
 from agent.generate import Generation, generate
 from agent.plan import (
@@ -155,7 +155,7 @@ def _conversation(
             title=state["title"],
             outline=planned_outline(state, prompts),
             plan=state["plan"],
-            bodies=[s["text"] for s in sections],
+            written=[section_turns(s) for s in sections],
             window_start=min(state.get("window_start", 0), len(sections)),
             step=Step(index=len(sections), words=0),
             prompts=prompts,

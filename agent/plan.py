@@ -28,8 +28,10 @@ _ITEM = re.compile(
     re.IGNORECASE,
 )
 _HEADING = re.compile(r"^\s*#{1,6}\s+(?P<body>.+?)\s*$")
-# The same numbering inside a heading a model wrote: "Section 2. Costs" -> "Costs"
-_NUMBERED_HEADING = re.compile(rf"^\s*{_NAMED_NUMBER}\s*", re.IGNORECASE)
+# The numbering a model puts inside a heading: "Section 2. Costs", "2. Costs" -> "Costs"
+_NUMBERED_HEADING = re.compile(rf"^\s*(?:{_NAMED_NUMBER}|\d{{1,2}}\s*[.)、:：](?!\d))\s*", re.IGNORECASE)
+# Text with at least two words (or CJK characters): "{", "][" or "\n\n" say nothing.
+_SAYS_SOMETHING = re.compile(r"[A-Za-z]{2,}\W+[A-Za-z]{2,}|[\u4e00-\u9fff]{2,}")
 _TITLE = re.compile(
     r"^\s*(?:\*\*)?\s*(?:title|标题|题目)\s*(?:\*\*)?\s*[:：]\s*(?P<title>.+?)\s*$|^\s*<<(?P<angled>.+?)>>\s*$",
     re.IGNORECASE,
@@ -54,7 +56,7 @@ MAX_POINTS_CHARS = 400
 # Lengths an outline held to a schema may not exceed: one heading and one sentence each, short
 # enough that the whole outline fits the plan call's max_tokens (a cut-off JSON does not parse).
 SCHEMA_HEADING_CHARS = 60
-SCHEMA_COVERS_CHARS = 150
+SCHEMA_COVERS_CHARS = 100
 
 
 # The closing section's share of an even split (see even_weights).
@@ -127,7 +129,7 @@ def _parse_line_outline(answer: str) -> ParsedOutline:
 def _parse_json_outline(answer: str) -> ParsedOutline | None:
     """An outline answered as {"title": ..., "sections": [{"heading": ..., "covers": ...}]}."""
     try:
-        data = json.loads(answer)
+        data = json.loads(answer, strict=False)  # small models put raw newlines inside strings
     except ValueError:
         return None
     if not isinstance(data, dict) or not isinstance(data.get("sections"), list):
@@ -135,13 +137,20 @@ def _parse_json_outline(answer: str) -> ParsedOutline | None:
     title = data.get("title") if isinstance(data.get("title"), str) else ""
     title_match = _TITLE.match(title)  # small models write "Title: ..." inside the value too
     title = _clean(title_match["title"] or title_match["angled"]) if title_match else _clean(title)
-    sections = []
-    for item in data["sections"]:
-        if isinstance(item, dict) and isinstance(item.get("heading"), str):
-            heading = _NUMBERED_HEADING.sub("", item["heading"])  # "Section 2. Costs" -> "Costs"
-            covers = item.get("covers") if isinstance(item.get("covers"), str) else ""
-            sections.append(_section_from(f"{heading}: {covers}" if covers.strip() else heading))
+    sections = [_section_from_item(item) for item in data["sections"] if isinstance(item, dict)]
     return ParsedOutline(title=title or None, sections=_unique(sections))
+
+
+def _section_from_item(item: dict[str, Any]) -> Section:
+    """One section of a JSON outline; a heading that is only a number ("Section 2") is made from
+    what the section covers."""
+    heading = item.get("heading") if isinstance(item.get("heading"), str) else ""
+    heading = _clean(_NUMBERED_HEADING.sub("", heading))
+    covers = item.get("covers") if isinstance(item.get("covers"), str) else ""
+    covers = covers.strip() if _SAYS_SOMETHING.search(covers) else ""
+    if not heading:
+        return _section_from(covers.rstrip(".。"))
+    return _section_from(f"{heading}: {covers}" if covers else heading)
 
 
 def _unique(sections: list[Section]) -> list[Section]:

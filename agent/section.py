@@ -16,13 +16,14 @@ from agent.context import (
     estimate_tokens,
     outline_text,
     section_messages,
+    section_turns,
     single_messages,
 )
-from agent.document import drop_empty_lines, join_continuation, strip_heading
+from agent.document import drop_empty_lines, join_continuation, shown_answer, strip_heading
 from agent.generate import Generation, generate
 from agent.guard import LoopGuard, cut_loop
 from agent.prompts import PromptSet, prompts_for
-from agent.state import EVENT_TOKEN, AgentContext, SectionResult, Usage, WriteState
+from agent.state import EVENT_TOKEN, AgentContext, SectionResult, Turn, Usage, WriteState
 from longwrite.errors import GenerationError
 from longwrite.text import count_words
 
@@ -77,12 +78,15 @@ def write_section(ctx: AgentContext, state: WriteState, emit: Callable[[dict[str
     index = len(state.get("sections", []))
     budget_words = plan[index]["words"]
     single = state["plan_source"] == "single"
-    bodies = [s["text"] for s in state.get("sections", [])]
+    finished = state.get("sections", [])
+    bodies = [s["text"] for s in finished]
+    written = [section_turns(s) for s in finished]
     usage = Usage(**state["usage"])
     window = state.get("window_start", 0)
     model = ctx.make_model()
 
     body = _draft(state, index)
+    turns = [Turn(ask="", said=body)] if body else []
     last = index == len(plan) - 1
     enough = budget.SHORT_FRACTION if last else budget.LATER_SECTIONS_TAKE_OVER
     calls = continuations = loops_cut = stalls = 0
@@ -93,7 +97,7 @@ def write_section(ctx: AgentContext, state: WriteState, emit: Callable[[dict[str
         need = budget_words if not body else budget.words_still_needed(count_words(body), budget_words, enough)
         if need == 0:
             break
-        step = Step(index=index, words=need, partial=body)
+        step = Step(index=index, words=need, turns=tuple(turns))
         ratio = budget.tokens_per_word(usage, language)
         max_tokens = budget.max_tokens_for(
             need,
@@ -104,13 +108,13 @@ def write_section(ctx: AgentContext, state: WriteState, emit: Callable[[dict[str
 
         def build(start: int, step: Step = step) -> list[BaseMessage]:
             if single:
-                return single_messages(state["instruction"], step.words, step.partial, prompts)
+                return single_messages(state["instruction"], step.words, step.turns, prompts)
             return section_messages(
                 instruction=state["instruction"],
                 title=state["title"],
                 outline=planned_outline(state, prompts),
                 plan=plan,
-                bodies=bodies,
+                written=written,
                 window_start=start,
                 step=step,
                 prompts=prompts,
@@ -152,6 +156,7 @@ def write_section(ctx: AgentContext, state: WriteState, emit: Callable[[dict[str
         usage = _add_usage(usage, generation, messages)
 
         kept, repeats = cut_loop(join_continuation(body, _usable_text(generation, first=not body)), guard)
+        turns = _with_answer(turns, body, kept, generation.text, ask=str(messages[-1].content) if turns else "")
         if repeats:
             loops_cut += 1
             use_penalties = True  # the rest is rewritten with repetition penalties
@@ -174,6 +179,8 @@ def write_section(ctx: AgentContext, state: WriteState, emit: Callable[[dict[str
             "(empty or looping answers); try again, or use a stronger model with --base-url."
         )
     body, trimmed = budget.trim_to_budget(body, budget_words, last=last)
+    if trimmed:
+        turns = [Turn(ask="", said=body)]  # its cut end no longer matches any answer
     result = SectionResult(
         index=index,
         title=plan[index]["title"],
@@ -184,6 +191,7 @@ def write_section(ctx: AgentContext, state: WriteState, emit: Callable[[dict[str
         continuations=continuations,
         loops_cut=loops_cut,
         trimmed=trimmed,
+        turns=turns,
         prompt_tokens=prompt_tokens,
         completion_tokens=completion_tokens,
         seconds=round(seconds, 3),
@@ -204,6 +212,16 @@ def _draft(state: WriteState, index: int) -> str:
     if index == len(state["plan"]) - 1:
         return state.get("closing_draft", "")
     return ""
+
+
+def _with_answer(turns: list[Turn], body: str, kept: str, answer: str, ask: str) -> list[Turn]:
+    """The section's exchanges once `answer` (to `ask`) took its text from `body` to `kept`."""
+    if not kept.startswith(body):  # the loop cut reached into earlier text: one answer shows it all
+        return [Turn(ask="", said=kept)] if kept else []
+    addition = kept[len(body) :].strip()
+    if not addition:  # nothing new: the exchange is left out, as if never asked
+        return turns
+    return [*turns, Turn(ask=ask, said=shown_answer(answer, addition))]
 
 
 def _usable_text(generation: Generation, first: bool) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Literal, TypedDict
+from typing import Annotated, Literal, NotRequired, TypedDict
 
 from langchain_core.language_models import BaseChatModel
 
@@ -23,12 +23,22 @@ class Section(TypedDict):
     words: int
 
 
+class Turn(TypedDict):
+    """One exchange of a section's conversation with the model."""
+
+    ask: str  # the request; empty for the section's own step (rebuilt from the plan)
+    said: str  # the answer as the conversation shows it (see agent.document.shown_answer)
+
+
 class SectionResult(TypedDict):
     """A finished section and how it was made."""
 
     index: int
     title: str
     text: str  # the body, without its heading
+    # The exchanges that wrote it, replayed in later prompts exactly as the server saw them, so
+    # its cache of them stays valid (jobs saved before turns were kept have none)
+    turns: NotRequired[list[Turn]]
     words: int
     budget: int
     calls: int

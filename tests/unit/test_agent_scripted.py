@@ -307,6 +307,52 @@ def test_where_the_server_takes_min_tokens_each_section_is_written_in_one_call(t
     assert not any("min_tokens" in options.get("extra_body", {}) for _, options in plain_model.calls)
 
 
+class HeadingWriter(Script):
+    """Puts a title line before each section, writes sections at 60% of their budget (so they are
+    continued), and remembers every answer as it wrote it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.answers: list[str] = []
+
+    def __call__(self, messages, options) -> str:
+        last = messages[-1].content
+        if "Make an outline" in last:
+            return "Title: Lighthouses\n" + "\n".join(f"{n}. Part {n}: about topic {n}" for n in range(1, 5))
+        if "more sections" in last:
+            return "\n".join(f"{n}. Lamp {n}: the lamps of tower {n}" for n in range(1, 3))
+        words = _requested_words(last)
+        if "Write the" in last:
+            self.sections_started += 1
+            answer = f"Keeper Notes\n\n{prose(int(words * 0.6), seed=f'h{self.sections_started}x')}"
+        else:
+            answer = prose(words, seed=f"k{len(messages)}y{self.sections_started}z")
+        self.answers.append(answer)
+        return answer
+
+
+def test_each_write_prompt_extends_the_last_one_as_the_server_saw_it(tmp_path):
+    """Every section call re-sends the previous call's prompt unchanged, followed by its answer as
+    the model wrote it (the title line the document drops included), so the server's cache of both
+    stays valid and only the new request is read."""
+    script = HeadingWriter()
+    ctx, model = _context(script)
+    ctx.context_tokens = 100_000  # room for all of it: a window slide changes the prompt by design
+    with JobStore(tmp_path / "jobs.sqlite") as store:
+        result = run_job(store, ctx, "job-prefix", instruction="Write about lighthouses.", target=1600)
+        values = store.values("job-prefix")
+    assert "Keeper Notes" not in result.document
+    assert any(s["calls"] > 1 for s in values["sections"])  # continuations are covered too
+    planning = ("Make an outline", "more sections")
+    writes = [m for m, _ in model.calls if not any(ask in m[-1].content for ask in planning)]
+    assert len(writes) == len(script.answers) >= 5
+    for earlier, later, answer in zip(writes, writes[1:], script.answers, strict=False):
+        assert later[: len(earlier)] == earlier
+        shown = later[len(earlier)].content
+        assert shown.startswith("Keeper Notes") or "Keeper Notes" not in answer
+        assert answer.startswith(shown) and len(shown) > 0.9 * len(answer)
+
+
 def test_the_outline_is_held_to_a_schema_where_the_server_takes_one(tmp_path):
     script = EarlyEnder()
     ctx, model = _context(script)

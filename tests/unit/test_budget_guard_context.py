@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from agent import budget
 from agent.context import Step, choose_window, estimate_tokens, outline_text, section_messages
-from agent.document import assemble, drop_empty_lines, join_continuation, strip_heading
+from agent.document import assemble, drop_empty_lines, join_continuation, shown_answer, strip_heading
 from agent.guard import LoopGuard, cut_loop
 from agent.plan import fallback_plan
 from agent.prompts import ENGLISH
-from agent.state import Section
+from agent.state import Section, Turn
 from longwrite.text import count_words
 from tests.unit.scripted import prose
 
@@ -105,13 +105,23 @@ def test_document_helpers():
     assert assemble("Doc", plan, sections, single=False) == "# Doc\n\n## A\n\nAlpha.\n\n## B\n\nBeta.\n"
 
 
+def test_an_answer_is_shown_as_written_unless_more_than_a_heading_was_cut_from_it():
+    answer = "## Ancient beacons\n\nFires burned  on hills. Towers came later. Half a sen"
+    # a heading dropped in front and an unfinished end: shown as written, up to the kept end
+    assert shown_answer(answer, "Fires burned on hills. Towers came later.") == answer[: answer.index(" Half")]
+    # a sentence cut out of the middle (a repeat): the kept text alone
+    assert shown_answer(answer, "Fires burned on hills. Half a sen") == "Fires burned on hills. Half a sen"
+    # a repeated first sentence removed: the model must not see it again
+    assert shown_answer("Fires burned on hills. Towers came later.", "Towers came later.") == "Towers came later."
+
+
 def _messages(plan, bodies, start, index, outline=None, request=None):
     return section_messages(
         instruction="Write a long history of lighthouses.",
         title="Lighthouses",
         outline=outline or outline_text(plan, ENGLISH),
         plan=plan,
-        bodies=bodies,
+        written=[[Turn(ask="", said=body)] for body in bodies],
         window_start=start,
         step=Step(index=index, words=plan[index]["words"]),
         prompts=ENGLISH,

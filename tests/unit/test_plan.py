@@ -63,9 +63,11 @@ def test_parse_outline_reads_a_json_outline_and_cleans_what_small_models_put_in_
             "title": "Title: Bridge Building",
             "sections": [
                 {"heading": "Section 1. Why bridges stand", "covers": "Loads and arches."},
-                {"heading": "Section 2", "covers": "a heading that is only a number"},
+                {"heading": "Section 2", "covers": "Steel and stone."},
                 {"heading": "第三部分：材料", "covers": ""},
-                {"heading": "Why bridges stand", "covers": "the same heading again"},
+                {"heading": "4. Why bridges stand", "covers": "the same heading again"},
+                {"heading": "Section 5", "covers": "]["},
+                {"heading": "Who builds them", "covers": "{"},
                 "not an object",
             ],
         }
@@ -73,7 +75,15 @@ def test_parse_outline_reads_a_json_outline_and_cleans_what_small_models_put_in_
     outline = parse_outline(answer)
     assert outline.title == "Bridge Building"
     sections = [(s["title"], s["points"]) for s in outline.sections]
-    assert sections == [("Why bridges stand", "Loads and arches."), ("材料", "")]
+    assert sections == [
+        ("Why bridges stand", "Loads and arches."),
+        ("Steel and stone", ""),  # a heading that is only a number: made from what it covers
+        ("材料", ""),
+        ("Who builds them", ""),  # covers with no words in it are dropped
+    ]
+    # raw newlines inside strings, as small models write them, still parse
+    raw_newlines = '{"sections": [{"heading": "1. Early days", "covers": "\n\n"}]}'
+    assert [s["title"] for s in parse_outline(raw_newlines).sections] == ["Early days"]
     # JSON that is not an outline is read as lines (and yields nothing here)
     assert parse_outline('{"verdict": "fine"}').sections == []
 
