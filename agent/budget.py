@@ -28,14 +28,12 @@ TRIM_TO = 1.03
 LATER_SECTIONS_ABSORB = 1.5
 # Continuing costs a call: not worth it for fewer words than this; later sections absorb them.
 MIN_CONTINUATION_WORDS = 25
-# max_tokens = budget * tokens-per-word * this, so a section can finish its last sentence.
+# max_tokens = budget * tokens-per-word * this, so a section can finish its last sentence (the
+# writer stops the answer at the first sentence end past the budget: see ends_sentence).
 TOKEN_SLACK = 1.15
 # Where the server takes a floor on the answer's length, the model may not end before this share
 # of the words it was asked for (so a section that ends there is already long enough).
 MIN_TOKENS_SHARE = 0.95
-# With that floor a model seldom ends before max_tokens: less room past the budget, so
-# that less text is written only to be trimmed.
-FLOORED_TOKEN_SLACK = 1.05
 # Before any usage is seen. English prose is about 1.3-1.5 tokens a word in common
 # tokenizers; a Chinese character is about one token in Chinese-aware tokenizers.
 PRIOR_TOKENS_PER_WORD: dict[Language, float] = {"en": 1.45, "zh": 1.3}
@@ -46,6 +44,7 @@ PRIOR_PROMPT_RATIO = 1.25
 REBALANCE_FLOOR = 0.3
 
 _SENTENCE_END = re.compile(r"[.!?。！？…][\"'”’)）*]*(?=\s|$)|[。！？]")
+_ENDS_SENTENCE = re.compile(r"[.!?。！？…][\"'”’)）*]*$")
 
 
 def empty_usage() -> Usage:
@@ -98,11 +97,9 @@ def prompt_token_ratio(usage: Usage) -> float:
     return max(1.05, usage["prompt_tokens"] / usage["estimated_prompt_tokens"] * 1.05)
 
 
-def max_tokens_for(words: int, ratio: float, ceiling: int, floored: bool = False) -> int:
-    """The max_tokens that lets a section reach `words` and finish its sentence, capped;
-    `floored`: the call also sets min_tokens_for (the model cannot end early)."""
-    slack = FLOORED_TOKEN_SLACK if floored else TOKEN_SLACK
-    return max(16, min(ceiling, math.ceil(words * ratio * slack) + 16))
+def max_tokens_for(words: int, ratio: float, ceiling: int) -> int:
+    """The max_tokens that lets a section reach `words` and finish its sentence, capped."""
+    return max(16, min(ceiling, math.ceil(words * ratio * TOKEN_SLACK) + 16))
 
 
 def min_tokens_for(words: int, ratio: float, max_tokens: int) -> int:
@@ -121,6 +118,13 @@ def words_still_needed(words: int, budget: int, enough: float = SHORT_FRACTION) 
         return 0
     missing = budget - words
     return missing if missing >= MIN_CONTINUATION_WORDS else 0
+
+
+def ends_sentence(text: str) -> bool:
+    """True when `text` (an answer still streaming) stops just after a sentence end, not a number
+    like "1." or "3.5" that may go on."""
+    tail = text.rstrip()
+    return bool(_ENDS_SENTENCE.search(tail)) and not re.search(r"\d[.]$", tail)
 
 
 def drop_unfinished_sentence(text: str) -> str:

@@ -21,7 +21,8 @@ LOOP_CHECK_EVERY = 16
 @dataclass(frozen=True)
 class Generation:
     text: str
-    finish_reason: str | None  # "stop", "length", or None when we stopped it (a loop)
+    # "stop", "length", or None when we stopped it for a loop ("stop" too when `finished` said so)
+    finish_reason: str | None
     prompt_tokens: int | None  # None when the server does not report usage while streaming
     completion_tokens: int
     seconds: float
@@ -49,9 +50,12 @@ def generate(
     options: dict[str, Any] | None = None,
     on_token: Callable[[str], None] | None = None,
     should_stop: Callable[[str], bool] | None = None,
+    finished: Callable[[str], bool] | None = None,
     max_tokens_field: str = "max_tokens",
 ) -> Generation:
-    """Stream one answer; stop early when `should_stop(text so far)` says the text went wrong.
+    """Stream one answer; stop early when `should_stop(text so far)` says the text went wrong
+    (checked every LOOP_CHECK_EVERY chunks), or when `finished(text so far)` says it is complete
+    (checked after every chunk, so it must be cheap).
 
     Servers that send no usage while streaming (llama.cpp) send one token per chunk, so the
     chunk count stands in for completion tokens there.
@@ -86,6 +90,9 @@ def generate(
             if should_stop and content and chunks % LOOP_CHECK_EVERY == 0 and should_stop("".join(pieces)):
                 stopped_early = True
                 finish_reason = None
+                break
+            if finished and content and finished("".join(pieces)):
+                finish_reason = "stop"
                 break
     return Generation(
         text="".join(pieces),

@@ -100,10 +100,7 @@ def write_section(ctx: AgentContext, state: WriteState, emit: Callable[[dict[str
         step = Step(index=index, words=need, turns=tuple(turns))
         ratio = budget.tokens_per_word(usage, language)
         max_tokens = budget.max_tokens_for(
-            need,
-            ratio,
-            ceiling=int(settings.max_section_words * MAX_TOKENS_HEADROOM * ratio),
-            floored=ctx.min_tokens_param is not None,
+            need, ratio, ceiling=int(settings.max_section_words * MAX_TOKENS_HEADROOM * ratio)
         )
 
         def build(start: int, step: Step = step) -> list[BaseMessage]:
@@ -138,6 +135,11 @@ def write_section(ctx: AgentContext, state: WriteState, emit: Callable[[dict[str
         def looping(text: str, prefix: str = prefix, guard: LoopGuard = guard) -> bool:
             return guard.is_looping(join_continuation(prefix, text))
 
+        def long_enough(text: str, need: int = need) -> bool:
+            # the answer is stopped at the first sentence end past what was asked: the rest
+            # would be trimmed, or cut off unfinished at max_tokens
+            return budget.ends_sentence(text) and count_words(text) >= need
+
         generation = generate(
             model,
             messages,
@@ -147,6 +149,7 @@ def write_section(ctx: AgentContext, state: WriteState, emit: Callable[[dict[str
             ),
             on_token=lambda token: emit({"event": EVENT_TOKEN, "index": index, "text": token}),
             should_stop=looping,
+            finished=long_enough,
             max_tokens_field=ctx.max_tokens_field,
         )
         calls += 1

@@ -301,10 +301,33 @@ def test_where_the_server_takes_min_tokens_each_section_is_written_in_one_call(t
     assert [s["calls"] for s in held_sections] == [1] * len(held_sections)
     for _messages, options in floored_model.calls[1:]:  # the section calls, after the outline
         floor, limit = options["extra_body"]["min_tokens"], options["extra_body"]["max_tokens"]
-        assert 0.8 * limit <= floor < limit
+        assert 0.75 * limit <= floor < limit
     # without the floor the same model needs continuations, and no server is sent the field
     assert len(plain_model.calls) > len(floored_model.calls)
     assert not any("min_tokens" in options.get("extra_body", {}) for _, options in plain_model.calls)
+
+
+class LongWinded(Script):
+    """Writes three times the words it is asked for."""
+
+    def __call__(self, messages, options) -> str:
+        last = messages[-1].content
+        if "Make an outline" in last:
+            return "Title: Lighthouses\n" + "\n".join(f"{n}. Part {n}: about topic {n}" for n in range(1, 5))
+        self.sections_started += 1
+        return prose(3 * _requested_words(last), seed=f"w{self.sections_started}x")
+
+
+def test_an_answer_is_stopped_at_the_first_sentence_end_past_its_budget(tmp_path):
+    ctx, _ = _context(LongWinded())
+    with JobStore(tmp_path / "jobs.sqlite") as store:
+        result = run_job(store, ctx, "job-long", instruction="Write about lighthouses.", target=1600)
+        sections = store.values("job-long")["sections"]
+    assert result.length_score >= 95
+    for section in sections:  # one call each, ended within a sentence (8 words) past the budget
+        assert section["calls"] == 1 and not section["trimmed"]
+        assert section["budget"] <= section["words"] < section["budget"] + 8
+        assert section["text"].endswith(".")
 
 
 class HeadingWriter(Script):

@@ -67,6 +67,12 @@ def test_drop_unfinished_sentence():
     assert budget.drop_unfinished_sentence("no end at all") == "no end at all"
 
 
+def test_a_streaming_answer_ends_a_sentence_only_after_its_end_mark():
+    assert budget.ends_sentence('He said "no." ') and budget.ends_sentence("灯塔建成了。")
+    assert not budget.ends_sentence("The tower rose in 1.")  # "1.5 metres" may follow
+    assert not budget.ends_sentence("The end. And then")
+
+
 def test_loop_guard_removes_repeats_and_keeps_new_material():
     earlier = "The keeper lit the great lamp at the top of the tower every evening."
     guard = LoopGuard(earlier)
