@@ -113,13 +113,13 @@ def _plan_with_model(
     prompts = prompts_for(language)
     low, high = settings.min_section_words, settings.max_section_words
     count = suggested_sections(target, low, high, ctx.section_words)
-    if opening:
-        excerpt = opening if len(opening) <= OPENING_EXCERPT_CHARS else opening[:OPENING_EXCERPT_CHARS] + " ..."
-        request = prompts.plan_rest.format(
-            instruction=instruction.strip(), opening=excerpt, sections=count, target=target
-        )
-    else:
-        request = prompts.plan.format(instruction=instruction.strip(), sections=count, target=target)
+    excerpt = opening if len(opening) <= OPENING_EXCERPT_CHARS else opening[:OPENING_EXCERPT_CHARS] + " ..."
+    template = prompts.plan_rest if opening else prompts.plan
+
+    def request(parts: str) -> str:
+        return template.format(instruction=instruction.strip(), opening=excerpt, sections=count, target=target,
+                               parts=parts)  # fmt: skip
+
     seconds = 0.0
     for attempt in range(1, settings.plan_attempts + 1):
         generation = _outline_call(ctx, prompts, request, count, with_title=True, retry=attempt > 1)
@@ -175,7 +175,7 @@ def outline_tokens(sections: int) -> int:
 def _outline_call(
     ctx: AgentContext,
     prompts: PromptSet,
-    request: str,
+    request: Callable[[str], str],  # the request, given what each section should have
     sections: int,
     with_title: bool,
     retry: bool = False,
@@ -185,10 +185,13 @@ def _outline_call(
     schema (one call, the right count, always parsable), else laid out as lines; asked at the
     end of `conversation` (see _conversation) when given, else on its own.
 
-    A server that refuses the schema (see refused_response_format) is asked again for lines, and
-    is not sent it again for the rest of the job.
+    Under the schema, sections are only headings where the endpoint says its outline sentences
+    are noise (Endpoint.outline_points). A server that refuses the schema (see
+    refused_response_format) is asked again for lines, and is not sent it again for the rest of
+    the job.
     """
-    response_format = json_schema_format(ctx.structured_output, "outline", outline_schema(sections, with_title))
+    schema = outline_schema(sections, with_title, with_points=ctx.outline_points)
+    response_format = json_schema_format(ctx.structured_output, "outline", schema)
     max_tokens = outline_tokens(sections)
 
     def on_its_own(content: str) -> list[BaseMessage]:
@@ -201,14 +204,17 @@ def _outline_call(
 
     if response_format:
         try:
-            return ask(f"{request} {prompts.outline_as_json}", {"extra_body": {"response_format": response_format}})
+            parts = prompts.parts if ctx.outline_points else prompts.parts_headings_only
+            return ask(
+                f"{request(parts)} {prompts.outline_as_json}", {"extra_body": {"response_format": response_format}}
+            )
         except openai.APIStatusError as error:
             if not refused_response_format(error):
                 raise
             # this server takes no schema (in this dialect): ask it for lines from now on
             ctx.structured_output = "off"
     layout = prompts.outline_as_lines if with_title else prompts.sections_as_lines
-    return ask(f"{request} {layout}" + (f"\n{prompts.plan_retry}" if retry else ""))
+    return ask(f"{request(prompts.parts)} {layout}" + (f"\n{prompts.plan_retry}" if retry else ""))
 
 
 def write_node(state: WriteState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
@@ -316,7 +322,11 @@ def extend_node(state: WriteState, runtime: Runtime[AgentContext]) -> dict[str, 
     wanted = math.ceil(words_left / pace) - (len(plan) - index)
     count = max(1, min(wanted, most - len(plan), MAX_SECTIONS_PER_EXTENSION))
     covered = prompts.outline_separator.join(s["title"] for s in plan)
-    request = prompts.extend.format(instruction=state["instruction"].strip(), covered=covered, sections=count)
+
+    def request(parts: str) -> str:
+        return prompts.extend.format(instruction=state["instruction"].strip(), covered=covered, sections=count,
+                                     parts=parts)  # fmt: skip
+
     conversation = _conversation(ctx, state, sections, outline_tokens(count))
     generation = _outline_call(ctx, prompts, request, count, with_title=False, conversation=conversation)
     new = [Section(title=s["title"], points=s["points"], words=ctx.section_words)

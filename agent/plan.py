@@ -83,18 +83,14 @@ def suggested_sections(target: int, min_words: int, max_words: int, section_word
     return min(most, max(fewest, math.ceil(target / section_words), 2))
 
 
-def outline_schema(sections: int, with_title: bool = True) -> dict[str, Any]:
+def outline_schema(sections: int, with_title: bool = True, with_points: bool = True) -> dict[str, Any]:
     """The JSON schema an outline is held to where the server can constrain its answer: exactly
-    `sections` sections, so a small model's outline parses on the first call."""
-    section = {
-        "type": "object",
-        "properties": {
-            "heading": {"type": "string", "maxLength": SCHEMA_HEADING_CHARS},
-            "covers": {"type": "string", "maxLength": SCHEMA_COVERS_CHARS},
-        },
-        "required": ["heading", "covers"],
-        "additionalProperties": False,
-    }
+    `sections` sections, so a small model's outline parses on the first call; each a heading and
+    (`with_points`) what it covers."""
+    fields: dict[str, Any] = {"heading": {"type": "string", "maxLength": SCHEMA_HEADING_CHARS}}
+    if with_points:
+        fields["covers"] = {"type": "string", "maxLength": SCHEMA_COVERS_CHARS}
+    section = {"type": "object", "properties": fields, "required": list(fields), "additionalProperties": False}
     properties: dict[str, Any] = {
         "sections": {"type": "array", "items": section, "minItems": sections, "maxItems": sections}
     }

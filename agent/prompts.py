@@ -19,10 +19,12 @@ from longwrite.text import Language
 @dataclass(frozen=True)
 class PromptSet:
     system: str
-    plan: str  # {instruction} {sections} {target}
+    plan: str  # {instruction} {sections} {target} {parts}
     plan_retry: str  # appended to the plan request (as lines) after an unusable answer
-    extend: str  # {instruction} {covered} {sections}: more sections when the text runs short
-    plan_rest: str  # {instruction} {opening} {sections} {target}: plan what follows a given opening
+    extend: str  # {instruction} {covered} {sections} {parts}: more sections when the text runs short
+    plan_rest: str  # {instruction} {opening} {sections} {target} {parts}: plan what follows an opening
+    parts: str  # what each section of an outline has: a heading and a sentence on what it covers
+    parts_headings_only: str  # ... or only a heading (see Endpoint.outline_points)
     # How an outline is asked to be laid out: lines (title first; without it for `extend`), or
     # JSON where the server holds the answer to a schema (see agent.plan.outline_schema)
     outline_as_lines: str
@@ -51,23 +53,22 @@ ENGLISH = PromptSet(
     "and you never repeat yourself.",
     plan=(
         'Make an outline for this writing task: "{instruction}"\n'
-        "The whole text will be about {target} words. Give {sections} sections, each with a "
-        "heading and one sentence on what it covers."
+        "The whole text will be about {target} words. Give {sections} sections, {parts}."
     ),
     plan_retry="Answer only with the title line and the numbered lines, one per section.",
     plan_rest=(
         'This writing task: "{instruction}"\n'
         "The text already begins like this:\n{opening}\n\n"
         "Make an outline for the rest of it, about {target} more words. Give {sections} sections "
-        "that continue from the opening without repeating it, each with a heading and one sentence "
-        "on what it covers."
+        "that continue from the opening without repeating it, {parts}."
     ),
+    parts="each with a heading and one sentence on what it covers",
+    parts_headings_only="each with a short heading",
     opening_title="Overview",
     extend=(
         'An outline for this writing task: "{instruction}"\n'
         "It already has these sections: {covered}.\n"
-        "Give {sections} more sections on aspects not covered yet, each with a heading and one "
-        "sentence on what it covers."
+        "Give {sections} more sections on aspects not covered yet, {parts}."
     ),
     outline_as_lines=(
         "On the first line write the title as: Title: <title>. Then write one line per section: "
@@ -126,22 +127,18 @@ ENGLISH = PromptSet(
 
 CHINESE = PromptSet(
     system="你是一位经验丰富的作者，文字清晰、条理分明、内容具体，从不重复。",
-    plan=(
-        "请为下面的写作任务列出提纲：“{instruction}”\n"
-        "全文约{target}字，分成{sections}个部分，每个部分有一个小标题，再用一句话说明这一部分写什么。"
-    ),
+    plan=("请为下面的写作任务列出提纲：“{instruction}”\n全文约{target}字，分成{sections}个部分，{parts}。"),
     plan_retry="只回答标题行和带序号的提纲行，每个部分一行。",
     plan_rest=(
         "写作任务：“{instruction}”\n"
         "正文已经这样开头：\n{opening}\n\n"
-        "请为后面的内容列出提纲，还要写约{target}字，分成{sections}个部分，接着开头往下写，不要重复开头；"
-        "每个部分有一个小标题，再用一句话说明这一部分写什么。"
+        "请为后面的内容列出提纲，还要写约{target}字，分成{sections}个部分，接着开头往下写，不要重复开头；{parts}。"
     ),
+    parts="每个部分有一个小标题，再用一句话说明这一部分写什么",
+    parts_headings_only="每个部分有一个简短的小标题",
     opening_title="概述",
     extend=(
-        "写作任务：“{instruction}”\n"
-        "提纲中已有这些部分：{covered}。\n"
-        "请再列出{sections}个还没有写到的部分，每个部分有一个小标题，再用一句话说明这一部分写什么。"
+        "写作任务：“{instruction}”\n提纲中已有这些部分：{covered}。\n请再列出{sections}个还没有写到的部分，{parts}。"
     ),
     outline_as_lines="第一行写标题，格式为：标题：<标题>。然后每个部分写一行：序号、小标题、冒号，再写那句话。",
     sections_as_lines="每个部分写一行：序号、小标题、冒号，再写那句话。",

@@ -115,6 +115,7 @@ class AgentContext:
     min_tokens_param: str | None = None  # see Endpoint.min_tokens_param
     structured_output: StructuredOutput = "off"  # how the server takes a JSON schema (outlines)
     section_words: int = 500  # planned words per section; smaller for small models
+    outline_points: bool = True  # see Endpoint.outline_points
     max_tokens_field: str = "max_tokens"  # or "max_completion_tokens" for servers that want it
     cancel: threading.Event | None = None  # set it to stop the run at its next event
 
@@ -131,6 +132,7 @@ class AgentContext:
             min_tokens_param=endpoint.min_tokens_param,
             structured_output=endpoint.structured_output,
             section_words=endpoint.section_words,
+            outline_points=endpoint.outline_points,
             max_tokens_field=settings.max_tokens_field,
             cancel=cancel,
         )

@@ -31,6 +31,9 @@ class Endpoint:
     min_tokens_param: str | None = None  # the server's field for a floor on the answer's length
     structured_output: StructuredOutput = "json_schema"  # see Settings.structured_output
     section_words: int = 500  # what the agent plans per section on this model
+    # Outlines carry one sentence per section on what it covers; a small model's are mostly noise
+    # (links, brackets, "1000 words") and, decoded under a JSON grammar, double planning time.
+    outline_points: bool = True
     label: str = ""  # how reports name the backend
 
     @property

@@ -95,6 +95,7 @@ class EmbeddedServer:
             structured_output="llamacpp",
             # a 135M model writes 100-200 fresh words per answer: short sections suit it
             section_words=self.settings.section_words or EMBEDDED_SECTION_WORDS,
+            outline_points=False,
             label=LABEL,
         )
 

@@ -281,7 +281,9 @@ class EarlyEnder(Script):
                 raise openai.APIStatusError(message, response=response, body=None)
             if schema:
                 count = schema["properties"]["sections"]["maxItems"]
+                fields = schema["properties"]["sections"]["items"]["properties"]
                 sections = [{"heading": f"Section {n}. Part {n}", "covers": f"topic {n}"} for n in range(1, count + 1)]
+                sections = [{key: value for key, value in s.items() if key in fields} for s in sections]
                 return json.dumps({"title": "Title: Lighthouses", "sections": sections})
             return "Title: Lighthouses\n" + "\n".join(f"{n}. Part {n}: about topic {n}" for n in range(1, 4))
         self.sections_started += 1
@@ -388,6 +390,23 @@ def test_the_outline_is_held_to_a_schema_where_the_server_takes_one(tmp_path):
     first_prompt, first_options = model.calls[0]
     assert first_prompt[-1].content.endswith("Answer in JSON.")
     assert first_options["extra_body"]["response_format"]["type"] == "json_object"
+
+
+def test_an_endpoint_whose_outline_sentences_are_noise_is_asked_for_headings_only(tmp_path):
+    ctx, model = _context(EarlyEnder())
+    ctx.structured_output, ctx.outline_points = "llamacpp", False
+    refused, refused_model = _context(EarlyEnder(refuse_schema=(400, "Unrecognized request argument")))
+    refused.structured_output, refused.outline_points = "json_schema", False
+    with JobStore(tmp_path / "jobs.sqlite") as store:
+        result = run_job(store, ctx, "headings", instruction="Write about lighthouses.", target=1200)
+        run_job(store, refused, "refused", instruction="Write about lighthouses.", target=1200)
+    prompt, options = model.calls[0]
+    schema = options["extra_body"]["response_format"]["schema"]
+    assert list(schema["properties"]["sections"]["items"]["properties"]) == ["heading"]
+    assert "each with a short heading" in prompt[-1].content and "sentence" not in prompt[-1].content
+    assert [s["title"] for s in result.plan][:2] == ["Part 1", "Part 2"] and result.length_score >= 90
+    # asked for lines after a refusal, a server gets the sentence back (lines parse either way)
+    assert "one sentence on what it covers" in refused_model.calls[1][0][-1].content
 
 
 @pytest.mark.parametrize(
