@@ -78,9 +78,9 @@ def write_section(ctx: AgentContext, state: WriteState, emit: Callable[[dict[str
     index = len(state.get("sections", []))
     budget_words = plan[index]["words"]
     single = state["plan_source"] == "single"
-    finished = state.get("sections", [])
-    bodies = [s["text"] for s in finished]
-    written = [section_turns(s) for s in finished]
+    earlier = state.get("sections", [])
+    bodies = [s["text"] for s in earlier]
+    written = [section_turns(s) for s in earlier]
     usage = Usage(**state["usage"])
     window = state.get("window_start", 0)
     model = ctx.make_model()
