@@ -163,6 +163,11 @@ def write_section(ctx: AgentContext, state: WriteState, emit: Callable[[dict[str
         if repeats:
             loops_cut += 1
             use_penalties = True  # the rest is rewritten with repetition penalties
+            # A model that copies what the prompt shows it goes on copying: the rest of this
+            # section, and the sections after it, are written without the earlier sections in
+            # the prompt (a window slide; the guard still checks against them). Measured in
+            # docs/BENCHMARKS.md ("Agent overhead").
+            window = index
         if count_words(kept) - count_words(body) >= MIN_PROGRESS_WORDS or (kept and not body):
             continuations += 1 if body else 0
             stalls = 0
@@ -172,9 +177,7 @@ def write_section(ctx: AgentContext, state: WriteState, emit: Callable[[dict[str
         if body and stalls >= STALLS_BEFORE_LEAVING_SHORT and not last:
             break  # (the last section has no later ones to take its missing words: it keeps trying)
         if stalls >= STALLS_BEFORE_FRESH_CONTEXT:
-            # The model keeps copying what the prompt shows it: drop the earlier sections from
-            # the prompt (a window slide) so there is nothing left to copy.
-            window = index
+            window = index  # (as after a loop: nothing left in the prompt to copy)
 
     if not body.strip():
         raise GenerationError(

@@ -90,6 +90,24 @@ def test_short_sections_are_continued_and_the_rest_rebalanced(tmp_path):
     assert any(p.startswith("Write one more paragraph") for p in prompts)
 
 
+def test_after_a_loop_the_earlier_sections_leave_the_prompt(tmp_path):
+    """A model that copies what it is shown goes on copying: once a loop is cut, the rest is
+    written from the request, the outline and the text from the looping section on."""
+    script = Script()
+    ctx, model = _context(script)
+    with JobStore(tmp_path / "jobs.sqlite") as store:
+        run_job(store, ctx, "job-slide", instruction="Write about lighthouses.", target=2000)
+        values = store.values("job-slide")
+    section_one = values["sections"][0]["text"]
+    looped = next(i for i, (m, _) in enumerate(model.calls) if m[-1].content.startswith('Write the "Part 2"'))
+    assert section_one in " ".join(str(m.content) for m in model.calls[looped][0])  # shown before the loop
+    after = [messages for messages, _ in model.calls[looped + 1 :]]
+    assert after and values["sections"][1]["loops_cut"] >= 1
+    for messages in after:
+        assert section_one not in " ".join(str(m.content) for m in messages)
+        assert re.search(r"Parts 1 to \d+ are already written", messages[1].content)
+
+
 def test_a_crashed_job_resumes_after_its_last_finished_section(tmp_path):
     db = tmp_path / "jobs.sqlite"
     crashing = Script(crash_on_section=3)
