@@ -7,9 +7,10 @@ Layout (prefix-stable, so llama.cpp and vLLM reuse their cache from one call to 
 where w is `window_start`, the first finished section still in the prompt, and "section w" is
 its exchanges as they happened (one answer, or answers with the requests to continue between
 them), each answer as the model wrote it up to where the kept text ends. Each new section or
-continuation only appends turns, so the server reads just the new request. When the prompt would no longer
-fit, w jumps forward far enough to free about half of the room: slides are rare and large,
-because every slide makes the server read the whole prompt again.
+continuation only appends turns, so the server reads just the new request. When the prompt
+would no longer fit, w jumps forward far enough to free about half of the room: such slides are
+rare and large, because every slide makes the server read the whole prompt again. (A model that
+loops also makes w jump, to the looping section: see agent.section.)
 """
 
 from __future__ import annotations
