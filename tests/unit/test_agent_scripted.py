@@ -24,6 +24,11 @@ def _requested_words(text: str) -> int:
     return int(match.group(1)) if match else 100
 
 
+def _parts_outline(count: int) -> str:
+    """An outline as lines: "Title: Lighthouses", then Part 1 ... Part `count`."""
+    return "Title: Lighthouses\n" + "\n".join(f"{n}. Part {n}: about topic {n}" for n in range(1, count + 1))
+
+
 class Script:
     """Answers like a small model: a bad outline first, short sections, an echo loop."""
 
@@ -38,7 +43,7 @@ class Script:
             self.outlines += 1
             if self.outlines == 1:
                 return "I would love to help you with that request!"
-            return "Title: Lighthouses\n" + "\n".join(f"{n}. Part {n}: about topic {n}" for n in range(1, 6))
+            return _parts_outline(5)
         words = _requested_words(last)
         if "Write the" in last:
             self.sections_started += 1
@@ -303,7 +308,7 @@ class EarlyEnder(Script):
                 sections = [{"heading": f"Section {n}. Part {n}", "covers": f"topic {n}"} for n in range(1, count + 1)]
                 sections = [{key: value for key, value in s.items() if key in fields} for s in sections]
                 return json.dumps({"title": "Title: Lighthouses", "sections": sections})
-            return "Title: Lighthouses\n" + "\n".join(f"{n}. Part {n}: about topic {n}" for n in range(1, 4))
+            return _parts_outline(3)
         self.sections_started += 1
         words = max(int(0.4 * _requested_words(last)), extra.get("min_tokens", 0))
         return prose(words, seed=f"e{self.sections_started}x")
@@ -333,7 +338,7 @@ class LongWinded(Script):
     def __call__(self, messages, options) -> str:
         last = messages[-1].content
         if "Make an outline" in last:
-            return "Title: Lighthouses\n" + "\n".join(f"{n}. Part {n}: about topic {n}" for n in range(1, 5))
+            return _parts_outline(4)
         self.sections_started += 1
         return prose(3 * _requested_words(last), seed=f"w{self.sections_started}x")
 
@@ -361,7 +366,7 @@ class HeadingWriter(Script):
     def __call__(self, messages, options) -> str:
         last = messages[-1].content
         if "Make an outline" in last:
-            return "Title: Lighthouses\n" + "\n".join(f"{n}. Part {n}: about topic {n}" for n in range(1, 5))
+            return _parts_outline(4)
         if "more sections" in last:
             return "\n".join(f"{n}. Lamp {n}: the lamps of tower {n}" for n in range(1, 3))
         words = _requested_words(last)
