@@ -1,19 +1,22 @@
 """Prompt-read and decode speed of the embedded llama.cpp server under different server flags.
 
-Usage: python bench/llamacpp_flags.py [--runs 3] [--context-words 3000]
+Usage: python bench/llamacpp_flags.py [--runs 5] [--decode-tokens 1500]
 
-For each flag set, one embedded server is started and measured at a short and a long position
-in the context (the agent decodes late in a long prompt; a plain answer decodes near its start):
+One server per flag set, all started at once; each run sends the same requests to every server
+in turn (only one decodes at a time), so machine noise falls on all flag sets alike:
 
-- prompt read: tokens/s of a fresh prompt (max_tokens=1, so the time is the prompt's);
-- decode: tokens/s of an answer whose prompt is already cached, first token to last.
+- prompt read: tokens/s of a fresh ~1,000-word prompt (max_tokens=1, so the time is the prompt's);
+- decode by position: one answer held to `--decode-tokens` tokens (min_tokens), its streamed
+  tokens timed and binned by position in the answer: the agent decodes late in its context, a
+  plain answer near the start.
 
-Prints medians per flag set and the ratio of each to the first (the server's defaults).
+Prints medians per flag set and the ratio of each to the first (the flags longwrite uses).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import statistics
@@ -28,16 +31,19 @@ from model.embedded import MODEL_ALIAS, gguf_path
 from model.engines import llamacpp_command
 from model.process import ServerProcess, free_port
 
+# extra flags on top of llamacpp_command's; the first set is the baseline of the ratios
 FLAG_SETS: dict[str, list[str]] = {
-    "llama-cpp-python defaults": [],
-    "logits_all off": ["--logits_all", "False"],
-    "logits_all off + flash_attn": ["--logits_all", "False", "--flash_attn", "True"],
+    "longwrite's flags": [],
+    "flash_attn": ["--flash_attn", "True"],
+    # llama.cpp quantizes the V cache only with flash attention
+    "flash_attn + kv cache q8_0": ["--flash_attn", "True", "--type_k", "8", "--type_v", "8"],
 }
 FILLER = (
     "Lighthouses stood on rocky coasts and guided ships through storms and fog for centuries. "
     "Their keepers trimmed wicks, wound clockwork and logged every passing vessel. "
 )
-DECODE_TOKENS = 200
+PROMPT_WORDS = 1000
+BIN_TOKENS = 300
 
 
 def _prompt(words: int, salt: int) -> list[dict[str, str]]:
@@ -45,63 +51,76 @@ def _prompt(words: int, salt: int) -> list[dict[str, str]]:
     return [{"role": "user", "content": f"Note {salt}. " + " ".join(body) + "\nContinue the story."}]
 
 
-def measure(client: openai.OpenAI, model: str, words: int, salt: int) -> tuple[float, float]:
-    """(prompt tokens/s, decode tokens/s) at a prompt of about `words` words."""
-    messages = _prompt(words, salt)
+def prompt_read(client: openai.OpenAI, salt: int) -> float:
     started = time.monotonic()
-    first = client.chat.completions.create(model=model, messages=messages, max_tokens=1, temperature=0.5)
-    prompt_rate = first.usage.prompt_tokens / (time.monotonic() - started)
-    stream = client.chat.completions.create(
-        model=model, messages=messages, max_tokens=DECODE_TOKENS, temperature=0.5, stream=True, seed=salt
+    reply = client.chat.completions.create(
+        model=MODEL_ALIAS, messages=_prompt(PROMPT_WORDS, salt), max_tokens=1, temperature=0.5
     )
-    tokens, first_at = 0, None
-    for chunk in stream:
-        if chunk.choices and chunk.choices[0].delta.content:
-            tokens += 1
-            first_at = first_at or time.monotonic()
-    decode_rate = (tokens - 1) / (time.monotonic() - first_at) if tokens > 1 and first_at else 0.0
-    return prompt_rate, decode_rate
+    return reply.usage.prompt_tokens / (time.monotonic() - started)
+
+
+def decode_by_position(client: openai.OpenAI, tokens: int, salt: int) -> dict[int, float]:
+    """tokens/s per BIN_TOKENS-token stretch of one held answer, keyed by the stretch's start."""
+    stream = client.chat.completions.create(
+        model=MODEL_ALIAS,
+        messages=[{"role": "user", "content": "Write a 1000-word article about the history of lighthouses."}],
+        max_tokens=tokens,
+        temperature=0.5,
+        seed=salt,
+        stream=True,
+        extra_body={"min_tokens": tokens},
+    )
+    stamps = [time.monotonic() for chunk in stream if chunk.choices and chunk.choices[0].delta.content]
+    rates = {}
+    for start in range(0, len(stamps) - 1, BIN_TOKENS):
+        stretch = stamps[start : start + BIN_TOKENS + 1]
+        if len(stretch) > BIN_TOKENS // 2:
+            rates[start] = (len(stretch) - 1) / (stretch[-1] - stretch[0])
+    return rates
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--context-words", type=int, default=3000, help="the long position, in prompt words")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--decode-tokens", type=int, default=1500)
     args = parser.parse_args()
     settings = Settings()
-    results: dict[str, dict[str, float]] = {}
-    for name, flags in FLAG_SETS.items():
-        port = free_port()
-        command = llamacpp_command(
-            str(gguf_path()), MODEL_ALIAS, "127.0.0.1", port, settings.embedded_context_tokens, None
-        )
-        with tempfile.TemporaryDirectory() as logs:
+    samples: dict[str, dict[str, list[float]]] = {name: {} for name in FLAG_SETS}
+    with tempfile.TemporaryDirectory() as logs, contextlib.ExitStack() as servers:
+        clients: dict[str, openai.OpenAI] = {}
+        for index, (name, flags) in enumerate(FLAG_SETS.items()):
+            port = free_port()
+            command = llamacpp_command(
+                str(gguf_path()), MODEL_ALIAS, "127.0.0.1", port, settings.embedded_context_tokens, None
+            )
             server = ServerProcess(
                 name=name,
                 command=command + flags,
                 ready_url=f"http://127.0.0.1:{port}/v1/models",
-                log_path=Path(logs) / "server.log",
+                log_path=Path(logs) / f"server-{index}.log",
                 start_timeout_s=120,
                 timeout_hint="",
             )
             server.start()
-            try:
-                client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="not-needed")
-                samples: dict[str, list[float]] = {}
-                for run in range(args.runs):
-                    for label, words in (("short", 100), ("long", args.context_words)):
-                        prompt_rate, decode_rate = measure(client, MODEL_ALIAS, words, salt=run)
-                        samples.setdefault(f"prompt read, {label}", []).append(prompt_rate)
-                        samples.setdefault(f"decode, {label}", []).append(decode_rate)
-            finally:
-                server.stop()
-        results[name] = {figure: statistics.median(values) for figure, values in samples.items()}
-        print(name, {figure: round(value, 1) for figure, value in results[name].items()}, flush=True)
+            servers.callback(server.stop)
+            clients[name] = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="not-needed")
+        for run in range(args.runs):
+            for name, client in clients.items():
+                figures = samples[name]
+                figures.setdefault("prompt read", []).append(prompt_read(client, salt=run))
+                for start, rate in decode_by_position(client, args.decode_tokens, salt=run).items():
+                    figures.setdefault(f"decode {start}-{start + BIN_TOKENS}", []).append(rate)
+            print(f"run {run + 1} of {args.runs} done", flush=True)
+    results = {
+        name: {figure: statistics.median(values) for figure, values in figures.items()}
+        for name, figures in samples.items()
+    }
     base = next(iter(results.values()))
     print(f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
-    print(f"median of {args.runs}; long = a {args.context_words}-word prompt; tokens/s (ratio to the first row)")
+    print(f"median of {args.runs}; tokens/s (ratio to the first row); decode stretches by position in the answer")
     for name, figures in results.items():
-        cells = ", ".join(f"{figure} {value:.0f} ({value / base[figure]:.2f})" for figure, value in figures.items())
+        shared = [(figure, value) for figure, value in figures.items() if figure in base]
+        cells = ", ".join(f"{figure} {value:.0f} ({value / base[figure]:.2f})" for figure, value in shared)
         print(f"{name}: {cells}")
 
 
