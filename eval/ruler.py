@@ -14,6 +14,7 @@ from eval.predict import WriteMode, answer_rows
 from eval.report import pyplot, table
 from longwrite.errors import InputError
 from longwrite.settings import Settings
+from longwrite.text import Language
 from model.embedded import endpoint_for
 
 RULER_SCORES = "ruler.json"
@@ -26,6 +27,7 @@ class RulerRequest:
     mode: WriteMode
     lengths: tuple[int, ...] = ()  # required lengths to run; () = all
     per_length: int | None = None  # instructions per required length; None = all
+    lang: Language | None = None  # only rows in this language; None = all
     concurrency: int = 1
     on_bad_line: OnBadLine = "stop"
     progress: bool = True
@@ -68,6 +70,8 @@ def run_ruler(request: RulerRequest, settings: Settings) -> dict[str, Any]:
     rows, problems = load_rows(request.data, request.on_bad_line)
     for problem in problems:
         print(f"skipped {problem}", file=sys.stderr)
+    if request.lang:
+        rows = [row for row in rows if row.language == request.lang]
     selected = pick(rows, request.lengths, request.per_length)
     with endpoint_for(settings) as endpoint:
         manifest, preds = answer_rows(

@@ -12,6 +12,8 @@ import typer
 from typer.core import TyperGroup
 
 from longwrite.cli_options import ApiKey, BaseUrl, HfDataset, ModelId, fail, one_source, settings_from
+from longwrite.cli_pipeline import epilog as pipeline_epilog
+from longwrite.cli_pipeline import pipeline
 from longwrite.cli_train import train_app
 from longwrite.errors import LongwriteError
 
@@ -308,6 +310,7 @@ def eval_ruler(
     mode: EvalModeOption = EvalMode.agent,
     lengths: Annotated[str | None, typer.Option("--lengths", help="required lengths to run, e.g. 1000,2000")] = None,
     per_length: Annotated[int | None, typer.Option("--per-length", min=1, help="instructions per length")] = None,
+    lang: Annotated[Language | None, typer.Option("--lang", help="only rows in this language")] = None,
     concurrency: Concurrency = 1,
     on_bad_line: OnBadLine = BadLine.stop,
     temperature: Temperature = 0.5,
@@ -331,6 +334,7 @@ def eval_ruler(
             mode=mode.value,
             lengths=wanted,
             per_length=per_length,
+            lang=lang.value if lang else None,
             concurrency=concurrency,
             on_bad_line=on_bad_line.value,
         )
@@ -423,6 +427,7 @@ curate_app = typer.Typer(
 )
 app.add_typer(curate_app, name="curate")
 app.add_typer(train_app, name="train")
+app.command("pipeline", epilog=pipeline_epilog)(pipeline)
 Output = Annotated[Path, typer.Option("-o", "--output", help="where to write the rows (JSONL)")]
 
 

@@ -18,7 +18,12 @@ BaseUrl = Annotated[
         "--base-url", help="OpenAI-compatible endpoint (e.g. http://localhost:8000/v1); unset = embedded model"
     ),
 ]
-ModelId = Annotated[str | None, typer.Option("--model", help="model id at the endpoint")]
+ModelId = Annotated[
+    str | None,
+    typer.Option("--model", help="model id at the endpoint; with no endpoint, `base` is the untrained embedded model"),
+]
+# With no endpoint, `--model base` means the embedded model without longwrite's long-output adapter.
+UNTRAINED_EMBEDDED = "base"
 ApiKey = Annotated[str | None, typer.Option("--api-key", help="API key for the endpoint")]
 
 
@@ -26,7 +31,10 @@ def settings_from(base_url: str | None = None, model: str | None = None, api_key
     from longwrite.settings import Settings
 
     overrides = {k: v for k, v in {"base_url": base_url, "model": model, "api_key": api_key}.items() if v}
-    return Settings(**overrides)
+    settings = Settings(**overrides)
+    if not settings.base_url and settings.model == UNTRAINED_EMBEDDED:
+        return settings.model_copy(update={"model": None, "embedded_adapter": "none"})
+    return settings
 
 
 def fail(error: LongwriteError) -> NoReturn:

@@ -98,6 +98,11 @@ class Settings(BaseSettings):
 
     # ---- embedded default
     embedded_context_tokens: int = Field(8_192, gt=512)
+    embedded_adapter: str = Field(
+        "shipped",
+        description="LoRA adapter on the embedded model: shipped (longwrite's trained long-output adapter, "
+        "when the package has one), none (the untrained SmolLM2-135M-Instruct), or the path of a GGUF LoRA file",
+    )
     embedded_threads: int | None = Field(None, gt=0)
     embedded_start_timeout_s: float = Field(120.0, gt=0)
     engine_start_timeout_s: float = Field(900.0, gt=0, description="`serve-model`: large models take minutes to load")

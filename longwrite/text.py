@@ -213,7 +213,7 @@ _EN_RANGE = re.compile(
 )
 _EN_SINGLE = re.compile(rf"(?P<a>{_EN_NUM})\s*\+?[\s-]*{_EN_UNIT}", re.IGNORECASE)
 _EN_COUNT_FIRST = re.compile(
-    rf"\bword\s*(?:count|limit|length)\b[^\d\n]{{0,25}}?(?P<a>{_EN_DIGITS})\s*[kK]?(?![\w.])",
+    rf"\bword\s*(?:count|limit|length)\b[^\d\n]{{0,25}}?(?P<a>{_EN_DIGITS})\s*[kK]?(?!\w|\.\d)",
     re.IGNORECASE,
 )
 

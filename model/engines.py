@@ -99,9 +99,10 @@ class ModelServerSpec:
 
 
 def llamacpp_command(
-    gguf: str, alias: str, host: str, port: int, context_tokens: int, threads: int | None
+    gguf: str, alias: str, host: str, port: int, context_tokens: int, threads: int | None, lora: str | None = None
 ) -> list[str]:
-    """llama-cpp-python's OpenAI server for one GGUF file."""
+    """llama-cpp-python's OpenAI server for one GGUF file (with a GGUF LoRA adapter on top, if given)."""
+    adapter = ["--lora_path", lora] if lora else []
     return [
         sys.executable, "-m", "llama_cpp.server",
         "--model", gguf,
@@ -118,6 +119,7 @@ def llamacpp_command(
         # 8k for SmolLM2) though only logprobs need them: off, prompts read and decode 12-22% faster
         # (bench/llamacpp_flags.py)
         "--logits_all", "False",
+        *adapter,
     ]  # fmt: skip
 
 

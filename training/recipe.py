@@ -40,7 +40,7 @@ class TrainRecipe:
     embedded_model: bool = _help("train the embedded default (SmolLM2-135M-Instruct GGUF); model is ignored", False)
     device: Literal["auto", "cpu", "cuda"] = _help("auto uses CUDA when present; cuda refuses to run without it",
                                                    "auto")  # fmt: skip
-    bf16: bool = _help("bfloat16 mixed precision (needs a GPU)", False)
+    bf16: bool = _help("bfloat16 mixed precision: on a GPU, or CPU autocast with device: cpu", False)
     max_length: int = _help("the longest sample in tokens (with packing: the packed sequence length)", 2048)
     overlong: Literal["drop", "truncate"] = _help("samples over max_length: drop them (as the papers did) or "
                                                   "truncate them", "drop")  # fmt: skip
@@ -62,6 +62,8 @@ class TrainRecipe:
     lora_target_modules: list[str] = field(
         default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"], metadata={"help": "modules LoRA adapts"}
     )
+    init_adapter: str | None = _help("continue training this PEFT LoRA adapter (a folder) instead of starting a new "
+                                     "one: an anneal or DPO stage after a LoRA SFT", None)  # fmt: skip
     merge_lora: bool = _help("merge the LoRA weights into the model when saving, so it serves as one checkpoint",
                              True)  # fmt: skip
     resume_from_checkpoint: str | None = _help("a checkpoint folder to resume from, or 'latest' for the newest "
@@ -145,17 +147,22 @@ def load_recipe(kind: type[R] | type[PairsRecipe], path: Path | None, overrides:
     """The recipe in `path` (YAML) with `--key value` overrides applied on top, checked."""
     values: dict[str, Any] = {}
     if path is not None:
-        values = _read_yaml(path)
+        values = read_yaml(path)
     values.update(parse_overrides(overrides))
+    return recipe_from_values(kind, values, str(path) if path else "the command line")
+
+
+def recipe_from_values(kind: type[R] | type[PairsRecipe], values: dict[str, Any], source: str) -> Any:
+    """The recipe made from a mapping of keys to values, checked (errors name `source`)."""
+    values = dict(values)
     hints = typing.get_type_hints(kind)
     known = [f.name for f in dataclasses.fields(kind)]
-    source = str(path) if path else "the command line"
     for key, value in values.items():
         if key not in hints:
             close = difflib.get_close_matches(key, known, n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
             raise InputError(f"Unknown recipe key {key!r} in {source}{hint}; the keys are listed by --help.")
-        values[key] = _checked(key, value, hints[key])
+        values[key] = checked_value(key, value, hints[key])
     missing = [f.name for f in dataclasses.fields(kind) if f.default is dataclasses.MISSING
                and f.default_factory is dataclasses.MISSING and f.name not in values]  # fmt: skip
     if missing:
@@ -163,7 +170,7 @@ def load_recipe(kind: type[R] | type[PairsRecipe], path: Path | None, overrides:
     return kind(**values)
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+def read_yaml(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise InputError(f"Recipe {path} does not exist; see training/recipes/ for examples.")
     try:
@@ -199,7 +206,7 @@ def parse_overrides(arguments: list[str]) -> dict[str, Any]:
     return values
 
 
-def _checked(key: str, value: Any, hint: Any) -> Any:
+def checked_value(key: str, value: Any, hint: Any) -> Any:
     """`value` if it fits the field's type (ints accepted as floats); otherwise InputError naming the key."""
     options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
     for option in options:

@@ -54,7 +54,9 @@ def training_device(recipe: TrainRecipe, source: str) -> str:
     import torch
 
     has_cuda = torch.cuda.is_available()
-    if (recipe.device == "cuda" or recipe.bf16) and not has_cuda:
+    # bf16 with device: cpu is CPU autocast (worth it where the CPU has AVX512-BF16 or AMX);
+    # elsewhere bf16 means a GPU recipe
+    if (recipe.device == "cuda" or (recipe.bf16 and recipe.device != "cpu")) and not has_cuda:
         needs = "device: cuda" if recipe.device == "cuda" else "bf16: true"
         raise InputError(
             f"{source} needs a CUDA GPU ({needs}) and this machine has none. Run it on a GPU machine "
@@ -112,6 +114,12 @@ def load_base(recipe: TrainRecipe, device: str) -> tuple[Any, Any]:
         raise InputError(f"The tokenizer of {recipe.model} has no chat template; use a chat (instruct) model.")
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
+    if recipe.init_adapter:
+        from peft import PeftModel
+
+        if not Path(recipe.init_adapter, "adapter_config.json").is_file():
+            raise InputError(f"init_adapter {recipe.init_adapter} holds no PEFT adapter (adapter_config.json).")
+        model = PeftModel.from_pretrained(model, recipe.init_adapter, is_trainable=True)
     return model.to(device), tokenizer
 
 
@@ -145,8 +153,8 @@ def common_arguments(recipe: TrainRecipe, out: Path, device: str) -> dict[str, A
 
 def lora_config(recipe: TrainRecipe) -> Any:
     """A peft LoraConfig when the recipe asks for LoRA, else None (full fine-tuning)."""
-    if recipe.lora_r == 0:
-        return None
+    if recipe.lora_r == 0 or recipe.init_adapter:
+        return None  # full fine-tuning, or an adapter already on the model
     from peft import LoraConfig
 
     return LoraConfig(
@@ -203,7 +211,7 @@ def train_and_save(
     seconds = time.monotonic() - started
     trainer.save_state()  # trainer_state.json: the loss of every logged step
     model = trainer.model
-    if recipe.lora_r and recipe.merge_lora:
+    if (recipe.lora_r or recipe.init_adapter) and recipe.merge_lora:
         model = model.merge_and_unload()
     model.save_pretrained(out)
     trainer.processing_class.save_pretrained(out)

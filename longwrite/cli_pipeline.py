@@ -1,0 +1,67 @@
+"""`longwrite pipeline RECIPE.yaml`: synth -> curate -> mix -> train -> export -> evaluate -> report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from longwrite.cli_options import fail
+from longwrite.errors import InputError, LongwriteError
+
+
+def pipeline(
+    recipe: Annotated[Path, typer.Argument(help="the pipeline recipe (YAML), e.g. training/recipes/*.yaml")],
+    until: Annotated[str | None, typer.Option("--until", help="stop after this stage")] = None,
+    start: Annotated[str | None, typer.Option("--from", help="start at this stage (and run it again)")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="print the plan and what is done, run nothing")] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="reuse a run folder of another recipe (changed stages are redone)")
+    ] = False,
+) -> None:
+    """Train a long-output model from the agent's own data and prove it, one resumable stage at a time.
+
+    Stages: instructions, synth, curate, general, mix, sft, [anneal], [pairs, dpo], export, eval-base,
+    eval-trained, ship, report. Each writes into RUN/<stage>/ and is skipped when it finished with the
+    same settings; a killed run continues where it stopped when the same command is run again.
+    """
+    from training.pipeline import Pipeline
+    from training.pipeline_recipe import load_pipeline_recipe
+    from training.pipeline_stages import stages
+
+    try:
+        loaded = load_pipeline_recipe(recipe)
+        flow = Pipeline(loaded, stages())
+        if dry_run:
+            typer.echo(flow.describe(start, until))
+            return
+        _check_device(loaded.device, recipe)
+        summaries = flow.run(start, until, overwrite)
+    except LongwriteError as error:
+        fail(error)
+    typer.echo(json.dumps({"run_dir": str(loaded.run_dir), "stages_run": [s["stage"] for s in summaries]}))
+
+
+def _check_device(device: str, recipe: Path) -> None:
+    """A GPU recipe stops here, before any stage starts, on a machine without a CUDA GPU."""
+    if device != "cuda":
+        return
+    try:
+        import torch
+    except ImportError as error:
+        raise InputError(f"{recipe} is a GPU recipe (device: cuda) and torch is not installed.") from error
+    if not torch.cuda.is_available():
+        raise InputError(
+            f"{recipe} is a GPU recipe (device: cuda) and this machine has no CUDA GPU; run it on a GPU machine, "
+            "or use training/recipes/pipeline-smollm2-cpu.yaml here."
+        )
+
+
+epilog = (
+    "Examples:\n\n  longwrite pipeline training/recipes/pipeline-smollm2-cpu.yaml\n\n"
+    "  longwrite pipeline training/recipes/pipeline-smollm2-cpu.yaml --dry-run\n\n"
+    "  longwrite pipeline training/recipes/pipeline-smollm2-cpu.yaml --until sft\n\n"
+    "  longwrite pipeline training/recipes/pipeline-qwen2.5-7b-gpu.yaml --from eval-base"
+)

@@ -1,0 +1,83 @@
+"""A PEFT LoRA on the embedded model, written as a GGUF adapter, gives llama.cpp the same model:
+the next-token distribution of llama.cpp (base GGUF + adapter) matches the PEFT model's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("peft")
+pytestmark = pytest.mark.integration
+
+PROMPT = "The history of lighthouses begins"
+
+
+def _peft_model_with_a_visible_adapter(tmp_path: Path):
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    from model.checkpoints import load_gguf
+    from model.embedded import gguf_path
+
+    model, tokenizer = load_gguf(gguf_path())
+    modules = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+    config = LoraConfig(r=8, lora_alpha=16, lora_dropout=0.0, task_type="CAUSAL_LM", target_modules=modules)
+    torch.manual_seed(0)  # LoRA A starts random
+    model = get_peft_model(model, config)
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for name, parameter in model.named_parameters():
+            if "lora_B" in name:  # B starts at zero; make the adapter change the model's output
+                parameter.copy_(torch.randn(parameter.shape, generator=generator) * 0.1)
+    model.save_pretrained(tmp_path / "adapter")
+    return model.eval(), tokenizer
+
+
+def _torch_next_token_logprobs(model, tokenizer) -> list[float]:
+    import torch
+
+    ids = tokenizer(PROMPT, return_tensors="pt")["input_ids"]
+    with torch.no_grad():
+        logits = model(input_ids=ids).logits[0, -1]
+    return torch.log_softmax(logits, dim=-1).tolist()
+
+
+def _llamacpp_next_token_logprobs(adapter: Path | None) -> list[float]:
+    import numpy as np
+    from llama_cpp import Llama
+
+    from model.embedded import gguf_path
+
+    llm = Llama(model_path=str(gguf_path()), lora_path=str(adapter) if adapter else None, n_ctx=256,
+                logits_all=True, verbose=False, n_threads=2)  # fmt: skip
+    tokens = llm.tokenize(PROMPT.encode(), add_bos=False)
+    llm.eval(tokens)
+    logits = np.array(llm.scores[llm.n_tokens - 1], dtype=np.float64)
+    logits -= logits.max()
+    return (logits - np.log(np.exp(logits).sum())).tolist()
+
+
+def test_a_gguf_adapter_gives_llamacpp_the_peft_model(tmp_path):
+    from training.export import lora_to_gguf
+
+    model, tokenizer = _peft_model_with_a_visible_adapter(tmp_path)
+    adapted = _torch_next_token_logprobs(model, tokenizer)
+    with model.disable_adapter():
+        plain = _torch_next_token_logprobs(model, tokenizer)
+    config = model.base_model.model.config
+    gguf = lora_to_gguf(tmp_path / "adapter", tmp_path / "adapter.gguf", config.num_attention_heads,
+                        config.num_key_value_heads)  # fmt: skip
+    served_plain, served = _llamacpp_next_token_logprobs(None), _llamacpp_next_token_logprobs(gguf)
+
+    # llama.cpp runs the quantised weights (PEFT the de-quantised ones), so compare what the
+    # adapter changes, on the tokens that matter for sampling
+    top = sorted(range(len(adapted)), key=adapted.__getitem__)[-50:]
+    change_peft = [adapted[i] - plain[i] for i in top]
+    change_served = [served[i] - served_plain[i] for i in top]
+    largest = max(abs(c) for c in change_peft)
+    error = max(abs(a - b) for a, b in zip(change_peft, change_served, strict=True))
+    assert largest > 1.0  # the adapter really changes the model
+    # and llama.cpp applies it as PEFT does (without the rotary row order for q/k: about 0.6)
+    assert error < 0.3 * largest
+    assert gguf.stat().st_size < 25 * 2**20

@@ -1,0 +1,143 @@
+"""`longwrite pipeline`: recipes checked before anything runs, stages skipped when finished with
+the same settings, redone when changed, and refused when their input is missing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from longwrite.cli import app
+from longwrite.errors import InputError
+from training.pipeline import Pipeline, Stage, StageRun
+from training.pipeline_recipe import load_pipeline_recipe
+
+RECIPES = Path(__file__).parents[2] / "training" / "recipes"
+MINIMAL = "run_dir: {run_dir}\nsft:\n  embedded_model: true\n"
+
+
+def _recipe(tmp_path: Path, text: str, name: str = "recipe.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text.format(run_dir=tmp_path / "run"), encoding="utf-8")
+    return path
+
+
+def _counting_stages(calls: list[str]) -> list[Stage]:
+    """Three stages whose work is to record that they ran and write one file."""
+
+    def work(name: str):
+        def run(stage_run: StageRun) -> dict:
+            calls.append(name)
+            (stage_run.folder / "out.txt").write_text(name, encoding="utf-8")
+            return {"ran": name}
+
+        return run
+
+    return [
+        Stage("instructions", "instructions", (), work("instructions"), lambda run: 1.0),
+        Stage("synth", "synth", ("instructions",), work("synth"), lambda run: 60.0),
+        Stage("curate", "curate", ("synth",), work("curate"), lambda run: 2.0),
+    ]
+
+
+def test_the_shipped_recipes_load():
+    cpu = load_pipeline_recipe(RECIPES / "pipeline-smollm2-cpu.yaml")
+    gpu = load_pipeline_recipe(RECIPES / "pipeline-qwen2.5-7b-gpu.yaml")
+    assert cpu.device == "cpu" and gpu.device == "cuda"
+    assert cpu.section("synth").limit and gpu.section("synth").limit is None  # the GPU recipe writes them all
+    assert gpu.section("synth").base_urls
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        (MINIMAL + "distill:\n  steps: 3\n", "unknown stage or key 'distill'"),
+        (MINIMAL + "synth:\n  limt: 3\n", "unknown key 'limt' in section synth (did you mean limit?)"),
+        (MINIMAL + "curate:\n  min_length_score: high\n", "section curate: Recipe key 'min_length_score' must be"),
+        ("sft:\n  embedded_model: true\n", "the recipe needs run_dir"),
+        ("run_dir: {run_dir}\n", "has no sft section"),
+        (MINIMAL + "device: tpu\n", "device must be cpu or cuda"),
+    ],
+)
+def test_a_bad_recipe_is_refused_with_the_key_named(tmp_path, text, fragment):
+    with pytest.raises(InputError, match=None) as caught:
+        load_pipeline_recipe(_recipe(tmp_path, text))
+    assert fragment in str(caught.value)
+
+
+def test_finished_stages_are_skipped_and_changed_ones_redone(tmp_path):
+    calls: list[str] = []
+    path = _recipe(tmp_path, MINIMAL + "synth:\n  limit: 3\n")
+    Pipeline(load_pipeline_recipe(path), _counting_stages(calls)).run()
+    assert calls == ["instructions", "synth", "curate"]
+    Pipeline(load_pipeline_recipe(path), _counting_stages(calls)).run()
+    assert calls == ["instructions", "synth", "curate"]  # all finished: nothing runs again
+
+    path.write_text(MINIMAL.format(run_dir=tmp_path / "run") + "synth:\n  limit: 4\n", encoding="utf-8")
+    changed = Pipeline(load_pipeline_recipe(path), _counting_stages(calls))
+    with pytest.raises(InputError, match="holds a run of another recipe"):
+        changed.run()  # another recipe's run folder is refused...
+    changed.run(overwrite=True)  # ...unless asked: only synth and what reads it are redone
+    assert calls[3:] == ["synth", "curate"]
+
+
+def test_from_and_until_choose_the_stages(tmp_path):
+    calls: list[str] = []
+    recipe = load_pipeline_recipe(_recipe(tmp_path, MINIMAL))
+    Pipeline(recipe, _counting_stages(calls)).run(until="synth")
+    assert calls == ["instructions", "synth"]
+    Pipeline(recipe, _counting_stages(calls)).run(start="synth")
+    assert calls[2:] == ["synth", "curate"]  # --from runs its stage again
+    with pytest.raises(InputError, match="Unknown stage 'sythn'"):
+        Pipeline(recipe, _counting_stages(calls)).run(start="sythn")
+
+
+def test_a_stage_whose_input_is_missing_names_the_stage_that_makes_it(tmp_path):
+    recipe = load_pipeline_recipe(_recipe(tmp_path, MINIMAL))
+    with pytest.raises(InputError, match=r"stage instructions has not finished .* --from instructions"):
+        Pipeline(recipe, _counting_stages([])).run(start="synth")
+    from training.pipeline_stages import run_curate
+
+    (tmp_path / "run" / "curate").mkdir(parents=True)
+    with pytest.raises(InputError, match=r"synth\.jsonl is missing: stage synth makes it"):
+        run_curate(StageRun(recipe, tmp_path / "run" / "curate"))
+
+
+def test_a_killed_stage_runs_again_and_keeps_its_time(tmp_path):
+    calls: list[str] = []
+    recipe = load_pipeline_recipe(_recipe(tmp_path, MINIMAL))
+    stages = _counting_stages(calls)
+    Pipeline(recipe, stages).run(until="instructions")
+    marker = tmp_path / "run" / "synth"
+    marker.mkdir()
+    fingerprint = next(i.fingerprint for i in Pipeline(recipe, stages).plan() if i.stage.name == "synth")
+    (marker / "stage.json").write_text(json.dumps({"fingerprint": fingerprint, "finished": False}))
+    assert "partial" in Pipeline(recipe, stages).describe()
+    Pipeline(recipe, stages).run()
+    assert calls == ["instructions", "synth", "curate"]
+
+
+def test_dry_run_prints_the_plan_and_runs_nothing(tmp_path):
+    path = _recipe(tmp_path, MINIMAL)
+    result = CliRunner().invoke(app, ["pipeline", str(path), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "synth" in result.output and "estimated time to finish" in result.output
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_gpu_recipe_on_a_machine_without_one_stops_before_anything_starts(tmp_path):
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    path = _recipe(tmp_path, MINIMAL + "device: cuda\n")
+    result = CliRunner().invoke(app, ["pipeline", str(path)])
+    assert result.exit_code == 2 and "no CUDA GPU" in result.output
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_training_section_is_checked_with_the_train_command_keys(tmp_path):
+    path = _recipe(tmp_path, "run_dir: {run_dir}\nsft:\n  embedded_model: true\n  lora_rank: 8\n")
+    with pytest.raises(InputError, match=r"Unknown recipe key 'lora_rank' in .*section sft \(did you mean lora_r\?\)"):
+        load_pipeline_recipe(path)

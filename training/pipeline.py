@@ -1,0 +1,239 @@
+"""`longwrite pipeline RECIPE.yaml`: the whole training loop, one resumable stage at a time.
+
+instructions -> synth -> curate -> general -> mix -> sft [-> anneal] [-> pairs -> dpo] -> export
+-> eval-base -> eval-trained -> ship -> report
+
+Each stage writes into its own folder of the run (RUN/<stage>/) and marks it finished with
+`stage.json`, which holds a fingerprint of the stage's settings and of the stages it reads. A
+finished stage with the same fingerprint is skipped; an unfinished one runs again and resumes
+(synthesis and evaluation keep every finished row, training restarts from its last checkpoint).
+The run folder remembers the recipe that made it; another recipe is refused unless --overwrite,
+which redoes only the stages whose fingerprint changed.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from longwrite.errors import InputError
+from training.pipeline_recipe import PipelineRecipe, digest_of
+
+RUN_FILE = "pipeline.json"
+STAGE_FILE = "stage.json"
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    section: str | None  # the recipe section that configures it (None: always runs, no settings)
+    inputs: tuple[str, ...]  # stages whose output it reads
+    run: Callable[[StageRun], dict[str, Any]]
+    estimate: Callable[[StageRun], float | None]
+    optional: bool = False  # runs only when the recipe has its section
+
+
+@dataclass(frozen=True)
+class StageRun:
+    """What a stage's work gets: the recipe, its own folder, and the folders of the run."""
+
+    recipe: PipelineRecipe
+    folder: Path
+
+    def of(self, stage: str) -> Path:
+        return self.recipe.run_dir / stage
+
+    def settings(self, section: str) -> Any:
+        return self.recipe.section(section)
+
+
+@dataclass(frozen=True)
+class PlanItem:
+    stage: Stage
+    state: str  # done, partial, to run, not in recipe
+    fingerprint: str
+
+
+class Pipeline:
+    def __init__(self, recipe: PipelineRecipe, stages: list[Stage]) -> None:
+        self.recipe = recipe
+        self.stages = stages
+        self.names = [stage.name for stage in stages]
+
+    # ------------------------------------------------------------ planning
+
+    def plan(self) -> list[PlanItem]:
+        fingerprints: dict[str, str] = {}
+        items = []
+        for stage in self.stages:
+            present = not stage.optional or self.recipe.section(stage.section or "") is not None
+            settings = self.recipe.section_fingerprint(stage.section) if stage.section else None
+            inputs = {name: fingerprints[name] for name in stage.inputs if name in fingerprints}
+            fingerprint = digest_of({"settings": settings, "inputs": inputs, "stage": stage.name})
+            if present:
+                fingerprints[stage.name] = fingerprint
+            state = "not in recipe" if not present else self._state(stage.name, fingerprint)
+            items.append(PlanItem(stage, state, fingerprint))
+        return items
+
+    def _state(self, name: str, fingerprint: str) -> str:
+        marker = _read_marker(self.recipe.run_dir / name)
+        if marker is None:
+            return "to run"
+        if marker.get("fingerprint") != fingerprint:
+            return "changed"
+        return "done" if marker.get("finished") else "partial"
+
+    def _window(self, start: str | None, until: str | None) -> tuple[int, int]:
+        for name in (start, until):
+            if name is not None and name not in self.names:
+                raise InputError(f"Unknown stage {name!r}; the stages are {', '.join(self.names)}.")
+        first = self.names.index(start) if start else 0
+        last = self.names.index(until) if until else len(self.names) - 1
+        if first > last:
+            raise InputError(f"--from {start} comes after --until {until}; nothing would run.")
+        return first, last
+
+    def describe(self, start: str | None = None, until: str | None = None) -> str:
+        """The plan as text: each stage, its folder, its state and its estimated time."""
+        first, last = self._window(start, until)
+        lines = [f"pipeline {self.recipe.path} -> {self.recipe.run_dir}"]
+        total = 0.0
+        for number, item in enumerate(self.plan(), start=1):
+            stage = item.stage
+            if item.state == "not in recipe":
+                lines.append(f"  {number:2d}. {stage.name:13s} skipped (no {stage.section} section)")
+                continue
+            selected = first <= number - 1 <= last
+            action = ("redo" if start == stage.name else item.state) if selected else "outside --from/--until"
+            eta = None if item.state == "done" and start != stage.name else self._estimate(stage)
+            if selected and action != "done":
+                total += eta or 0.0
+            lines.append(
+                f"  {number:2d}. {stage.name:13s} {action:22s} {_duration(eta) if eta else '':>10s}  "
+                f"{self.recipe.run_dir / stage.name}"
+            )
+        lines.append(f"estimated time to finish: {_duration(total)}")
+        return "\n".join(lines)
+
+    def _estimate(self, stage: Stage) -> float | None:
+        try:
+            return stage.estimate(StageRun(self.recipe, self.recipe.run_dir / stage.name))
+        except (OSError, InputError, KeyError, ValueError):
+            return None  # an estimate never stops a run
+
+    # ------------------------------------------------------------ running
+
+    def run(self, start: str | None = None, until: str | None = None, overwrite: bool = False) -> list[dict[str, Any]]:
+        first, last = self._window(start, until)
+        self._claim_run_dir(overwrite)
+        items = self.plan()
+        for item in items[:first]:
+            if item.state not in ("done", "not in recipe"):
+                raise InputError(
+                    f"--from {start}: stage {item.stage.name} has not finished ({item.state}) and later stages read "
+                    f"its output ({self.recipe.run_dir / item.stage.name}); run without --from, or --from "
+                    f"{item.stage.name}."
+                )
+        summaries = []
+        selected = [(n, item) for n, item in enumerate(items) if first <= n <= last and item.state != "not in recipe"]
+        for position, (number, item) in enumerate(selected):
+            if item.state == "done" and item.stage.name != start:
+                _progress(f"stage {number + 1}/{len(items)} {item.stage.name}: finished earlier, skipped")
+                continue
+            remaining = sum(self._estimate(other.stage) or 0.0 for _, other in selected[position:])
+            summaries.append(self._run_stage(item, number + 1, len(items), remaining, overwrite))
+        return summaries
+
+    def _claim_run_dir(self, overwrite: bool) -> None:
+        run_dir = self.recipe.run_dir
+        path = run_dir / RUN_FILE
+        mine = {"recipe": str(self.recipe.path), "fingerprint": self.recipe.fingerprint()}
+        if path.is_file():
+            held = json.loads(path.read_text(encoding="utf-8"))
+            if held.get("fingerprint") != mine["fingerprint"] and not overwrite:
+                raise InputError(
+                    f"{run_dir} holds a run of another recipe ({held.get('recipe')}); choose another run_dir, or "
+                    "pass --overwrite to redo the stages whose settings changed (finished ones that did not "
+                    "change are kept)."
+                )
+        elif run_dir.is_dir() and any(run_dir.iterdir()) and not overwrite:
+            raise InputError(f"{run_dir} holds files that no pipeline run made; choose another run_dir or --overwrite.")
+        run_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(mine, indent=2) + "\n", encoding="utf-8")
+
+    def _run_stage(self, item: PlanItem, number: int, total: int, remaining: float, overwrite: bool) -> dict:
+        stage = item.stage
+        folder = self.recipe.run_dir / stage.name
+        marker = _read_marker(folder)
+        if marker is not None and (marker.get("fingerprint") != item.fingerprint or marker.get("finished")):
+            shutil.rmtree(folder)  # settings changed (allowed by --overwrite above) or a redo asked by --from
+        folder.mkdir(parents=True, exist_ok=True)
+        _write_marker(folder, {"fingerprint": item.fingerprint, "finished": False})
+        run = StageRun(self.recipe, folder)
+        eta = self._estimate(stage)
+        _progress(
+            f"stage {number}/{total} {stage.name}: started"
+            + (f", about {_duration(eta)}" if eta else "")
+            + (f" (the run: about {_duration(remaining)} to go)" if remaining else "")
+        )
+        started = time.monotonic()
+        summary = stage.run(run)
+        seconds = time.monotonic() - started
+        previous = float((marker or {}).get("seconds", 0.0)) if marker and not marker.get("finished") else 0.0
+        record = {
+            "fingerprint": item.fingerprint,
+            "finished": True,
+            "seconds": round(seconds + previous, 1),
+            "summary": summary,
+        }
+        _write_marker(folder, record)
+        _progress(f"stage {number}/{total} {stage.name}: finished in {_duration(seconds)} {json.dumps(summary)}")
+        return {"stage": stage.name, **record}
+
+
+def stage_seconds(run_dir: Path, name: str) -> float | None:
+    marker = _read_marker(run_dir / name)
+    return float(marker["seconds"]) if marker and marker.get("finished") else None
+
+
+def stage_summary(run_dir: Path, name: str) -> dict[str, Any] | None:
+    marker = _read_marker(run_dir / name)
+    return marker.get("summary") if marker and marker.get("finished") else None
+
+
+def _read_marker(folder: Path) -> dict[str, Any] | None:
+    path = folder / STAGE_FILE
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError:
+        return None  # a marker cut off by a crash: the stage did not finish
+
+
+def _write_marker(folder: Path, record: dict[str, Any]) -> None:
+    path = folder / STAGE_FILE
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    temporary.replace(path)  # atomic: a marker is either the old one or the new one
+
+
+def _progress(line: str) -> None:
+    print(f"[pipeline] {line}", file=sys.stderr, flush=True)
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"

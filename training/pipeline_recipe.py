@@ -1,0 +1,190 @@
+"""`longwrite pipeline` recipes: one YAML file, one section per stage.
+
+The top level names the run folder, the report folder and the device; each stage has a section
+of its own (`sft`, `anneal` and `dpo` take the keys of `longwrite train`). A section left out of
+the recipe skips an optional stage. Unknown stages and keys are refused with their name, before
+anything runs.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from longwrite.errors import InputError
+from training.recipe import checked_value, read_yaml
+
+
+@dataclass
+class InstructionsStage:
+    """Where the long-output instructions come from: made from the shipped pieces, or a file."""
+
+    seed: int = 0
+    count: int = 480  # long instructions made (the whole set; synth.limit takes a subset)
+    general_count: int = 85  # short general requests with no stated length
+    file: str | None = None  # your own instructions instead: rows {"prompt", optional "length"}
+
+
+@dataclass
+class SynthStage:
+    """AgentWrite over the instructions (`longwrite synth`)."""
+
+    limit: int | None = None  # the first N instructions (a CPU's time budget); null = all
+    base_urls: list[str] = field(default_factory=list)  # empty: the embedded default
+    model: str | None = None
+    concurrency: int = 1
+
+
+@dataclass
+class CurateStage:
+    min_length_score: float = 80.0  # Minimum Tuning's length-following filter
+
+
+@dataclass
+class GeneralStage:
+    """The base model's own short answers to the general requests (the general data)."""
+
+    max_tokens: int = 700
+    base_url: str | None = None  # unset: the embedded model without any adapter
+    model: str | None = None
+
+
+@dataclass
+class MixStage:
+    ratio: int = 20  # general rows per long row (Minimum Tuning: 1:20)
+    seed: int = 0
+    allow_repeat: bool = False
+
+
+@dataclass
+class ExportStage:
+    gguf_lora: bool = True  # write the LoRA as a llama.cpp adapter (the embedded model's form)
+    ship_dir: str | None = None  # also copy the adapter and its model card here
+
+
+@dataclass
+class EvalStage:
+    """Before/after evaluation: the base model and the trained one."""
+
+    longbench_data: str = "../shared/benchmarks/longbench_write_en.jsonl"
+    lang: str | None = "en"
+    stratify: int | None = 4
+    limit: int | None = None  # at most N LongBench-Write rows (a smoke test)
+    ruler_data: str = "../shared/benchmarks/longwrite_ruler.jsonl"
+    ruler_lengths: list[int] = field(default_factory=lambda: [1000, 2000, 5000])
+    ruler_lang: str | None = "en"
+    trained_modes: list[str] = field(default_factory=lambda: ["model", "agent", "auto"])
+    serve: Literal["embedded", "vllm", "transformers"] = "embedded"  # how base and trained models are served
+    judge_base_url: str | None = None  # S_q needs a judge; unset: S_l only
+    judge_model: str | None = None
+
+
+STAGE_SECTIONS: dict[str, type] = {
+    "instructions": InstructionsStage,
+    "synth": SynthStage,
+    "curate": CurateStage,
+    "general": GeneralStage,
+    "mix": MixStage,
+    "export": ExportStage,
+    "eval": EvalStage,
+}
+TRAIN_SECTIONS = ("sft", "anneal", "pairs", "dpo")  # checked by training.recipe's own dataclasses
+TOP_LEVEL = ("run_dir", "report_dir", "device")
+
+
+@dataclass
+class PipelineRecipe:
+    path: Path
+    run_dir: Path
+    report_dir: Path | None
+    device: Literal["cpu", "cuda"]
+    sections: dict[str, Any]  # stage name -> its dataclass (train sections: the raw mapping)
+    written: dict[str, Any]  # stage name -> the section as written in the YAML file
+
+    def fingerprint(self) -> str:
+        """A hash of everything that decides what the run makes (not where it goes)."""
+        return digest_of(self.written)
+
+    def section_fingerprint(self, name: str) -> str:
+        """A hash of one section as written: a default changed in code does not redo finished work."""
+        return digest_of(self.written.get(name) or {})
+
+    def section(self, name: str) -> Any:
+        return self.sections.get(name)
+
+
+def load_pipeline_recipe(path: Path) -> PipelineRecipe:
+    """The recipe in `path`, every section checked; InputError naming an unknown stage or key."""
+    values = read_yaml(path)
+    known = [*TOP_LEVEL, *STAGE_SECTIONS, *TRAIN_SECTIONS]
+    for key in values:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise InputError(f"{path}: unknown stage or key {key!r}{hint}; the stages are {', '.join(known[3:])}.")
+    if "run_dir" not in values:
+        raise InputError(f"{path}: the recipe needs run_dir (the folder the run writes into).")
+    device = values.get("device", "cpu")
+    if device not in ("cpu", "cuda"):
+        raise InputError(f"{path}: device must be cpu or cuda, got {device!r}.")
+    if "sft" not in values:
+        raise InputError(f"{path}: the recipe has no sft section; the pipeline trains with it.")
+    sections: dict[str, Any] = {}
+    for name, kind in STAGE_SECTIONS.items():
+        sections[name] = _section(path, name, kind, values.get(name) or {})
+    for name in TRAIN_SECTIONS:
+        if values.get(name) is not None:
+            sections[name] = _train_section(path, name, values[name])
+    report_dir = values.get("report_dir")
+    return PipelineRecipe(
+        path=path,
+        run_dir=Path(values["run_dir"]),
+        report_dir=Path(report_dir) if report_dir else None,
+        device=device,
+        sections=sections,
+        written={name: values[name] for name in [*STAGE_SECTIONS, *TRAIN_SECTIONS] if values.get(name) is not None},
+    )
+
+
+def _section(path: Path, name: str, kind: type, raw: Any) -> Any:
+    if not isinstance(raw, dict):
+        raise InputError(f"{path}: section {name} must be a mapping of keys to values, not {raw!r}.")
+    hints = typing.get_type_hints(kind)
+    checked = {}
+    for key, value in raw.items():
+        if key not in hints:
+            close = difflib.get_close_matches(key, list(hints), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise InputError(f"{path}: unknown key {key!r} in section {name}{hint}; its keys are {', '.join(hints)}.")
+        if key == "ruler_lengths":
+            if not isinstance(value, list) or not all(isinstance(v, int) and v > 0 for v in value):
+                raise InputError(f"{path}: {name}.ruler_lengths must be a list of positive numbers of words.")
+            checked[key] = value
+            continue
+        try:
+            checked[key] = checked_value(key, value, hints[key])
+        except InputError as error:
+            raise InputError(f"{path}: section {name}: {error}") from error
+    return kind(**checked)
+
+
+def _train_section(path: Path, name: str, raw: Any) -> dict[str, Any]:
+    """A training section as written (the pipeline fills in data and output folders), checked
+    now against `longwrite train`'s own keys so a typo stops the run before it starts."""
+    from training.recipe import DpoRecipe, PairsRecipe, SftRecipe, recipe_from_values
+
+    if not isinstance(raw, dict):
+        raise InputError(f"{path}: section {name} must be a mapping of keys to values.")
+    kind = {"sft": SftRecipe, "anneal": SftRecipe, "dpo": DpoRecipe, "pairs": PairsRecipe}[name]
+    filled = {"data": "-", "output": "-"} if name == "pairs" else {"data": "-", "output_dir": "-"}
+    recipe_from_values(kind, filled | raw, f"{path} section {name}")
+    return dict(raw)
+
+
+def digest_of(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]

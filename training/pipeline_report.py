@@ -1,0 +1,277 @@
+"""The pipeline's last two stages: ship the trained adapter (only when it beats the base model in
+every length range), and write the before/after report from the run's own files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import statistics
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from eval.data import RANGES
+from eval.report import pyplot, scatter, table
+from longwrite.jsonl import read_jsonl
+from training.pipeline import StageRun, stage_seconds
+
+BASE_MODEL = "eval-base/longbench-model"
+TRAINED = {mode: f"eval-trained/longbench-{mode}" for mode in ("model", "agent", "auto")}
+RULERS = {"base": "eval-base/ruler-model", "trained": "eval-trained/ruler-model"}
+
+
+def _scores(run_dir: Path, folder: str) -> dict[str, Any] | None:
+    path = run_dir / folder / "scores.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def _preds(run_dir: Path, folder: str) -> list[dict[str, Any]]:
+    return sorted(read_jsonl(run_dir / folder / "preds.jsonl"), key=lambda p: p["index"])
+
+
+def _ruler(run_dir: Path, folder: str) -> dict[str, Any] | None:
+    path = run_dir / folder / "ruler.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def beats_base_everywhere(run_dir: Path) -> tuple[bool, str]:
+    """(whether the trained model's S_l beats the base's in every length range, the reason if not)."""
+    base, trained = _scores(run_dir, BASE_MODEL), _scores(run_dir, TRAINED["model"])
+    if base is None or trained is None:
+        return False, "the model-mode evaluations of the base and the trained model are not both there"
+    worse = [
+        label
+        for label, _ in RANGES
+        if (trained["S_l_by_range"][label]["S_l"] or 0) <= (base["S_l_by_range"][label]["S_l"] or 0)
+    ]
+    if worse:
+        return False, f"the trained model does not beat the base model in {', '.join(worse)}"
+    return True, ""
+
+
+def ship(run: StageRun, summary_of: Callable[[Path, str], dict[str, Any] | None]) -> dict[str, Any]:
+    """Copy the adapter and its model card to export.ship_dir when the trained model earned it."""
+    target = run.settings("export").ship_dir
+    adapter = run.of("export") / "adapter.gguf"
+    if not target or not adapter.is_file():
+        return {"shipped": False, "why": "no ship_dir in the recipe, or no GGUF adapter was exported"}
+    better, why = beats_base_everywhere(run.recipe.run_dir)
+    card = model_card(run, summary_of)
+    (run.folder / "MODEL_CARD.md").write_text(card, encoding="utf-8")
+    if not better:
+        return {"shipped": False, "why": why}
+    from model.embedded import SHIPPED_ADAPTER
+
+    folder = Path(target)
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(adapter, folder / SHIPPED_ADAPTER.name)
+    (folder / "README.md").write_text(card, encoding="utf-8")
+    return {
+        "shipped": True,
+        "to": str(folder / SHIPPED_ADAPTER.name),
+        "megabytes": round(adapter.stat().st_size / 2**20, 2),
+    }
+
+
+def model_card(run: StageRun, summary_of: Callable[[Path, str], dict[str, Any] | None]) -> str:
+    run_dir = run.recipe.run_dir
+    sft = run.recipe.section("sft") or {}
+    synth, curate, mix = (summary_of(run_dir, name) or {} for name in ("synth", "curate", "mix"))
+    lines = [
+        "# smollm2-135m-longwrite: a long-output LoRA for SmolLM2-135M-Instruct",
+        "",
+        "A LoRA adapter (GGUF, for llama.cpp) that `longwrite pipeline` trained so that the embedded",
+        "model follows the length an instruction asks for and writes long answers in one call, as",
+        "LongWriter (Bai et al., 2024) and Minimum Tuning (2024) did for 7-9B models. The embedded",
+        "default puts it on the base GGUF for `--mode model` and `auto`; `LONGWRITE_EMBEDDED_ADAPTER=none`",
+        "(or `--model base`) asks the untrained model.",
+        "",
+        "## Data",
+        f"- {synth.get('documents', '?')} documents written by the AgentWrite agent on the base model "
+        f"({synth.get('words', '?'):,} words) from the instruction set made by `training/instructions.py`"
+        if isinstance(synth.get("words"), int)
+        else "- synthesis: see the run folder",
+        f"- kept by the length-following filter: {curate.get('kept', '?')} of {curate.get('of', '?')}",
+        f"- mixed with {mix.get('general', '?')} of the base model's own short answers to general requests "
+        f"({mix.get('rows', '?')} rows)",
+        "",
+        "## Training",
+        f"- recipe: `{run.recipe.path}` (section sft: LoRA r={sft.get('lora_r')}, alpha={sft.get('lora_alpha')}, "
+        f"modules {', '.join(sft.get('lora_target_modules', []))}, lr {sft.get('learning_rate')}, "
+        f"{sft.get('num_train_epochs', 1)} epochs, max_length {sft.get('max_length')})",
+        "",
+        "## Figures (LongBench-Write, stratified English subset, model mode)",
+        "",
+        _before_after_table(run_dir),
+        "",
+        "## Reproduce",
+        "",
+        f"    longwrite pipeline {run.recipe.path}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _row(name: str, scores: dict[str, Any] | None, preds: list[dict[str, Any]], longest: Any) -> list[Any]:
+    if scores is None:
+        return [name, *["-"] * (len(RANGES) + 5)]
+    ranges = [scores["S_l_by_range"][label]["S_l"] for label, _ in RANGES]
+    rep = statistics.fmean(p["rep_4"] for p in preds) if preds else None
+    return [
+        name,
+        scores["S_l"],
+        *ranges,
+        scores.get("S_q"),
+        round(rep, 3) if rep is not None else None,
+        scores["time"]["words_per_second"],
+        longest,
+    ]
+
+
+def _before_after_table(run_dir: Path) -> str:
+    header = ["writer", "S_l", *[label for label, _ in RANGES], "S_q", "rep-4", "words/s", "longest Ruler output"]
+    base_ruler, trained_ruler = (_ruler(run_dir, RULERS[k]) for k in ("base", "trained"))
+    rows = [
+        _row(
+            "base, model mode",
+            _scores(run_dir, BASE_MODEL),
+            _preds(run_dir, BASE_MODEL),
+            base_ruler["longest_output"] if base_ruler else None,
+        )
+    ]
+    for mode, folder in TRAINED.items():
+        scores = _scores(run_dir, folder)
+        if scores is not None:
+            longest = trained_ruler["longest_output"] if trained_ruler and mode == "model" else None
+            rows.append(_row(f"trained, {mode} mode", scores, _preds(run_dir, folder), longest))
+    return table(header, rows)
+
+
+def write_report(run: StageRun) -> dict[str, Any]:
+    run_dir = run.recipe.run_dir
+    out = run.recipe.report_dir or run.folder
+    out.mkdir(parents=True, exist_ok=True)
+    before, after = _preds(run_dir, BASE_MODEL), _preds(run_dir, TRAINED["model"])
+    scatter([("base", before), ("trained", after)], out / "scatter.png", "Required vs output length, model mode")
+    _ruler_plot(run_dir, out / "ruler.png")
+    sections = [
+        "# Replication: LongWriter in miniature on the embedded model",
+        "",
+        f"Made by `longwrite pipeline {run.recipe.path}` on {datetime.now(UTC):%Y-%m-%d}; every figure is read "
+        f"from the run folder `{run_dir}`, and running the command again regenerates this page.",
+        "",
+        "## Before and after",
+        "",
+        "LongBench-Write, the stratified English subset (4 prompts per length range, 16 rows). S_q is shown "
+        "only when the recipe names a judge.",
+        "",
+        _before_after_table(run_dir),
+        "",
+        "![required vs output length, before and after](scatter.png)",
+        "",
+        _ruler_section(run_dir),
+        "",
+        _auto_section(run_dir),
+        "",
+        _stage_times(run),
+        "",
+        _levers(run_dir),
+        "",
+        "## Commands",
+        "",
+        f"    longwrite pipeline {run.recipe.path}              # the whole run, resumable",
+        f"    longwrite pipeline {run.recipe.path} --dry-run    # the plan and what is done",
+        "",
+    ]
+    (out / "report.md").write_text("\n".join(sections), encoding="utf-8")
+    return {"report": str(out / "report.md")}
+
+
+def _ruler_section(run_dir: Path) -> str:
+    base, trained = _ruler(run_dir, RULERS["base"]), _ruler(run_dir, RULERS["trained"])
+    if base is None or trained is None:
+        return "## LongWrite-Ruler\n\nNot evaluated."
+    rows = []
+    for length in sorted(set(base["by_length"]) | set(trained["by_length"]), key=int):
+        b, t = base["by_length"].get(length, {}), trained["by_length"].get(length, {})
+        ratio = t.get("longest", 0) / b["longest"] if b.get("longest") else None
+        rows.append([int(length), b.get("longest"), t.get("longest"), ratio, b.get("S_l"), t.get("S_l")])
+    header = ["required", "longest (base)", "longest (trained)", "trained / base", "S_l (base)", "S_l (trained)"]
+    return "\n".join(["## LongWrite-Ruler (model mode, English)", "", table(header, rows), "", "![ruler](ruler.png)"])
+
+
+def _ruler_plot(run_dir: Path, path: Path) -> None:
+    plt = pyplot()
+    figure, axes = plt.subplots(figsize=(6, 4))
+    for name, folder in RULERS.items():
+        scores = _ruler(run_dir, folder)
+        if scores is None:
+            continue
+        lengths = sorted(scores["by_length"], key=int)
+        axes.plot(
+            [int(n) for n in lengths], [scores["by_length"][n]["longest"] for n in lengths], marker="o", label=name
+        )
+        top = max(int(n) for n in lengths)
+        axes.plot([0, top], [0, top], color="grey", linestyle="--", linewidth=1)
+    axes.set(xlabel="required length (words)", ylabel="longest output (words)", title="LongWrite-Ruler, model mode")
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def _auto_section(run_dir: Path) -> str:
+    auto, agent = _scores(run_dir, TRAINED["auto"]), _scores(run_dir, TRAINED["agent"])
+    if auto is None:
+        return "## auto\n\nNot evaluated."
+    preds = _preds(run_dir, TRAINED["auto"])
+    alone = sum(1 for p in preds if p.get("path") == "model")
+    rows = [["auto", auto["S_l"], auto["time"]["words_per_second"], f"{alone} of {len(preds)}"]]
+    if agent is not None:
+        rows.append(["agent", agent["S_l"], agent["time"]["words_per_second"], "-"])
+    return "\n".join(
+        [
+            "## auto: the trained model first, the agent as fallback",
+            "",
+            table(["mode", "S_l", "words/s", "answers the model finished alone"], rows),
+            "",
+            f"Paths taken: {json.dumps(auto.get('paths', {}))}.",
+        ]
+    )
+
+
+def _stage_times(run: StageRun) -> str:
+    from training.pipeline_stages import stages
+
+    rows = [[stage.name, stage_seconds(run.recipe.run_dir, stage.name)] for stage in stages()]
+    rows = [[name, round(seconds / 60, 1)] for name, seconds in rows if seconds is not None]
+    return "\n".join(["## Time per stage (minutes)", "", table(["stage", "minutes"], rows)])
+
+
+def _levers(run_dir: Path) -> str:
+    """Every finished run beside this one (other recipes: the levers tried), with its settings and S_l."""
+    rows = []
+    for other in sorted(run_dir.parent.iterdir()):
+        scores = _scores(other, TRAINED["model"])
+        recipe = other / "pipeline.json"
+        if scores is None or not recipe.is_file():
+            continue
+        sft = (
+            json.loads((other / "sft" / "stage.json").read_text(encoding="utf-8")).get("summary", {})
+            if (other / "sft" / "stage.json").is_file()
+            else {}
+        )
+        ranges = [scores["S_l_by_range"][label]["S_l"] for label, _ in RANGES]
+        rows.append(
+            [
+                other.name,
+                json.loads(recipe.read_text(encoding="utf-8"))["recipe"],
+                sft.get("steps"),
+                sft.get("final_loss"),
+                scores["S_l"],
+                *ranges,
+            ]
+        )
+    header = ["run", "recipe", "steps", "final loss", "S_l (model mode)", *[label for label, _ in RANGES]]
+    return "\n".join(["## Levers tried (each a run of its own recipe)", "", table(header, rows)])
