@@ -148,6 +148,7 @@ class EngineName(StrEnum):
         "Examples:\n\n  longwrite serve-model --engine vllm --model ./longwriter-8b --context-tokens 32768\n\n"
         "  longwrite serve-model --engine vllm --model Qwen/Qwen2.5-7B-Instruct --lora longwriter=./adapter\n\n"
         "  longwrite serve-model --engine llamacpp --model ./model.gguf --port 8001\n\n"
+        "  longwrite serve-model --engine llamacpp --model ./model.gguf --lora longwrite=./adapter.gguf\n\n"
         "  longwrite serve-model --engine transformers --model ./checkpoint --device cpu\n\n"
         'Then: longwrite write --mode model --base-url http://127.0.0.1:8001/v1 --model NAME "..."'
     ),
@@ -162,7 +163,7 @@ def serve_model(
     ] = None,
     served_model_name: Annotated[str | None, typer.Option("--served-model-name", help="id clients use")] = None,
     lora: Annotated[
-        list[str] | None, typer.Option("--lora", help="NAME=PATH adapter to serve (vllm; repeatable)")
+        list[str] | None, typer.Option("--lora", help="NAME=PATH adapter (vllm: repeatable; llamacpp: one GGUF LoRA)")
     ] = None,
     threads: Annotated[int | None, typer.Option("--threads", min=1, help="llama.cpp threads")] = None,
     continuous_batching: Annotated[

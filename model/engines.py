@@ -35,7 +35,7 @@ class ModelServerSpec:
     port: int = 8001
     context_tokens: int | None = None
     served_name: str | None = None
-    loras: tuple[tuple[str, str], ...] = ()  # (name, path) adapters, vLLM only
+    loras: tuple[tuple[str, str], ...] = ()  # (name, path) adapters: vLLM any, llama.cpp one GGUF file
     threads: int | None = None  # llama.cpp decode threads
     continuous_batching: bool = False  # transformers serve only
     device: str | None = None  # transformers serve: cpu, cuda:0, auto
@@ -71,7 +71,10 @@ class ModelServerSpec:
         if self.engine == "vllm":
             return self._vllm()
         if self.engine == "llamacpp":
-            return llamacpp_command(self.model, self.name, self.host, self.port, self.context or 0, self.threads)
+            adapter = self.loras[0][1] if self.loras else None
+            return llamacpp_command(
+                self.model, self.name, self.host, self.port, self.context or 0, self.threads, adapter
+            )
         return self._transformers()
 
     def _vllm(self) -> list[str]:
@@ -131,8 +134,13 @@ def _cpu_count() -> int:
 
 def check_spec(spec: ModelServerSpec) -> None:
     """Refuse, with what to do instead, a spec this machine cannot run."""
-    if spec.loras and spec.engine != "vllm":
-        raise InputError("--lora adapters are served by --engine vllm only; merge the adapter for other engines.")
+    if spec.loras and spec.engine == "transformers":
+        raise InputError("--lora adapters are served by vllm and llamacpp; merge the adapter for transformers serve.")
+    if len(spec.loras) > 1 and spec.engine == "llamacpp":
+        raise InputError("--engine llamacpp serves one --lora adapter (a GGUF LoRA file) on its model.")
+    if spec.loras and spec.engine == "llamacpp" and not Path(spec.loras[0][1]).is_file():
+        raise InputError(f"--lora {spec.loras[0][1]} is not a file; give a GGUF LoRA adapter (longwrite pipeline's "
+                         "export stage writes one).")  # fmt: skip
     if spec.served_name and spec.engine == "transformers":
         raise InputError("transformers serve answers to the model path or id itself; drop --served-model-name.")
     if spec.engine == "vllm":

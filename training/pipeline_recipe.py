@@ -83,6 +83,14 @@ class EvalStage:
     judge_base_url: str | None = None  # S_q needs a judge; unset: S_l only
     judge_model: str | None = None
 
+    def __post_init__(self) -> None:
+        unknown = [mode for mode in self.trained_modes if mode not in ("model", "agent", "auto")]
+        if unknown:
+            raise InputError(f"eval.trained_modes has {unknown}; the modes are model, agent and auto.")
+        for key in ("lang", "ruler_lang"):
+            if getattr(self, key) not in (None, "en", "zh"):
+                raise InputError(f"eval.{key} must be en, zh or null, got {getattr(self, key)!r}.")
+
 
 STAGE_SECTIONS: dict[str, type] = {
     "instructions": InstructionsStage,

@@ -97,7 +97,14 @@ def run_synth(run: StageRun) -> dict[str, Any]:
 def estimate_synth(run: StageRun) -> float:
     written = read_jsonl(run.folder / SYNTH_OUTPUT)
     done = {row["id"] for row in written}
-    todo = sum(row["length"] for row in _synth_rows(run) if row["id"] not in done)
+    if (run.of("instructions") / LONG).is_file():
+        todo = sum(row["length"] for row in _synth_rows(run) if row["id"] not in done)
+    else:  # before the instructions stage: the instructions it will make
+        from training.instructions import long_instructions
+
+        section = run.settings("instructions")
+        planned = [] if section.file else long_instructions(section.seed, section.count)
+        todo = sum(row["length"] for row in planned[: run.settings("synth").limit or None])
     seconds = sum(row.get("seconds", 0.0) for row in written)
     rate = sum(row["response_length"] for row in written) / seconds if seconds > 60 else AGENT_WORDS_PER_S
     return todo / rate
@@ -165,9 +172,9 @@ def run_general(run: StageRun) -> dict[str, Any]:
 
 
 def estimate_general(run: StageRun) -> float:
-    prompts = read_jsonl(run.of("instructions") / GENERAL_PROMPTS)
+    prompts = len(read_jsonl(run.of("instructions") / GENERAL_PROMPTS)) or run.settings("instructions").general_count
     done = len(read_jsonl(run.folder / GENERAL_ROWS)) + len(read_jsonl(run.folder / "rejected.jsonl"))
-    return max(0, len(prompts) - done) * 250 / MODEL_WORDS_PER_S
+    return max(0, prompts - done) * 250 / MODEL_WORDS_PER_S
 
 
 def run_mix(run: StageRun) -> dict[str, Any]:
@@ -177,6 +184,11 @@ def run_mix(run: StageRun) -> dict[str, Any]:
     section = run.settings("mix")
     general = _needs(run, "general", GENERAL_ROWS)
     general_rows = read_rows(general) if section.ratio and general.stat().st_size else []
+    if section.ratio and not general_rows:
+        raise InputError(
+            f"The general stage kept none of its answers ({general.parent}/rejected.jsonl has them); raise "
+            "general.max_tokens and run with --from general, or set mix.ratio to 0."
+        )
     result = mix(
         read_rows(_needs(run, "curate", CURATED)), general_rows, section.ratio, section.seed, section.allow_repeat
     )
@@ -439,10 +451,14 @@ def run_eval_base(run: StageRun) -> dict[str, Any]:
 
 def run_eval_trained(run: StageRun) -> dict[str, Any]:
     results: dict[str, Any] = {}
+    modes = run.settings("eval").trained_modes
     with _serving(run, trained=True) as settings:
-        for mode in run.settings("eval").trained_modes:
-            results[f"longbench-{mode}"] = _longbench(run, settings, mode, run.folder / f"longbench-{mode}")
+        # the one-call answers and the ruler first: they decide whether the training worked
+        for mode in [m for m in modes if m == "model"]:
+            results["longbench-model"] = _longbench(run, settings, mode, run.folder / "longbench-model")
         results["ruler-model"] = _ruler(run, settings, run.folder / "ruler-model")
+        for mode in [m for m in modes if m != "model"]:
+            results[f"longbench-{mode}"] = _longbench(run, settings, mode, run.folder / f"longbench-{mode}")
     return results
 
 

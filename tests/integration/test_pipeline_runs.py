@@ -28,7 +28,7 @@ instructions:
 synth:
   limit: 3
 general:
-  max_tokens: 300
+  max_tokens: 600
 mix:
   ratio: 1
   allow_repeat: true

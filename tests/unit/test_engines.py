@@ -60,7 +60,9 @@ def test_vllm_is_refused_clearly_without_vllm_or_gpu():
     [
         (ModelServerSpec(engine="llamacpp", model="/nowhere/x.gguf"), "not a file"),
         (ModelServerSpec(engine="llamacpp", model=__file__), "not a GGUF file"),
-        (ModelServerSpec(engine="llamacpp", model="x.gguf", loras=(("a", "b"),)), "vllm only"),
+        (ModelServerSpec(engine="transformers", model="/tmp", loras=(("a", "b"),)), "merge the adapter"),
+        (ModelServerSpec(engine="llamacpp", model="x.gguf", loras=(("a", "b"), ("c", "d"))), "one --lora"),
+        (ModelServerSpec(engine="llamacpp", model="x.gguf", loras=(("a", "/nowhere.gguf"),)), "is not a file"),
         (ModelServerSpec(engine="transformers", model="/tmp"), "no config.json"),
         (ModelServerSpec(engine="transformers", model="/tmp", served_name="x"), "drop --served-model-name"),
     ],
@@ -68,6 +70,11 @@ def test_vllm_is_refused_clearly_without_vllm_or_gpu():
 def test_specs_a_machine_cannot_run(spec, message):
     with pytest.raises(InputError, match=message):
         check_spec(spec)
+
+
+def test_llamacpp_serves_one_gguf_adapter_on_its_model():
+    command = ModelServerSpec(engine="llamacpp", model="m.gguf", loras=(("longwrite", "a.gguf"),)).command()
+    assert command[-2:] == ["--lora_path", "a.gguf"]
 
 
 def test_the_embedded_gguf_passes_the_llamacpp_check():
