@@ -17,7 +17,7 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from agent.document import assemble
 from agent.graph import build_graph
 from agent.state import AgentContext, Section, WriteState
-from longwrite.errors import InputError
+from longwrite.errors import GenerationError, InputError
 from longwrite.text import count_words, length_score, repetition
 
 
@@ -110,9 +110,32 @@ def run_job(
             graph_input["title"] = title
         if opening:
             graph_input["opening"] = opening
-    if not (resume and not existing.next):  # a finished job has nothing left to run
-        _stream(graph, graph_input, config, ctx, on_event)
-    return _result(job_id, graph.get_state(config).values, time.monotonic() - started)
+    run_from = config
+    if resume and not existing.next and existing.values.get("status") != "done":
+        graph_input, run_from = _resumable_point(graph, config, existing.values)
+    if graph.get_state(run_from).next or graph_input is not None:  # a finished job has nothing left to run
+        _stream(graph, graph_input, run_from, ctx, on_event)
+    values = graph.get_state(config).values
+    if not plan_only and values.get("status") != "done":
+        written, planned = len(values.get("sections", [])), len(values.get("plan", []))
+        raise GenerationError(f"Job '{job_id}' stopped with {written} of {planned} planned sections written.")
+    return _result(job_id, values, time.monotonic() - started)
+
+
+def _resumable_point(
+    graph: Any, config: dict[str, Any], values: WriteState
+) -> tuple[WriteState | None, dict[str, Any]]:
+    """(input, config) to resume a job whose last checkpoint write failed (a full disk, say).
+
+    Such a job's newest checkpoint is not finished and has no next step, so a plain resume
+    would find nothing to run and end with a short document. It resumes instead from the newest
+    checkpoint that has a next step (the step whose save failed runs again); a job with none
+    starts again from its instruction.
+    """
+    for snapshot in graph.get_state_history(config):
+        if snapshot.next:
+            return None, snapshot.config | {"recursion_limit": config["recursion_limit"]}
+    return WriteState(instruction=values["instruction"], target_words=values["target_words"], sections=[]), config
 
 
 def write_once(

@@ -27,6 +27,12 @@ class GenerationError(LongwriteError):
     exit_code = 4
 
 
+class StorageError(LongwriteError):
+    """The job store could not be written (a full disk, a read-only folder); nothing finished is lost."""
+
+    exit_code = 5
+
+
 class TooLargeError(InputError):
     """The input is over a documented size cap (HTTP 413)."""
 

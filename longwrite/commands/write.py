@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import sqlite3
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
-from longwrite.errors import InputError, LongwriteError
+from longwrite.errors import InputError, LongwriteError, StorageError
 from longwrite.limits import check_instruction, target_length
 from longwrite.settings import Settings
 from longwrite.text import count_words, length_score, repetition
@@ -127,6 +129,10 @@ def emit_document(document: str, output: Path | None) -> None:
         ) from error
 
 
+# the job store cannot be written: a full disk or quota, a read-only or forbidden folder
+STORAGE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES)
+
+
 def run(request: WriteRequest, settings: Settings) -> int:
     """The whole command; returns the exit code."""
     target = check_request(request, settings)
@@ -164,6 +170,13 @@ def run(request: WriteRequest, settings: Settings) -> int:
             except KeyboardInterrupt:
                 print(_stopped_note(store, job_id, "Stopped"), file=sys.stderr)
                 return 130
+            except (sqlite3.OperationalError, OSError) as error:
+                if isinstance(error, OSError) and error.errno not in STORAGE_ERRNOS:
+                    raise
+                raise StorageError(
+                    f"Could not save job {job_id} in {settings.jobs_db} ({error}); what was finished is kept. "
+                    f"Free space (or fix the folder), then continue with: longwrite write --job {job_id} --resume"
+                ) from error
             except LongwriteError as error:
                 if store.values(job_id):
                     raise type(error)(f"{error} {_stopped_note(store, job_id, 'The job is saved')}") from error

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 
 import httpx
 import openai
@@ -32,10 +33,11 @@ def _parts_outline(count: int) -> str:
 class Script:
     """Answers like a small model: a bad outline first, short sections, an echo loop."""
 
-    def __init__(self, crash_on_section: int | None = None) -> None:
+    def __init__(self, crash_on_section: int | None = None, salt: str = "") -> None:
         self.outlines = 0
         self.sections_started = 0
         self.crash_on_section = crash_on_section
+        self.salt = salt  # a resumed run's text must not repeat the first run's
 
     def __call__(self, messages, options) -> str:
         last = messages[-1].content
@@ -51,8 +53,8 @@ class Script:
                 raise ConnectionError("server went away")
             if self.sections_started == 2:  # echo section 1, then loop, then some new text
                 return f"{ECHO} {ECHO} {ECHO} " + prose(words // 3, seed="echo")
-            return prose(int(words * 0.6), seed=f"q{self.sections_started}x")
-        return prose(words, seed=f"c{len(messages)}y{self.sections_started}z")  # a continuation
+            return prose(int(words * 0.6), seed=f"q{self.salt}{self.sections_started}x")
+        return prose(words, seed=f"c{self.salt}{len(messages)}y{self.sections_started}z")  # a continuation
 
 
 def _context(script: Script) -> tuple[AgentContext, ScriptedChatModel]:
@@ -449,3 +451,49 @@ def test_a_server_that_refuses_the_outline_schema_is_asked_for_lines(tmp_path, r
     assert not any("response_format" in options["extra_body"] for _, options in model.calls[1:])
     titles = [s["title"] for s in result.plan]  # the outline's sections (and any added ones between)
     assert result.plan_source == "model" and titles[:2] == ["Part 1", "Part 2"] and titles[-1] == "Part 3"
+
+
+def _fail_checkpoint_write(saver, fail_at: int) -> list[int]:
+    """Make the `fail_at`-th checkpoint write of `saver` raise as a full disk does; counts the writes."""
+    writes = [0]
+
+    def counted(method):
+        def call(*args, **kwargs):
+            writes[0] += 1
+            if writes[0] == fail_at:
+                raise sqlite3.OperationalError("database or disk is full")
+            return method(*args, **kwargs)
+
+        return call
+
+    saver.put = counted(saver.put)
+    saver.put_writes = counted(saver.put_writes)
+    return writes
+
+
+def _count_checkpoint_writes(tmp_path) -> int:
+    with JobStore(tmp_path / "count.sqlite") as store:
+        writes = _fail_checkpoint_write(store.saver, fail_at=0)
+        run_job(store, _context(Script())[0], "count", instruction="Write about lighthouses.", target=2000)
+    return writes[0]
+
+
+def test_a_failed_checkpoint_write_never_leaves_a_job_that_resumes_short(tmp_path):
+    """Whichever checkpoint write fails (a full disk), the resumed job writes its whole plan."""
+    writes = _count_checkpoint_writes(tmp_path)
+    assert writes > 10
+    for fail_at in range(1, writes + 1):
+        db = tmp_path / f"jobs-{fail_at}.sqlite"
+        with JobStore(db) as store:
+            _fail_checkpoint_write(store.saver, fail_at)
+            with pytest.raises(sqlite3.OperationalError):
+                run_job(store, _context(Script())[0], "job", instruction="Write about lighthouses.", target=2000)
+        with JobStore(db) as store:
+            if not store.values("job"):
+                continue  # nothing was saved: there is no job to resume (the CLI says so)
+            result = run_job(store, _context(Script(salt="r"))[0], "job", resume=True)
+            values = store.values("job")
+        assert result.status == "done", fail_at
+        assert len(values["sections"]) == len(values["plan"]), fail_at  # the whole plan is written
+        assert [s["index"] for s in values["sections"]] == list(range(len(values["plan"]))), fail_at
+        assert 0.9 * 2000 <= result.words <= 1.1 * 2000, (fail_at, result.words)
