@@ -141,3 +141,53 @@ def test_a_training_section_is_checked_with_the_train_command_keys(tmp_path):
     path = _recipe(tmp_path, "run_dir: {run_dir}\nsft:\n  embedded_model: true\n  lora_rank: 8\n")
     with pytest.raises(InputError, match=r"Unknown recipe key 'lora_rank' in .*section sft \(did you mean lora_r\?\)"):
         load_pipeline_recipe(path)
+
+
+def _eval_folder(folder: Path, by_range: list[float], outputs: list[int], words_per_s: float) -> None:
+    from eval.data import RANGES
+
+    folder.mkdir(parents=True)
+    required = [100, 800, 3000, 8000]
+    preds = [
+        {"index": i, "length": required[i], "response_length": outputs[i], "rep_4": 0.05, "path": "model"}
+        for i in range(4)
+    ]
+    (folder / "preds.jsonl").write_text("".join(json.dumps(p) + "\n" for p in preds), encoding="utf-8")
+    ranges = {label: {"S_l": value, "count": 1} for (label, _), value in zip(RANGES, by_range, strict=True)}
+    scores = {"S_l": sum(by_range) / 4, "time": {"words_per_second": words_per_s}, "S_l_by_range": ranges}
+    (folder / "scores.json").write_text(json.dumps(scores), encoding="utf-8")
+
+
+def _ruler_folder(folder: Path, longest: dict[str, int]) -> None:
+    folder.mkdir(parents=True)
+    by_length = {n: {"rows": 1, "longest": value, "median": value, "S_l": 50.0} for n, value in longest.items()}
+    (folder / "ruler.json").write_text(json.dumps({"longest_output": max(longest.values()), "by_length": by_length}))
+
+
+@pytest.mark.parametrize(("trained_ranges", "ships"), [([70, 80, 75, 60], True), ([50, 80, 75, 60], False)])
+def test_the_adapter_ships_only_when_it_beats_the_base_in_every_range(tmp_path, trained_ranges, ships):
+    from training.pipeline import stage_summary
+    from training.pipeline_report import ship, write_report
+
+    path = _recipe(tmp_path, MINIMAL + "export:\n  ship_dir: {run_dir}/shipped\n")
+    recipe = load_pipeline_recipe(path)
+    run_dir = recipe.run_dir
+    _eval_folder(run_dir / "eval-base" / "longbench-model", [56, 33, 18, 4], [300, 400, 200, 400], 30.0)
+    _eval_folder(run_dir / "eval-trained" / "longbench-model", trained_ranges, [110, 790, 2900, 5000], 40.0)
+    _ruler_folder(run_dir / "eval-base" / "ruler-model", {"1000": 500, "5000": 600})
+    _ruler_folder(run_dir / "eval-trained" / "ruler-model", {"1000": 1000, "5000": 4800})
+    (run_dir / "export").mkdir()
+    (run_dir / "export" / "adapter.gguf").write_bytes(b"GGUF")
+    (run_dir / "ship").mkdir()
+
+    result = ship(StageRun(recipe, run_dir / "ship"), stage_summary)
+    assert result["shipped"] is ships
+    assert (run_dir / "shipped" / "smollm2-135m-longwrite.lora.gguf").is_file() is ships
+    if not ships:
+        assert "[0,500)" in result["why"]
+    (run_dir / "report").mkdir()
+    write_report(StageRun(recipe, run_dir / "report"))
+    report = (run_dir / "report" / "report.md").read_text(encoding="utf-8")
+    assert "| base, model mode | 27.75 | 56 | 33 | 18 | 4 |" in report
+    assert "| 5,000 | 600 | 4,800 | 8.00 |" in report  # the Ruler's longest output, before and after
+    assert (run_dir / "report" / "scatter.png").is_file() and (run_dir / "report" / "ruler.png").is_file()
