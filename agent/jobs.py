@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
+import socket
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,7 +49,7 @@ def new_job_id() -> str:
 
 
 class JobStore:
-    """The SQLite file that holds every job's checkpoints."""
+    """The SQLite file that holds every job's checkpoints, and which process is writing each job."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -54,6 +57,47 @@ class JobStore:
         self.connection = sqlite3.connect(str(path), check_same_thread=False)
         self.saver = SqliteSaver(self.connection)
         self.saver.setup()
+        with self._lock_connection() as locks:
+            locks.execute(
+                "CREATE TABLE IF NOT EXISTS job_holders (job_id TEXT PRIMARY KEY, pid INTEGER NOT NULL, "
+                "host TEXT NOT NULL, since REAL NOT NULL)"
+            )
+
+    def _lock_connection(self) -> contextlib.closing[sqlite3.Connection]:
+        # its own connection in autocommit mode, so BEGIN IMMEDIATE serialises the holders across
+        # processes without touching the checkpointer's transactions
+        return contextlib.closing(sqlite3.connect(str(self.path), timeout=30, isolation_level=None))
+
+    @contextlib.contextmanager
+    def holding(self, job_id: str) -> Iterator[None]:
+        """Hold `job_id` for this process while the block runs; InputError if another live process holds it.
+
+        A holder that is gone (its process ended, even by SIGKILL) does not block: its row is
+        taken over. Holders on other machines sharing the file are trusted to be alive.
+        """
+        host, pid = socket.gethostname(), os.getpid()
+        with self._lock_connection() as locks:
+            locks.execute("BEGIN IMMEDIATE")
+            try:
+                row = locks.execute("SELECT pid, host, since FROM job_holders WHERE job_id = ?", (job_id,)).fetchone()
+                if row is not None and row[0] != pid and (row[1] != host or _process_alive(row[0])):
+                    since = datetime.fromtimestamp(row[2], UTC).strftime("%H:%M:%S UTC")
+                    raise InputError(
+                        f"Job '{job_id}' is being written by process {row[0]} on {row[1]} (since {since}); "
+                        "wait for it to finish, or stop it and resume the job then."
+                    )
+                locks.execute(
+                    "INSERT OR REPLACE INTO job_holders VALUES (?, ?, ?, ?)", (job_id, pid, host, time.time())
+                )
+                locks.execute("COMMIT")
+            except BaseException:
+                locks.execute("ROLLBACK")
+                raise
+        try:
+            yield
+        finally:
+            with self._lock_connection() as locks:
+                locks.execute("DELETE FROM job_holders WHERE job_id = ? AND pid = ?", (job_id, pid))
 
     def close(self) -> None:
         self.connection.close()
@@ -68,6 +112,16 @@ class JobStore:
         """The job's latest saved state ({} when there is no such job)."""
         snapshot = build_graph(self.saver).get_state(_config(job_id))
         return snapshot.values or {}
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process, but alive
+    return True
 
 
 def _config(job_id: str, max_steps: int = 1_000) -> dict[str, Any]:
@@ -89,6 +143,23 @@ def run_job(
     on_event: Callable[[dict[str, Any]], None] | None = None,
 ) -> JobResult:
     """Start job `job_id` (or resume it) and stream its events to `on_event` until it stops."""
+    with store.holding(job_id):
+        return _run_held_job(store, ctx, job_id, instruction, target, plan, title, opening, resume, plan_only, on_event)
+
+
+def _run_held_job(
+    store: JobStore,
+    ctx: AgentContext,
+    job_id: str,
+    instruction: str | None,
+    target: int | None,
+    plan: list[Section] | None,
+    title: str | None,
+    opening: str,
+    resume: bool,
+    plan_only: bool,
+    on_event: Callable[[dict[str, Any]], None] | None,
+) -> JobResult:
     started = time.monotonic()
     graph = build_graph(store.saver, review_plan=plan_only)
     max_steps = ctx.settings.max_target_words // ctx.settings.min_section_words + 10

@@ -15,6 +15,13 @@ def check_instruction(instruction: str | None, settings: Settings, example: str)
     text = (instruction or "").strip()
     if not text:
         raise InputError(f"The instruction is empty; say what to write, e.g. {example}.")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:  # a lone surrogate (e.g. "\ud800"): not text any store can hold
+        raise InputError(
+            f"The instruction has a character that is not valid text at position {error.start} "
+            f"({text[error.start]!r}); remove it or send the text as UTF-8."
+        ) from error
     if len(text) > settings.max_instruction_chars:
         raise TooLargeError(
             f"The instruction has {len(text):,} characters, over the limit of "

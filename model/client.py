@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import openai
@@ -38,7 +39,17 @@ class Endpoint:
 
     @property
     def backend(self) -> str:
-        return self.label or f"{self.model} at {self.base_url}"
+        """How logs, reports and /health name the backend: never with credentials in its URL."""
+        return self.label or f"{self.model} at {redacted_url(self.base_url)}"
+
+
+def redacted_url(url: str) -> str:
+    """`url` with any user name and password in it replaced by '***'."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"***@{host}"))
 
 
 _HTTP_CLIENTS: dict[tuple[str, float, float], httpx.Client] = {}
@@ -126,6 +137,7 @@ def resolve_endpoint(settings: Settings) -> Endpoint:
 
 def _only_served_model(base_url: str, api_key: str, settings: Settings) -> str:
     url = f"{base_url}/models"
+    shown = redacted_url(base_url)
     try:
         response = httpx.get(
             url,
@@ -135,19 +147,20 @@ def _only_served_model(base_url: str, api_key: str, settings: Settings) -> str:
         response.raise_for_status()
         ids = [entry["id"] for entry in response.json()["data"]]
     except httpx.ConnectError as error:
-        raise BackendError(f"Nothing answers at {base_url}; start the server there or fix --base-url.") from error
+        raise BackendError(f"Nothing answers at {shown}; start the server there or fix --base-url.") from error
     except (httpx.HTTPError, ValueError, KeyError, TypeError) as error:
-        raise BackendError(f"{url} did not list its models ({_short(error)}); pass --model to name one.") from error
+        reason = _short(error)
+        raise BackendError(f"{shown}/models did not list its models ({reason}); pass --model to name one.") from error
     if len(ids) != 1:
         served = ", ".join(ids) or "none"
-        raise BackendError(f"The server at {base_url} serves {served}; pass --model to choose one.")
+        raise BackendError(f"The server at {shown} serves {served}; pass --model to choose one.")
     return ids[0]
 
 
 @contextlib.contextmanager
 def backend_errors(endpoint: Endpoint) -> Iterator[None]:
     """Turn client exceptions into one clear BackendError sentence."""
-    where = endpoint.base_url
+    where = redacted_url(endpoint.base_url)
     try:
         yield
     except openai.APIConnectionError as error:  # also covers timeouts

@@ -134,15 +134,9 @@ class Pipeline:
         first, last = self._window(start, until)
         self._claim_run_dir(overwrite)
         items = self.plan()
-        for item in items[:first]:
-            if item.state not in ("done", "not in recipe"):
-                raise InputError(
-                    f"--from {start}: stage {item.stage.name} has not finished ({item.state}) and later stages read "
-                    f"its output ({self.recipe.run_dir / item.stage.name}); run without --from, or --from "
-                    f"{item.stage.name}."
-                )
-        summaries = []
         selected = [(n, item) for n, item in enumerate(items) if first <= n <= last and item.state != "not in recipe"]
+        self._check_inputs([item for _, item in selected], {item.stage.name: item for item in items})
+        summaries = []
         for position, (number, item) in enumerate(selected):
             if item.state == "done" and item.stage.name != start:
                 _progress(f"stage {number + 1}/{len(items)} {item.stage.name}: finished earlier, skipped")
@@ -150,6 +144,19 @@ class Pipeline:
             remaining = sum(self._estimate(other.stage) or 0.0 for _, other in selected[position:])
             summaries.append(self._run_stage(item, number + 1, len(items), remaining, overwrite))
         return summaries
+
+    def _check_inputs(self, selected: list[PlanItem], by_name: dict[str, PlanItem]) -> None:
+        """Every stage that will run reads only stages that finished or run before it."""
+        running = {item.stage.name for item in selected}
+        for item in selected:
+            for name in item.stage.inputs:
+                source = by_name[name]
+                if source.state in ("done", "not in recipe") or name in running:
+                    continue
+                raise InputError(
+                    f"Stage {item.stage.name} reads the output of stage {name} ({self.recipe.run_dir / name}), "
+                    f"which has not finished ({source.state}); run with --from {name}, or without --from/--until."
+                )
 
     def _claim_run_dir(self, overwrite: bool) -> None:
         run_dir = self.recipe.run_dir

@@ -29,7 +29,7 @@ from longwrite.errors import BackendError, GenerationError, InputError
 from longwrite.jsonl import JsonlAppender, read_jsonl
 from longwrite.limits import check_instruction, target_length
 from longwrite.settings import Settings
-from model.client import Endpoint, backend_errors, resolve_endpoint
+from model.client import Endpoint, backend_errors, redacted_url, resolve_endpoint
 from model.embedded import EmbeddedServer
 from training.rows import read_rows
 
@@ -151,7 +151,7 @@ def _endpoints(request: SynthRequest, settings: Settings) -> Iterator[list[Endpo
         try:
             endpoints.append(resolve_endpoint(settings.model_copy(update={"base_url": url.rstrip("/")})))
         except BackendError as error:
-            print(f"skipping {url}: {error}", file=sys.stderr)
+            print(f"skipping {redacted_url(url)}: {error}", file=sys.stderr)
     if not endpoints:
         raise BackendError("None of the --base-url endpoints answers; start a server or fix the URLs.")
     yield endpoints

@@ -10,14 +10,16 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from longwrite.errors import LongwriteError
 from ui.chat import INTERNAL_ERROR, agent_chat
 from ui.errors import ApiError, from_product_error
+from ui.guard import RequestGuard
 from ui.jobs import JobManager
 from ui.proxy import BackendProxy
 from ui.schemas import (
@@ -44,31 +46,22 @@ def create_api(lifespan: Any, api_key: str | None, max_request_bytes: int, api_r
     app.state.api_key = api_key
     _install_error_handlers(app)
 
-    @app.middleware("http")
-    async def refuse_large_bodies(request: Request, call_next: Any) -> Response:
-        length = request.headers.get("content-length", "")
-        if length.isdigit() and int(length) > max_request_bytes:
-            message = (
-                f"The request body has {int(length):,} bytes, over the limit of {max_request_bytes:,}; "
-                "send a shorter instruction."
-            )
-            return _error(ApiError(413, message, code="too_large"))
-        return await call_next(request)
+    app.add_middleware(RequestGuard, api_key=api_key, max_request_bytes=max_request_bytes)
 
-    keyed = [Depends(_require_key)]
-
-    @app.get("/health")
+    @app.api_route("/health", methods=["GET", "HEAD"])
     async def health(request: Request) -> dict[str, Any]:
+        """Up or down for anyone (load balancers); what the backend is, and the writes, only with the key."""
         service: WriteService = request.app.state.service
         try:
             await request.app.state.proxy.models(timeout_s=HEALTH_PROBE_S, fresh=True)
             backend_up = True
         except ApiError:
             backend_up = False
-        return {
-            "status": "ok",
+        status = {"status": "ok", "backend_up": backend_up}
+        if not _has_key(request):
+            return status
+        return status | {
             "backend": service.endpoint.backend,
-            "backend_up": backend_up,
             "writes_running": service.slots.in_use,
             "max_concurrent_writes": service.slots.limit,
         }
@@ -76,17 +69,17 @@ def create_api(lifespan: Any, api_key: str | None, max_request_bytes: int, api_r
     if not api_routes:
         return app
 
-    @app.get("/v1/models", dependencies=keyed)
+    @app.get("/v1/models")
     async def list_models(request: Request) -> dict[str, Any]:
         data = [model_entry(AGENT_MODEL, "longwrite"), model_entry(AUTO_MODEL, "longwrite")]
         with contextlib.suppress(ApiError):  # a backend that is down leaves the agent models; /health says why
             data += [model_entry(m, "backend") for m in await request.app.state.proxy.models()]
         return {"object": "list", "data": data}
 
-    @app.post("/v1/chat/completions", dependencies=keyed)
+    @app.post("/v1/chat/completions")
     async def chat_completions(body: ChatCompletionRequest, request: Request) -> Response:
         if body.model in OWN_MODELS:
-            return await agent_chat(request.app.state.service, body)
+            return await agent_chat(request.app.state.service, body, request)
         proxy: BackendProxy = request.app.state.proxy
         if body.model not in await proxy.models():
             message = (
@@ -96,15 +89,15 @@ def create_api(lifespan: Any, api_key: str | None, max_request_bytes: int, api_r
             raise ApiError(404, message, code="model_not_found")
         return await proxy.chat(body.model_dump(exclude_none=True, exclude={"target_words"}), body.stream)
 
-    @app.post("/v1/writes", dependencies=keyed, status_code=202)
+    @app.post("/v1/writes", status_code=202)
     async def start_write(body: WriteJobRequest, request: Request) -> dict[str, Any]:
         return _jobs(request).create(body.instruction, body.target_words)
 
-    @app.get("/v1/writes/{job_id}", dependencies=keyed)
+    @app.get("/v1/writes/{job_id}")
     async def get_write(job_id: str, request: Request) -> dict[str, Any]:
         return _jobs(request).describe(job_id)
 
-    @app.get("/v1/writes/{job_id}/events", dependencies=keyed)
+    @app.get("/v1/writes/{job_id}/events")
     async def write_events(job_id: str, request: Request) -> StreamingResponse:
         jobs = _jobs(request)
         jobs.describe(job_id)  # 404 before the stream starts
@@ -115,13 +108,26 @@ def create_api(lifespan: Any, api_key: str | None, max_request_bytes: int, api_r
 
         return StreamingResponse(events(), media_type="text/event-stream")
 
-    @app.post("/v1/writes/{job_id}/resume", dependencies=keyed, status_code=202)
+    @app.post("/v1/writes/{job_id}/resume", status_code=202)
     async def resume_write(job_id: str, request: Request) -> dict[str, Any]:
         return _jobs(request).resume(job_id)
 
-    @app.delete("/v1/writes/{job_id}", dependencies=keyed)
+    @app.delete("/v1/writes/{job_id}")
     async def cancel_write(job_id: str, request: Request) -> dict[str, Any]:
         return _jobs(request).cancel(job_id)
+
+    api_routes_so_far = [route for route in app.routes if isinstance(route, APIRoute)]
+
+    @app.api_route("/v1/{rest:path}", methods=["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"])
+    async def other_methods(request: Request) -> Response:
+        """A /v1 path asked with a method it does not take gets 405 with Allow (not the page's 404)."""
+        allowed = sorted({method for route in api_routes_so_far if route.path_regex.match(request.url.path)
+                          for method in route.methods or ()})  # fmt: skip
+        if not allowed:
+            raise ApiError(404, "There is no such route; the API is under /v1 (see /docs).")
+        if request.method == "OPTIONS":
+            return Response(status_code=204, headers={"Allow": ", ".join([*allowed, "OPTIONS"])})
+        raise ApiError(405, f"{request.url.path} takes {', '.join(allowed)}.", headers={"Allow": ", ".join(allowed)})
 
     return app
 
@@ -130,18 +136,13 @@ def _jobs(request: Request) -> JobManager:
     return request.app.state.jobs
 
 
-def _require_key(request: Request) -> None:
-    """Bearer-key check, in constant time; a server started without a key lets everyone in."""
+def _has_key(request: Request) -> bool:
+    """Whether the request carries the server's key (always, on a server started without one)."""
     expected: str | None = request.app.state.api_key
     if not expected:
-        return
+        return True
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise ApiError(401, "This server needs an API key: send the header 'Authorization: Bearer <key>'.",
-                       kind="authentication_error", code="missing_api_key")  # fmt: skip
-    if not hmac.compare_digest(token.strip().encode(), expected.encode()):
-        raise ApiError(401, "The API key is wrong; use the key the server was started with (--api-key).",
-                       kind="authentication_error", code="invalid_api_key")  # fmt: skip
+    return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), expected.encode())
 
 
 def _error(error: ApiError) -> JSONResponse:

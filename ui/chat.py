@@ -14,10 +14,11 @@ import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
+from fastapi import Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from agent.document import MarkdownStream
-from longwrite.errors import LongwriteError
+from longwrite.errors import Cancelled, LongwriteError
 from ui.errors import from_product_error
 from ui.schemas import ChatCompletionRequest, chunk_body, completion_body, completion_id, error_body
 from ui.service import ChatOutcome, WriteService, in_thread
@@ -25,6 +26,7 @@ from ui.service import ChatOutcome, WriteService, in_thread
 log = logging.getLogger("longwrite.api")
 INTERNAL_ERROR = "The server failed with an internal error; see its log."
 KEEPALIVE_S = 10.0  # an SSE comment this often keeps proxies from closing a quiet stream
+DISCONNECT_POLL_S = 1.0  # how often a non-streamed write checks that its client is still there
 
 
 def sse_data(payload: dict[str, Any] | str) -> bytes:
@@ -32,7 +34,9 @@ def sse_data(payload: dict[str, Any] | str) -> bytes:
     return f"data: {text}\n\n".encode()
 
 
-async def agent_chat(service: WriteService, body: ChatCompletionRequest) -> JSONResponse | StreamingResponse:
+async def agent_chat(
+    service: WriteService, body: ChatCompletionRequest, request: Request
+) -> JSONResponse | StreamingResponse:
     instruction, target = service.check(body.instruction(), body.target_words)
     service.take_slot()
     cancel = threading.Event()
@@ -55,7 +59,7 @@ async def agent_chat(service: WriteService, body: ChatCompletionRequest) -> JSON
     outcome = in_thread(work, name="chat-write")
     if not body.stream:
         try:
-            result = await outcome
+            result = await _while_connected(outcome, request, cancel)
         except asyncio.CancelledError:
             cancel.set()
             raise
@@ -66,6 +70,18 @@ async def agent_chat(service: WriteService, body: ChatCompletionRequest) -> JSON
     return StreamingResponse(
         _stream(body.model, pieces, outcome, cancel, include_usage), media_type="text/event-stream"
     )
+
+
+async def _while_connected(outcome: asyncio.Future[ChatOutcome], request: Request, cancel: threading.Event) -> Any:
+    """The finished write, or Cancelled once the client has gone away: a client that timed out
+    (and perhaps retried) must not keep a write slot busy for an answer nobody will read."""
+    while True:
+        done, _ = await asyncio.wait({outcome}, timeout=DISCONNECT_POLL_S)
+        if done:
+            return outcome.result()
+        if await request.is_disconnected():
+            cancel.set()  # the writer stops at its next event and frees its slot; finished work stays
+            raise Cancelled("The client went away; the write was stopped.")
 
 
 async def _stream(

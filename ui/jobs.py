@@ -9,12 +9,13 @@ interrupted at the next start and resumes from its last finished section.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import sqlite3
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,15 +110,25 @@ class JobManager:
         self.service.take_slot()
         job_id = new_job_id()
         now = time.time()
-        with self._lock:
-            self._db.execute(
-                "INSERT INTO write_jobs (id, instruction, target_words, status, created_at, updated_at, base_url, "
-                "model) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (job_id, text, target, RUNNING, now, now, None if own else endpoint.base_url,
-                 None if own else endpoint.model),
-            )  # fmt: skip
-        self._start(job_id, resume=False, instruction=text, target=target, plan=plan, title=title)
+        with self._slot_freed_on_failure():
+            with self._lock:
+                self._db.execute(
+                    "INSERT INTO write_jobs (id, instruction, target_words, status, created_at, updated_at, "
+                    "base_url, model) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (job_id, text, target, RUNNING, now, now, None if own else endpoint.base_url,
+                     None if own else endpoint.model),
+                )  # fmt: skip
+            self._start(job_id, resume=False, instruction=text, target=target, plan=plan, title=title)
         return self.describe(job_id)
+
+    @contextlib.contextmanager
+    def _slot_freed_on_failure(self) -> Iterator[None]:
+        """A slot taken for a job that then fails to start goes back at once (the thread frees it otherwise)."""
+        try:
+            yield
+        except BaseException:
+            self.service.slots.release()
+            raise
 
     def resume(self, job_id: str) -> dict[str, Any]:
         row = self._row(job_id)
@@ -126,9 +137,10 @@ class JobManager:
             raise ApiError(409, f"Job {job_id} {what}; only an interrupted, failed or cancelled job can be resumed.",
                            code="not_resumable")  # fmt: skip
         self.service.take_slot()
-        self._set_status(job_id, RUNNING, None)
-        self._start(job_id, resume=bool(self.store.values(job_id)), instruction=row["instruction"],
-                    target=row["target_words"])  # fmt: skip
+        with self._slot_freed_on_failure():
+            self._set_status(job_id, RUNNING, None)
+            self._start(job_id, resume=bool(self.store.values(job_id)), instruction=row["instruction"],
+                        target=row["target_words"])  # fmt: skip
         return self.describe(job_id)
 
     def cancel(self, job_id: str) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from fastapi import Response
 from fastapi.responses import StreamingResponse
 
 from longwrite.settings import Settings
-from model.client import Endpoint
+from model.client import Endpoint, redacted_url
 from ui.errors import ApiError
 from ui.schemas import error_body
 
@@ -35,7 +35,7 @@ class BackendProxy:
     def _down(self, error: Exception) -> ApiError:
         return ApiError(
             503,
-            f"The model backend at {self.endpoint.base_url} is not answering ({type(error).__name__}); "
+            f"The model backend at {redacted_url(self.endpoint.base_url)} is not answering ({type(error).__name__}); "
             "check that it is running, then retry.",
             kind="backend_error",
             code="backend_unavailable",

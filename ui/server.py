@@ -56,6 +56,11 @@ def create_app(
                                footer_links=[], auth=auth, auth_message=LOGIN_MESSAGE)  # fmt: skip
 
 
+SHUTDOWN_GRACE_S = 3
+KEEP_ALIVE_S = 5  # an idle keep-alive connection is closed after this long
+MAX_CONNECTIONS = 1_000  # beyond this uvicorn answers 503 at once instead of holding the connection
+
+
 def serve(settings: Settings, host: str, port: int, api_key: str | None, api_routes: bool = True) -> None:
     """Start the backend (the embedded model unless a base URL is set), then the app, until stopped."""
     import uvicorn
@@ -65,4 +70,14 @@ def serve(settings: Settings, host: str, port: int, api_key: str | None, api_rou
     with endpoint_for(settings) as endpoint:
         where = f"API at http://{host}:{port}/v1, " if api_routes else ""
         print(f"longwrite: backend {endpoint.backend}; {where}writer at http://{host}:{port}/", flush=True)
-        uvicorn.run(create_app(endpoint, settings, api_key, api_routes), host=host, port=port, log_level="info")
+        uvicorn.run(
+            create_app(endpoint, settings, api_key, api_routes),
+            host=host,
+            port=port,
+            log_level="info",
+            # on SIGTERM, requests still open after this long are cancelled: a chat write in flight
+            # stops (its job stays resumable) instead of holding the shutdown for minutes
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+            timeout_keep_alive=KEEP_ALIVE_S,
+            limit_concurrency=MAX_CONNECTIONS,
+        )

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import sqlite3
+import subprocess
+import sys
 
 import httpx
 import openai
@@ -13,6 +16,7 @@ import pytest
 from agent.jobs import JobStore, run_job
 from agent.section import STALLS_BEFORE_LEAVING_SHORT
 from agent.state import AgentContext
+from longwrite.errors import InputError
 from longwrite.settings import Settings
 from longwrite.text import count_words
 from tests.unit.scripted import ScriptedChatModel, prose
@@ -497,3 +501,23 @@ def test_a_failed_checkpoint_write_never_leaves_a_job_that_resumes_short(tmp_pat
         assert len(values["sections"]) == len(values["plan"]), fail_at  # the whole plan is written
         assert [s["index"] for s in values["sections"]] == list(range(len(values["plan"]))), fail_at
         assert 0.9 * 2000 <= result.words <= 1.1 * 2000, (fail_at, result.words)
+
+
+def test_a_job_is_written_by_one_process_at_a_time(tmp_path):
+    db = tmp_path / "jobs.sqlite"
+    with JobStore(db) as store:
+        ctx = _context(Script())[0]
+        run_job(store, ctx, "held", instruction="Write about lighthouses.", target=600, plan_only=True)
+        holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        try:
+            with store._lock_connection() as locks:  # another live process holds the job
+                locks.execute("INSERT INTO job_holders VALUES ('held', ?, ?, 0)", (holder.pid, socket.gethostname()))
+            with pytest.raises(InputError, match=rf"being written by process {holder.pid}"):
+                run_job(store, _context(Script())[0], "held", resume=True)
+        finally:
+            holder.kill()
+            holder.wait()
+        result = run_job(store, _context(Script())[0], "held", resume=True)  # a dead holder does not block
+        assert result.status == "done"
+        with store._lock_connection() as locks:
+            assert locks.execute("SELECT COUNT(*) FROM job_holders").fetchone()[0] == 0  # released

@@ -173,7 +173,7 @@ def test_models_lists_the_agent_auto_and_backend(make_client):
     client = make_client()
     ids = [m["id"] for m in client.get("/v1/models", headers=AUTH).json()["data"]]
     assert ids == ["agentwrite", "auto", BACKEND_MODEL]
-    assert client.get("/health").json()["max_concurrent_writes"] == 2
+    assert client.get("/health", headers=AUTH).json()["max_concurrent_writes"] == 2
 
 
 def test_a_backend_that_stops_is_reported_down_at_once(tmp_path):
@@ -247,6 +247,27 @@ def test_keys(make_client):
     assert_error(chat(client, ask("Write."), headers={"Authorization": "Bearer nope"}), 401, "wrong")
     assert_error(client.get("/v1/models"), 401)
     assert client.get("/health").status_code == 200  # health is open, for load balancers
+    assert client.head("/health").status_code == 200
+    assert set(client.get("/health").json()) == {"status", "backend_up"}  # the details need the key
+    assert "backend" in client.get("/health", headers=AUTH).json()
+
+
+def test_a_chunked_body_over_the_limit_is_refused_and_the_key_comes_first(make_client):
+    client = make_client(max_request_bytes=1_000)
+
+    def body():  # no Content-Length: the body is sent chunked
+        yield from (b"x" * 100 for _ in range(100))
+
+    assert_error(client.post("/v1/chat/completions", content=body(), headers=AUTH), 413, "over the limit")
+    assert_error(client.post("/v1/chat/completions", content=body()), 401, "Authorization: Bearer")
+
+
+def test_no_url_credentials_appear_in_what_the_server_says():
+    from model.client import Endpoint
+
+    endpoint = Endpoint(base_url="http://user:secret@backend.example:8001/v1", model="m")
+    assert "secret" not in endpoint.backend and "user" not in endpoint.backend
+    assert endpoint.backend == "m at http://***@backend.example:8001/v1"
 
 
 def test_no_key_configured_lets_everyone_in(make_client):
@@ -342,3 +363,36 @@ def test_unknown_job_is_404(make_client, method, path):
 )  # fmt: skip
 def test_bad_job_requests(make_client, body, words):
     assert_error(make_client().post("/v1/writes", json=body, headers=AUTH), 400, *words)
+
+
+def test_a_v1_route_asked_with_another_method_gets_405_with_allow(make_client):
+    client = make_client()
+    response = client.request("PUT", "/v1/models", headers=AUTH)
+    assert response.status_code == 405 and response.headers["allow"] == "GET"
+    options = client.options("/v1/chat/completions", headers=AUTH)
+    assert options.status_code == 204 and "POST" in options.headers["allow"]
+    assert client.head("/v1/writes/abc", headers=AUTH).status_code == 405
+    assert_error(client.get("/v1/nothing-here", headers=AUTH), 404, "no such route")
+
+
+@pytest.mark.parametrize("path", ["/v1/writes", "/v1/chat/completions"])
+def test_text_that_is_not_valid_unicode_is_refused_before_a_slot_is_taken(make_client, path):
+    client = make_client()
+    body = {"instruction": "Write about \ud800 tea."} if path == "/v1/writes" else ask("Write about \ud800 tea.")
+    raw = json.dumps(body)  # keeps the lone surrogate as the escape \\ud800, as a client would send it
+    response = client.post(path, content=raw, headers=AUTH | {"content-type": "application/json"})
+    assert_error(response, 400, "not valid text")
+    assert client.get("/health", headers=AUTH).json()["writes_running"] == 0
+
+
+def test_a_job_that_fails_to_start_frees_its_slot(make_client, monkeypatch):
+    from ui.jobs import JobManager
+
+    client = make_client(max_concurrent_writes=1)
+
+    def broken_start(self, *args, **kwargs):
+        raise RuntimeError("thread could not start")
+
+    monkeypatch.setattr(JobManager, "_start", broken_start)
+    assert client.post("/v1/writes", json={"instruction": "Write a 300-word note."}, headers=AUTH).status_code == 500
+    assert client.get("/health", headers=AUTH).json()["writes_running"] == 0

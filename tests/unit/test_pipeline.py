@@ -96,7 +96,7 @@ def test_from_and_until_choose_the_stages(tmp_path):
 
 def test_a_stage_whose_input_is_missing_names_the_stage_that_makes_it(tmp_path):
     recipe = load_pipeline_recipe(_recipe(tmp_path, MINIMAL))
-    with pytest.raises(InputError, match=r"stage instructions has not finished .* --from instructions"):
+    with pytest.raises(InputError, match=r"Stage synth reads the output of stage instructions .* --from instructions"):
         Pipeline(recipe, _counting_stages([])).run(start="synth")
     from training.pipeline_stages import run_curate
 
