@@ -77,6 +77,7 @@ class EvalStage:
     limit: int | None = None  # at most N LongBench-Write rows (a smoke test)
     ruler_data: str = "../shared/benchmarks/longwrite_ruler.jsonl"
     ruler_lengths: list[int] = field(default_factory=lambda: [1000, 2000, 5000])
+    ruler_per_length: int | None = None  # instructions per required length (after ruler_lang); null = all
     ruler_lang: str | None = "en"
     trained_modes: list[str] = field(default_factory=lambda: ["model", "agent", "auto"])
     serve: Literal["embedded", "vllm", "transformers"] = "embedded"  # how base and trained models are served

@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from tqdm import tqdm
+
 from longwrite.errors import InputError
 from longwrite.jsonl import JsonlAppender, read_jsonl
 from longwrite.settings import Settings
@@ -24,7 +26,7 @@ from training.pipeline import Stage, StageRun, stage_summary
 # that has already done part of its work measures its own rate instead.
 AGENT_WORDS_PER_S = 35.0
 MODEL_WORDS_PER_S = 45.0
-CPU_TRAIN_TOKENS_PER_S = 150.0
+CPU_TRAIN_TOKENS_PER_S = 70.0  # LoRA with bf16 autocast, docs/BENCHMARKS.md
 GPU_TRAIN_TOKENS_PER_S = 20_000.0
 TOKENS_PER_WORD = 1.35
 GENERAL_MAX_REP_4 = 0.2  # a general answer that repeats itself more is not kept as training data
@@ -143,9 +145,9 @@ def run_general(run: StageRun) -> dict[str, Any]:
     kept, rejected = JsonlAppender(out), JsonlAppender(rejected_path)
     with endpoint_for(settings) as endpoint, backend_errors(endpoint):
         context = AgentContext.for_endpoint(endpoint, settings)
-        for row in prompts:
-            if row["id"] in done:
-                continue
+        for row in tqdm(
+            [row for row in prompts if row["id"] not in done], desc="general", unit="answer", file=sys.stderr
+        ):
             answer = write_direct(context, row["prompt"], max_tokens=section.max_tokens)
             words = count_words(answer.document)
             rep_4 = repetition(answer.document).rep_n
@@ -435,7 +437,7 @@ def _ruler(run: StageRun, settings: Settings, out: Path) -> dict[str, Any]:
         out=out,
         mode="model",
         lengths=tuple(section.ruler_lengths),
-        per_length=None,
+        per_length=section.ruler_per_length,
         lang=section.ruler_lang,
     )
     return {"longest_output": run_ruler(request, settings)["longest_output"]}
