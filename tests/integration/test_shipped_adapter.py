@@ -1,0 +1,47 @@
+"""The embedded model with and without longwrite's long-output adapter: the adapter loads offline
+once it is shipped, and `--model base` (with no endpoint) always asks the untrained model."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import openai
+import pytest
+
+from longwrite.cli_options import settings_from
+from model.embedded import ADAPTED_ALIAS, MODEL_ALIAS, SHIPPED_ADAPTER, EmbeddedServer
+
+pytestmark = pytest.mark.integration
+SHIP_STAGE = Path(__file__).parents[2] / "training" / "runs" / "smollm2-cpu" / "ship" / "stage.json"
+
+
+def _shipped_by_the_pipeline() -> bool:
+    if not SHIP_STAGE.is_file():
+        return False
+    return bool(json.loads(SHIP_STAGE.read_text(encoding="utf-8"))["summary"].get("shipped"))
+
+
+def test_what_the_pipeline_shipped_is_in_the_package_small_and_with_its_card():
+    assert SHIPPED_ADAPTER.is_file() == _shipped_by_the_pipeline()
+    if SHIPPED_ADAPTER.is_file():
+        assert SHIPPED_ADAPTER.stat().st_size <= 25 * 2**20
+        card = (SHIPPED_ADAPTER.parent / "README.md").read_text(encoding="utf-8")
+        assert "longwrite pipeline training/recipes/pipeline-smollm2-cpu.yaml" in card
+
+
+@pytest.mark.parametrize("model", [None, "base"])
+def test_the_embedded_model_answers_offline_with_the_adapter_it_is_given(tmp_path, monkeypatch, model):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    for key in [k for k in os.environ if k.startswith("LONGWRITE_")]:
+        monkeypatch.delenv(key)
+    settings = settings_from(model=model).model_copy(update={"home": tmp_path})
+    expected = ADAPTED_ALIAS if model is None and SHIPPED_ADAPTER.is_file() else MODEL_ALIAS
+    with EmbeddedServer(settings) as endpoint:
+        assert endpoint.model == expected
+        client = openai.OpenAI(base_url=endpoint.base_url, api_key="none")
+        answer = client.chat.completions.create(
+            model=endpoint.model, messages=[{"role": "user", "content": "Say hello."}], max_tokens=16
+        )
+        assert answer.choices[0].message.content.strip()
