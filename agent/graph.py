@@ -29,6 +29,7 @@ from agent.plan import (
     outline_schema,
     parse_outline,
     section_count_bounds,
+    sized_outline,
     suggested_sections,
 )
 from agent.prompts import PromptSet, prompts_for
@@ -57,6 +58,9 @@ MAX_SECTIONS_PER_EXTENSION = 20
 LENGTH_TOLERANCE = 0.10
 # How much of an opening the served model wrote is shown when planning the rest.
 OPENING_EXCERPT_CHARS = 2_000
+# The most sections a plan may have where the model sizes them (the request states no length):
+# enough for a report at settings.max_planned_words, and an outline answer that stays short.
+MAX_SIZED_SECTIONS = 12
 
 
 def _emitter(runtime: Runtime[AgentContext]) -> Callable[[dict[str, Any]], None]:
@@ -64,12 +68,16 @@ def _emitter(runtime: Runtime[AgentContext]) -> Callable[[dict[str, Any]], None]
 
 
 def plan_node(state: WriteState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
-    """Make the plan: from a plan file, one section for short targets, or asked of the model."""
+    """Make the plan: from a plan file, one section for short targets, or asked of the model;
+    where the request states no length, the model sizes each section and the target is their sum."""
     ctx = runtime.context
     settings = ctx.settings
     instruction = state["instruction"]
     language = state.get("language") or detect_language(instruction)
-    target = state["target_words"]
+    target = state.get("target_words")
+    opening = state.get("opening", "")
+    if target is None and opening:  # an opening is continued to a length; nothing plans one around it
+        target = settings.default_target_words
     update: dict[str, Any] = {
         "language": language,
         "usage": state.get("usage") or budget.empty_usage(),
@@ -78,16 +86,15 @@ def plan_node(state: WriteState, runtime: Runtime[AgentContext]) -> dict[str, An
         "seconds": state.get("seconds", 0.0),
     }
     title = state.get("title") or default_title(instruction, language)
-    opening = state.get("opening", "")
     attempts = 0
     if state.get("plan"):
         plan, source = state["plan"], "file"
-    elif target < settings.short_target_words:
+    elif target is not None and target < settings.short_target_words:
         plan, source = [Section(title=title, points="", words=target)], "single"  # an opening is continued
     else:
         prompts = prompts_for(language)
         opening_words = count_words(opening)
-        rest = target - opening_words - count_words(prompts.opening_title)
+        rest = (target or 0) - opening_words - count_words(prompts.opening_title)
         if opening and rest < 2 * settings.min_section_words:
             closing = Section(title=prompts.fallback_titles[-1], points="", words=rest)
             plan, source = ([closing] if rest > 0 else []), "model"
@@ -99,37 +106,56 @@ def plan_node(state: WriteState, runtime: Runtime[AgentContext]) -> dict[str, An
             update["seconds"] += seconds
         if opening:  # the served model's text is section 1, already as long as its budget
             plan = [Section(title=prompts.opening_title, points="", words=opening_words), *plan]
+    if target is None:  # the plan sized the document: its budgets are the target
+        target = sum(s["words"] for s in plan)
+        update.update(target_words=target, target_from="plan")
     outline = outline_text(plan, prompts_for(language))
     update.update(title=title, plan=plan, outline=outline, plan_source=source, plan_attempts=attempts)
-    _emitter(runtime)({"event": EVENT_PLAN, "title": title, "plan": plan, "source": source, "target": target})
+    _emitter(runtime)({"event": EVENT_PLAN, "title": title, "plan": plan, "source": source, "target": target,
+                       "target_from": update.get("target_from") or state.get("target_from", "")})  # fmt: skip
     return update
 
 
 def _plan_with_model(
-    ctx: AgentContext, instruction: str, language: str, target: int, opening: str = ""
+    ctx: AgentContext, instruction: str, language: str, target: int | None, opening: str = ""
 ) -> tuple[list[Section], str, str | None, int, float]:
-    """Ask the model for an outline of `target` words (those that follow `opening`, if any)."""
+    """Ask the model for an outline of `target` words (those that follow `opening`, if any); with
+    no target, for one whose sections the model sizes for the task (see sized_outline)."""
     settings = ctx.settings
     prompts = prompts_for(language)
     low, high = settings.min_section_words, settings.max_section_words
-    count = suggested_sections(target, low, high, ctx.section_words)
+    cap = settings.max_planned_words
+    if target is None:
+        count = min(MAX_SIZED_SECTIONS, max(2, section_count_bounds(cap, low, high)[1]))
+    else:
+        count = suggested_sections(target, low, high, ctx.section_words)
     excerpt = opening if len(opening) <= OPENING_EXCERPT_CHARS else opening[:OPENING_EXCERPT_CHARS] + " ..."
     template = prompts.plan_rest if opening else prompts.plan
 
     def request(parts: str) -> str:
+        if target is None:
+            return prompts.plan_sized.format(instruction=instruction.strip(), fewest=2, most=count, cap=cap,
+                                             parts=parts)  # fmt: skip
         return template.format(instruction=instruction.strip(), opening=excerpt, sections=count, target=target,
                                parts=parts)  # fmt: skip
 
     seconds = 0.0
     for attempt in range(1, settings.plan_attempts + 1):
-        generation = _outline_call(ctx, prompts, request, count, with_title=True, retry=attempt > 1)
+        generation = _outline_call(ctx, prompts, request, count, with_title=True, retry=attempt > 1,
+                                   fewest=2 if target is None else None,
+                                   words=(low, high) if target is None else None)  # fmt: skip
         seconds += generation.seconds
         outline = parse_outline(generation.text)
-        plan = build_plan(outline, target, low, high, prompts, accept_few=attempt == settings.plan_attempts)
+        planned = target
+        if planned is None:
+            outline, planned = sized_outline(outline, low, high, ctx.section_words, cap)
+        plan = build_plan(outline, planned, low, high, prompts, accept_few=attempt == settings.plan_attempts)
         if plan:
             return plan, "model", outline.title, attempt, seconds
+    # no usable outline: the fallback's is sized as if the request had stated the default
+    fallback_target = min(settings.default_target_words, cap) if target is None else target
     return (
-        fallback_plan(instruction, target, low, high, ctx.section_words, prompts),
+        fallback_plan(instruction, fallback_target, low, high, ctx.section_words, prompts),
         "fallback",
         None,
         settings.plan_attempts,
@@ -180,6 +206,8 @@ def _outline_call(
     with_title: bool,
     retry: bool = False,
     conversation: Callable[[str], list[BaseMessage]] | None = None,
+    fewest: int | None = None,
+    words: tuple[int, int] | None = None,
 ) -> Generation:
     """Ask for an outline of `sections` sections: held to outline_schema where the server takes a
     schema (one call, the right count, always parsable), else laid out as lines; asked at the
@@ -188,9 +216,10 @@ def _outline_call(
     Under the schema, sections are only headings where the endpoint says its outline sentences
     are noise (Endpoint.outline_points). A server that refuses the schema (see
     refused_response_format) is asked again for lines, and is not sent it again for the rest of
-    the job.
+    the job. With `words` (a request that states no length) each section also gets the words it
+    needs, and `fewest` to `sections` sections are asked for.
     """
-    schema = outline_schema(sections, with_title, with_points=ctx.outline_points)
+    schema = outline_schema(sections, with_title, with_points=ctx.outline_points, fewest=fewest, words=words)
     response_format = json_schema_format(ctx.structured_output, "outline", schema)
     max_tokens = outline_tokens(sections)
 
@@ -204,7 +233,10 @@ def _outline_call(
 
     if response_format:
         try:
-            parts = prompts.parts if ctx.outline_points else prompts.parts_headings_only
+            if words:
+                parts = prompts.parts_sized if ctx.outline_points else prompts.parts_sized_headings_only
+            else:
+                parts = prompts.parts if ctx.outline_points else prompts.parts_headings_only
             return ask(
                 f"{request(parts)} {prompts.outline_as_json}", {"extra_body": {"response_format": response_format}}
             )
@@ -214,7 +246,10 @@ def _outline_call(
             # this server takes no schema (in this dialect): ask it for lines from now on
             ctx.structured_output = "off"
     layout = prompts.outline_as_lines if with_title else prompts.sections_as_lines
-    return ask(f"{request(prompts.parts)} {layout}" + (f"\n{prompts.plan_retry}" if retry else ""))
+    if words:
+        layout = prompts.sized_outline_as_lines
+    parts = prompts.parts_sized if words else prompts.parts
+    return ask(f"{request(parts)} {layout}" + (f"\n{prompts.plan_retry}" if retry else ""))
 
 
 def write_node(state: WriteState, runtime: Runtime[AgentContext]) -> dict[str, Any]:

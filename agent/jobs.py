@@ -36,6 +36,7 @@ class JobResult:
     document: str
     words: int
     target: int
+    target_from: str  # "plan" where the plan sized the target (the request stated none), else ""
     length_score: float
     sections: int
     rep_4: float
@@ -142,7 +143,10 @@ def run_job(
     plan_only: bool = False,
     on_event: Callable[[dict[str, Any]], None] | None = None,
 ) -> JobResult:
-    """Start job `job_id` (or resume it) and stream its events to `on_event` until it stops."""
+    """Start job `job_id` (or resume it) and stream its events to `on_event` until it stops.
+
+    With no `target` (the request states no length) the plan sizes the document.
+    """
     with store.holding(job_id):
         return _run_held_job(store, ctx, job_id, instruction, target, plan, title, opening, resume, plan_only, on_event)
 
@@ -172,9 +176,9 @@ def _run_held_job(
     if resume:
         graph_input = None
     else:
-        if instruction is None or target is None:
-            raise InputError("A new job needs an instruction and a target length.")
-        graph_input = WriteState(instruction=instruction, target_words=target, sections=[])
+        if instruction is None:
+            raise InputError("A new job needs an instruction.")
+        graph_input = _graph_input(instruction, target)
         if plan:
             graph_input["plan"] = plan
         if title:
@@ -206,23 +210,32 @@ def _resumable_point(
     for snapshot in graph.get_state_history(config):
         if snapshot.next:
             return None, snapshot.config | {"recursion_limit": config["recursion_limit"]}
-    return WriteState(instruction=values["instruction"], target_words=values["target_words"], sections=[]), config
+    return _graph_input(values["instruction"], values.get("target_words")), config
+
+
+def _graph_input(instruction: str, target: int | None) -> WriteState:
+    """A new job's state; without a target the plan sizes the document."""
+    state = WriteState(instruction=instruction, sections=[])
+    if target is not None:
+        state["target_words"] = target
+    return state
 
 
 def write_once(
     ctx: AgentContext,
     instruction: str,
-    target: int,
+    target: int | None,
     *,
     opening: str = "",
     on_event: Callable[[dict[str, Any]], None] | None = None,
 ) -> JobResult:
-    """Write one document with no saved job (checkpoints in memory, gone when it returns)."""
+    """Write one document with no saved job (checkpoints in memory, gone when it returns); with no
+    `target` the plan sizes it."""
     started = time.monotonic()
     graph = build_graph(InMemorySaver())
     job_id = new_job_id()
     config = _config(job_id, ctx.settings.max_target_words // ctx.settings.min_section_words + 10)
-    graph_input = WriteState(instruction=instruction, target_words=target, sections=[])
+    graph_input = _graph_input(instruction, target)
     if opening:
         graph_input["opening"] = opening
     _stream(graph, graph_input, config, ctx, on_event)
@@ -259,6 +272,7 @@ def _result(job_id: str, values: WriteState, seconds: float) -> JobResult:
         document=document,
         words=words,
         target=target,
+        target_from=values.get("target_from", ""),
         length_score=length_score(target, words),
         sections=len(values.get("sections", [])),
         rep_4=repetition(document).rep_n,

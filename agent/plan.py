@@ -83,16 +83,26 @@ def suggested_sections(target: int, min_words: int, max_words: int, section_word
     return min(most, max(fewest, math.ceil(target / section_words), 2))
 
 
-def outline_schema(sections: int, with_title: bool = True, with_points: bool = True) -> dict[str, Any]:
+def outline_schema(
+    sections: int,
+    with_title: bool = True,
+    with_points: bool = True,
+    fewest: int | None = None,
+    words: tuple[int, int] | None = None,
+) -> dict[str, Any]:
     """The JSON schema an outline is held to where the server can constrain its answer: exactly
-    `sections` sections, so a small model's outline parses on the first call; each a heading and
-    (`with_points`) what it covers."""
+    `sections` sections (`fewest` to `sections` where given), so a small model's outline parses on
+    the first call; each a heading, (`with_points`) what it covers and (`words`, a (least, most)
+    pair, when the model sizes the sections) how many words it needs."""
     fields: dict[str, Any] = {"heading": {"type": "string", "maxLength": SCHEMA_HEADING_CHARS}}
     if with_points:
         fields["covers"] = {"type": "string", "maxLength": SCHEMA_COVERS_CHARS}
+    if words:
+        fields["words"] = {"type": "integer", "minimum": words[0], "maximum": words[1]}
     section = {"type": "object", "properties": fields, "required": list(fields), "additionalProperties": False}
+    least = sections if fewest is None else fewest
     properties: dict[str, Any] = {
-        "sections": {"type": "array", "items": section, "minItems": sections, "maxItems": sections}
+        "sections": {"type": "array", "items": section, "minItems": least, "maxItems": sections}
     }
     if with_title:
         properties = {"title": {"type": "string", "maxLength": MAX_TITLE_CHARS}, **properties}
@@ -144,9 +154,14 @@ def _section_from_item(item: dict[str, Any]) -> Section:
     heading = _clean(_NUMBERED_HEADING.sub("", heading))
     covers = item.get("covers") if isinstance(item.get("covers"), str) else ""
     covers = covers.strip() if _SAYS_SOMETHING.search(covers) else ""
-    if not heading:
-        return _section_from(covers.rstrip(".。"))
-    return _section_from(f"{heading}: {covers}" if covers else heading)
+    if heading:
+        section = _section_from(f"{heading}: {covers}" if covers else heading)
+    else:
+        section = _section_from(covers.rstrip(".。"))
+    words = item.get("words")  # asked for where the model sizes the sections (see outline_schema)
+    if isinstance(words, int) and not isinstance(words, bool) and words > 0:
+        section = Section(title=section["title"], points=section["points"], words=words)
+    return section
 
 
 def _unique(sections: list[Section]) -> list[Section]:
@@ -194,6 +209,21 @@ def _short_heading(sentence: str) -> str:
 
 def _clean(text: str) -> str:
     return text.strip().strip("\"'“”*#<>").strip()
+
+
+def sized_outline(
+    outline: ParsedOutline, min_words: int, max_words: int, section_words: int, cap: int
+) -> tuple[ParsedOutline, int]:
+    """(outline, target) for a request that states no length: the model's section budgets, each
+    held to [min_words, max_words] (`section_words` where it gave none), and their sum, at most
+    `cap` (build_plan then scales the budgets to it)."""
+
+    def held(words: int) -> int:
+        return min(max(words, min_words), max_words) if words else section_words
+
+    sections = [Section(title=s["title"], points=s["points"], words=held(s["words"])) for s in outline.sections]
+    sections = [s for s in sections if s["title"]]
+    return ParsedOutline(title=outline.title, sections=sections), min(sum(s["words"] for s in sections), cap)
 
 
 def build_plan(
@@ -377,5 +407,10 @@ def load_plan_file(path: Path, target: int | None) -> tuple[str | None, list[Sec
     return (str(title).strip() if title else None), sections
 
 
-def plan_to_json(title: str, sections: list[Section], target: int) -> str:
-    return json.dumps({"title": title, "target_words": target, "sections": sections}, ensure_ascii=False, indent=2)
+def plan_to_json(title: str, sections: list[Section], target: int, target_from: str | None = None) -> str:
+    """A plan file (see load_plan_file); `target_from` says where the length came from ("plan": the
+    plan sized it, the request stating none)."""
+    plan: dict[str, Any] = {"title": title, "target_words": target}
+    if target_from:
+        plan["target_from"] = target_from
+    return json.dumps(plan | {"sections": sections}, ensure_ascii=False, indent=2)

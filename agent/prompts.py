@@ -20,14 +20,20 @@ from longwrite.text import Language
 class PromptSet:
     system: str
     plan: str  # {instruction} {sections} {target} {parts}
+    # {instruction} {fewest} {most} {cap} {parts}: the request states no length, so the model
+    # sizes each section for the task (as AgentWrite's plans do) and the sum is the target
+    plan_sized: str
     plan_retry: str  # appended to the plan request (as lines) after an unusable answer
     extend: str  # {instruction} {covered} {sections} {parts}: more sections when the text runs short
     plan_rest: str  # {instruction} {opening} {sections} {target} {parts}: plan what follows an opening
     parts: str  # what each section of an outline has: a heading and a sentence on what it covers
     parts_headings_only: str  # ... or only a heading (see Endpoint.outline_points)
+    parts_sized: str  # a heading, a sentence and the words the section needs (plan_sized)
+    parts_sized_headings_only: str
     # How an outline is asked to be laid out: lines (title first; without it for `extend`), or
     # JSON where the server holds the answer to a schema (see agent.plan.outline_schema)
     outline_as_lines: str
+    sized_outline_as_lines: str  # ... each line ending with its length, such as "(300 words)"
     sections_as_lines: str
     outline_as_json: str
     opening_title: str  # the heading of an opening the served model wrote
@@ -55,6 +61,12 @@ ENGLISH = PromptSet(
         'Make an outline for this writing task: "{instruction}"\n'
         "The whole text will be about {target} words. Give {sections} sections, {parts}."
     ),
+    plan_sized=(
+        'Make an outline for this writing task: "{instruction}"\n'
+        "The task does not say how long the text should be, so decide it: give as many sections as "
+        "the task needs ({fewest} to {most}), {parts}. Give each section the words it needs and no "
+        "more; the whole text stays under {cap} words."
+    ),
     plan_retry="Answer only with the title line and the numbered lines, one per section.",
     plan_rest=(
         'This writing task: "{instruction}"\n'
@@ -64,6 +76,8 @@ ENGLISH = PromptSet(
     ),
     parts="each with a heading and one sentence on what it covers",
     parts_headings_only="each with a short heading",
+    parts_sized="each with a heading, one sentence on what it covers, and how many words it needs",
+    parts_sized_headings_only="each with a short heading and how many words it needs",
     opening_title="Overview",
     extend=(
         'An outline for this writing task: "{instruction}"\n'
@@ -73,6 +87,10 @@ ENGLISH = PromptSet(
     outline_as_lines=(
         "On the first line write the title as: Title: <title>. Then write one line per section: "
         "the number, the heading, a colon, and the sentence."
+    ),
+    sized_outline_as_lines=(
+        "On the first line write the title as: Title: <title>. Then write one line per section: "
+        "the number, the heading, a colon, the sentence, and its length in brackets, such as (300 words)."
     ),
     sections_as_lines="Write one line per section: the number, the heading, a colon, and the sentence.",
     outline_as_json="Answer in JSON.",
@@ -128,6 +146,11 @@ ENGLISH = PromptSet(
 CHINESE = PromptSet(
     system="你是一位经验丰富的作者，文字清晰、条理分明、内容具体，从不重复。",
     plan=("请为下面的写作任务列出提纲：“{instruction}”\n全文约{target}字，分成{sections}个部分，{parts}。"),
+    plan_sized=(
+        "请为下面的写作任务列出提纲：“{instruction}”\n"
+        "任务没有说明要写多长，请你来定：按任务的需要分成若干部分（{fewest}到{most}个），{parts}。"
+        "每个部分只给它需要的字数，全文不超过{cap}字。"
+    ),
     plan_retry="只回答标题行和带序号的提纲行，每个部分一行。",
     plan_rest=(
         "写作任务：“{instruction}”\n"
@@ -136,11 +159,16 @@ CHINESE = PromptSet(
     ),
     parts="每个部分有一个小标题，再用一句话说明这一部分写什么",
     parts_headings_only="每个部分有一个简短的小标题",
+    parts_sized="每个部分有一个小标题，用一句话说明这一部分写什么，并给出这一部分需要的字数",
+    parts_sized_headings_only="每个部分有一个简短的小标题，并给出这一部分需要的字数",
     opening_title="概述",
     extend=(
         "写作任务：“{instruction}”\n提纲中已有这些部分：{covered}。\n请再列出{sections}个还没有写到的部分，{parts}。"
     ),
     outline_as_lines="第一行写标题，格式为：标题：<标题>。然后每个部分写一行：序号、小标题、冒号，再写那句话。",
+    sized_outline_as_lines=(
+        "第一行写标题，格式为：标题：<标题>。然后每个部分写一行：序号、小标题、冒号，再写那句话，最后在括号里写字数，如（300字）。"
+    ),
     sections_as_lines="每个部分写一行：序号、小标题、冒号，再写那句话。",
     outline_as_json="用JSON回答。",
     head=(

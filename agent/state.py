@@ -10,6 +10,7 @@ from typing import Annotated, Literal, NotRequired, TypedDict
 from langchain_core.language_models import BaseChatModel
 
 from longwrite.errors import Cancelled
+from longwrite.limits import TargetFrom
 from longwrite.settings import Settings, StructuredOutput
 from longwrite.text import Language
 from model.client import Endpoint, chat_model
@@ -87,7 +88,8 @@ class WriteState(TypedDict, total=False):
     opening: str  # text the served model already wrote (model-first fallback); the agent continues it
     closing_draft: str  # a closing that ended short, moved to the end again after sections are added
     language: Language
-    target_words: int
+    target_words: int  # absent at the start where the request states no length: the plan sets it
+    target_from: TargetFrom  # "plan" where the plan sized the target; set by whoever starts the job otherwise
     title: str
     plan: list[Section]
     outline: str  # the outline the write prompts show: the plan as first made, so that adding

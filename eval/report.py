@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from eval.data import RANGES
+from eval.data import RANGES, range_of
 from eval.judge import DIMENSIONS
+from eval.scores import row_quality
 
 
 def _fmt(value: Any) -> str:
@@ -74,7 +75,13 @@ def range_bars(runs: list[tuple[str, dict[str, Any]]], path: Path) -> None:
     plt.close(figure)
 
 
-def longbench_report(out: Path, manifest: dict[str, Any], scores: dict[str, Any], preds: list[dict]) -> Path:
+def longbench_report(
+    out: Path,
+    manifest: dict[str, Any],
+    scores: dict[str, Any],
+    preds: list[dict],
+    judgements: list[dict[str, Any]] | None = None,
+) -> Path:
     """DIR/report.md, DIR/scatter.png and DIR/ranges.png for one LongBench-Write run."""
     name = f"{manifest['mode']}"
     scatter([(name, preds)], out / "scatter.png", f"LongBench-Write, {name} mode")
@@ -102,6 +109,7 @@ def longbench_report(out: Path, manifest: dict[str, Any], scores: dict[str, Any]
         )
         parts += [
             "## S_q by dimension (0-100)",
+            judge_note(scores),
             note,
             table(list(DIMENSIONS), [[scores["S_q_by_dimension"][d] for d in DIMENSIONS]]),
         ]
@@ -118,22 +126,7 @@ def longbench_report(out: Path, manifest: dict[str, Any], scores: dict[str, Any]
             [[time["seconds"], time["words"], time["words_per_second"], json.dumps(scores["paths"])]],
         ),
         "## Answers",
-        table(
-            ["row", "range", "required", "output", "S_l", "rep-4", "seconds", "path"],
-            [
-                [
-                    p["index"],
-                    _range(p),
-                    p["length"],
-                    p["response_length"],
-                    p["length_score"],
-                    p["rep_4"],
-                    p["seconds"],
-                    p["path"],
-                ]
-                for p in preds
-            ],
-        ),
+        _answers_table(preds, judgements if judged else None, scores.get("judge", {}).get("left_out_words", {})),
         "![required vs output length](scatter.png)\n\n![S_l by range](ranges.png)",
     ]
     path = out / "report.md"
@@ -141,10 +134,52 @@ def longbench_report(out: Path, manifest: dict[str, Any], scores: dict[str, Any]
     return path
 
 
-def _range(pred: dict[str, Any]) -> str:
-    from eval.data import range_of
+def judge_note(scores: dict[str, Any]) -> str:
+    """Who judged, with which prompt, what the judge saw, and whether S_q compares with published figures."""
+    judge = scores.get("judge")
+    if not judge or not judge["models"]:
+        return "No answer has a judgement yet."
+    lines = [f"- judge: {', '.join(judge['labels'])}", f"- prompt: {'; '.join(judge['prompts'])}"]
+    if judge["reference_judge"]:
+        lines.append(f"- GPT-4o is the benchmark's reference judge (the published figures used {judge['reference']})")
+    else:
+        lines.append(
+            f"- **not the benchmark's reference judge** (GPT-4o, {judge['reference']} in the paper): this S_q is not "
+            "comparable with published S_q figures"
+        )
+    cut = judge["left_out_words"]
+    lines.append(
+        f"- {len(cut)} of {scores['rows']} answers were shown to the judge as their beginning and end, the middle "
+        'left out (see "judge saw" under Answers)'
+        if cut
+        else "- every answer was shown to the judge whole"
+    )
+    return "\n".join(lines)
 
-    return range_of(pred["length"])
+
+def _answers_table(
+    preds: list[dict[str, Any]], judgements: list[dict[str, Any]] | None, left_out_words: dict[str, int]
+) -> str:
+    """Every answer; with judgements, its S_q and how much of it the judge saw."""
+    header = ["row", "range", "required", "output", "S_l", "rep-4", "seconds", "path"]
+    rows = [
+        [p["index"], range_of(p["length"]), p["length"], p["response_length"], p["length_score"], p["rep_4"],
+         p["seconds"], p["path"]]
+        for p in preds
+    ]  # fmt: skip
+    if judgements is None:
+        return table(header, rows)
+    by_index = {j["index"]: j for j in judgements}
+    for row, pred in zip(rows, preds, strict=True):
+        judgement = by_index.get(pred["index"])
+        if judgement is None:
+            row += [None, "not judged"]
+            continue
+        quality = round(row_quality(judgement["scores"]), 2) if judgement["scores"] else None
+        left_out = left_out_words.get(str(pred["index"]), 0)
+        saw = f"all but {left_out:,} words (the middle)" if left_out else "whole answer"
+        row += [quality, saw if judgement["scores"] else f"{saw}; judgement failed"]
+    return table([*header, "S_q", "judge saw"], rows)
 
 
 def compare_report(runs: list[tuple[str, dict[str, Any], dict[str, Any], list[dict]]], out: Path, command: str) -> Path:
@@ -178,6 +213,7 @@ def compare_report(runs: list[tuple[str, dict[str, Any], dict[str, Any], list[di
             ["run", "writer", "rows", "S_l", "S_q", "S", *(f"S_l {label}" for label in labels), "rep-4", "words/s"],
             rows,
         ),
+        *_compare_judges(runs),
         "Each run's own report (with the exact command that made it) is in its folder:",
         "\n".join(f"- {name}: `{manifest['command']}`" for name, manifest, _s, _p in runs),
         "![required vs output length](scatter.png)\n\n![S_l by range](ranges.png)",
@@ -185,3 +221,20 @@ def compare_report(runs: list[tuple[str, dict[str, Any], dict[str, Any], list[di
     path = out / "compare.md"
     path.write_text("\n\n".join(parts) + "\n", encoding="utf-8")
     return path
+
+
+def _compare_judges(runs: list[tuple[str, dict[str, Any], dict[str, Any], list[dict]]]) -> list[str]:
+    """A line per judged run naming its judge and prompt, and saying when its S_q is not comparable
+    with published figures (S_q from different judges or prompts is not comparable either)."""
+    lines = []
+    for name, _manifest, scores, _preds in runs:
+        judge = scores.get("judge")
+        if not judge or not judge["models"]:
+            continue
+        verdict = (
+            "GPT-4o, the benchmark's judge"
+            if judge["reference_judge"]
+            else "not the benchmark's judge (GPT-4o), so not comparable with published S_q"
+        )
+        lines.append(f"- {name}: {', '.join(judge['labels'])}, {verdict}; prompt: {'; '.join(judge['prompts'])}")
+    return ["S_q judges:\n\n" + "\n".join(lines)] if lines else []

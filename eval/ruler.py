@@ -12,9 +12,10 @@ from typing import Any
 from eval.data import BenchRow, OnBadLine, load_rows
 from eval.predict import WriteMode, answer_rows
 from eval.report import pyplot, table
+from eval.scores import row_length_score
 from longwrite.errors import InputError
 from longwrite.settings import Settings
-from longwrite.text import Language
+from longwrite.text import LOOP_REP_4, Language
 from model.embedded import endpoint_for
 
 RULER_SCORES = "ruler.json"
@@ -58,12 +59,23 @@ def ruler_scores(preds: list[dict[str, Any]]) -> dict[str, Any]:
         str(length): {
             "rows": len(group),
             "longest": max(p["response_length"] for p in group),
+            "longest_not_looping": _longest_not_looping(group),
             "median": statistics.median(p["response_length"] for p in group),
-            "S_l": round(statistics.fmean(p["length_score"] for p in group), 2),
+            "S_l": round(statistics.fmean(row_length_score(p) for p in group), 2),  # rounded once
         }
         for length, group in sorted(by_length.items())
     }
-    return {"longest_output": max((p["response_length"] for p in preds), default=0), "by_length": table}
+    return {
+        "longest_output": max((p["response_length"] for p in preds), default=0),
+        "longest_not_looping": _longest_not_looping(preds),
+        "by_length": table,
+    }
+
+
+def _longest_not_looping(preds: list[dict[str, Any]]) -> int:
+    """The longest output that is writing rather than a loop: a small model that falls into a loop
+    can run to the token limit, which makes the plain longest output say nothing about its length."""
+    return max((p["response_length"] for p in preds if p.get("rep_4", 0.0) <= LOOP_REP_4), default=0)
 
 
 def run_ruler(request: RulerRequest, settings: Settings) -> dict[str, Any]:
@@ -112,13 +124,18 @@ def ruler_report(out: Path, manifest: dict[str, Any], scores: dict[str, Any], pr
     figure.tight_layout()
     figure.savefig(out / "ruler.png", dpi=110)
     plt.close(figure)
-    rows = [[n, v["rows"], v["longest"], v["median"], v["S_l"]] for n, v in scores["by_length"].items()]
+    rows = [
+        [n, v["rows"], v["longest"], v.get("longest_not_looping"), v["median"], v["S_l"]]
+        for n, v in scores["by_length"].items()
+    ]
+    header = ["required length", "rows", "longest output", "longest not looping", "median output", "S_l"]
     text = "\n\n".join(
         [
             f"# LongWrite-Ruler: {manifest['mode']} mode",
             f"- command: `{manifest['command']}`\n- data: `{manifest['data']}`\n- writer: {manifest['backend']}",
-            f"Longest output: {scores['longest_output']:,} words.",
-            table(["required length", "rows", "longest output", "median output", "S_l"], rows),
+            f"Longest output: {scores['longest_output']:,} words; longest that is not a loop "
+            f"(seq-rep-4 at most {LOOP_REP_4}): {scores['longest_not_looping']:,} words.",
+            table(header, rows),
             "![required vs output length](ruler.png)",
         ]
     )

@@ -9,15 +9,39 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
-from longwrite.cli_options import ApiKey, BaseUrl, HfDataset, ModelId, fail, one_source, settings_from
+from longwrite.cli_options import (
+    INPUT_FORMS,
+    ApiKey,
+    BaseUrl,
+    HfDataset,
+    ModelId,
+    PushToHub,
+    SaveToDisk,
+    fail,
+    one_source,
+    settings_from,
+)
 from longwrite.cli_pipeline import epilog as pipeline_epilog
 from longwrite.cli_pipeline import pipeline
 from longwrite.cli_train import train_app
 from longwrite.errors import LongwriteError
 
-app = typer.Typer(
+
+class _App(typer.Typer):
+    """The app; an error a user can act on that escapes a command (a bad LONGWRITE_* value read
+    before a command's own error handling) is still one line and its exit code."""
+
+    def __call__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            return super().__call__(*args, **kwargs)
+        except LongwriteError as error:
+            typer.echo(f"error: {error}", err=True)
+            sys.exit(error.exit_code)
+
+
+app = _App(
     help="Ultra-long writing with LLMs: plan, write, synthesise data, train and evaluate.",
     no_args_is_help=True,
     add_completion=False,
@@ -25,9 +49,30 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"longwrite {version('longwrite')}")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            typer.echo("longwrite (not installed: no version)")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="print the version and exit")
+    ] = False,
+) -> None:
+    """Ultra-long writing with LLMs: plan, write, synthesise data, train and evaluate."""
+
+
 class Mode(StrEnum):
     agent = "agent"
     model = "model"
+    auto = "auto"
 
 
 @app.command(
@@ -36,13 +81,17 @@ class Mode(StrEnum):
         '  longwrite write "Write a 3000-word history of tea." --plan-only -o plan.json\n\n'
         '  longwrite write "Write a 3000-word history of tea." --plan-file plan.json\n\n'
         "  longwrite write --job 20261121-101500-a1b2c3 --resume\n\n"
+        '  longwrite write "Write a 5000-word report on urban trees." --mode auto --base-url http://localhost:8000/v1\n\n'
         '  longwrite write "Write a 2000-word essay on rivers." --base-url http://localhost:8000/v1'
     )
 )
 def write(
     instruction: Annotated[str | None, typer.Argument(help="what to write; the length is read from it")] = None,
     words: Annotated[int | None, typer.Option("--words", help="target length (overrides the instruction)")] = None,
-    mode: Annotated[Mode, typer.Option("--mode", help="agent: plan and write; model: one call")] = Mode.agent,
+    mode: Annotated[
+        Mode,
+        typer.Option("--mode", help="agent: plan and write; model: one call; auto: the model, then the agent if short"),
+    ] = Mode.agent,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="write the markdown here")] = None,
     job: Annotated[str | None, typer.Option("--job", help="job id (new, or one to resume)")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="continue the job given by --job")] = False,
@@ -55,8 +104,9 @@ def write(
 ) -> None:
     """Write one document. Progress goes to stderr; the markdown to stdout or -o FILE.
 
-    With no --words, the length comes from the instruction ("a 5000-word ...", "三千字"), else 2,000
-    words. Targets above 100,000 words are refused (LONGWRITE_MAX_TARGET_WORDS).
+    With no --words, the length comes from the instruction ("a 5000-word ...", "三千字", "five entries
+    of 400 words each"); where it states none, the plan sizes the document (at most
+    LONGWRITE_MAX_PLANNED_WORDS). Targets above 100,000 words are refused (LONGWRITE_MAX_TARGET_WORDS).
     """
     from longwrite.commands.write import WriteRequest, run
 
@@ -142,18 +192,42 @@ class EngineName(StrEnum):
     transformers = "transformers"
 
 
+ENGINE_ARGS = "engine_args"
+
+
+class _EngineFlagsCommand(TyperCommand):
+    """A command whose words after the first `--` are kept whole for the engine it starts.
+
+    Taken off before parsing, so an unknown flag before `--` is still refused, and a stray word
+    is not silently handed to the engine.
+    """
+
+    def parse_args(self, ctx, args):  # type: ignore[no-untyped-def]
+        if "--" in args:
+            cut = args.index("--")
+            args, ctx.meta[ENGINE_ARGS] = args[:cut], args[cut + 1 :]
+        return super().parse_args(ctx, args)
+
+    def collect_usage_pieces(self, ctx):  # type: ignore[no-untyped-def]
+        return [*super().collect_usage_pieces(ctx), "[-- ENGINE FLAGS...]"]
+
+
 @app.command(
     "serve-model",
+    cls=_EngineFlagsCommand,
     epilog=(
         "Examples:\n\n  longwrite serve-model --engine vllm --model ./longwriter-8b --context-tokens 32768\n\n"
         "  longwrite serve-model --engine vllm --model Qwen/Qwen2.5-7B-Instruct --lora longwriter=./adapter\n\n"
         "  longwrite serve-model --engine llamacpp --model ./model.gguf --port 8001\n\n"
         "  longwrite serve-model --engine llamacpp --model ./model.gguf --lora longwrite=./adapter.gguf\n\n"
         "  longwrite serve-model --engine transformers --model ./checkpoint --device cpu\n\n"
+        "  longwrite serve-model --engine vllm --model Qwen/Qwen2.5-72B-Instruct -- --tensor-parallel-size 4 "
+        "--gpu-memory-utilization 0.85 --quantization fp8\n\n"
         'Then: longwrite write --mode model --base-url http://127.0.0.1:8001/v1 --model NAME "..."'
     ),
 )
 def serve_model(
+    ctx: typer.Context,  # the flags after -- are in ctx.meta (see _EngineFlagsCommand)
     engine: Annotated[EngineName, typer.Option("--engine", help="vllm (GPU), llamacpp (GGUF, CPU), transformers")],
     model: Annotated[str, typer.Option("--model", help="checkpoint folder, GGUF file, or Hugging Face id")],
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
@@ -172,7 +246,10 @@ def serve_model(
     device: Annotated[str | None, typer.Option("--device", help="transformers serve: cpu, cuda:0, auto")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="print the server command and stop")] = False,
 ) -> None:
-    """Start a model server with settings fit for long outputs, and keep it up until Ctrl-C."""
+    """Start a model server with settings fit for long outputs, and keep it up until Ctrl-C.
+
+    Everything after `--` goes to the engine's own command as it is, after longwrite's flags: one given again wins.
+    """
     from longwrite.commands.serve_model import run_serve_model
     from model.engines import ModelServerSpec
 
@@ -188,6 +265,7 @@ def serve_model(
             threads=threads,
             continuous_batching=continuous_batching,
             device=device,
+            engine_args=tuple(ctx.meta.get(ENGINE_ARGS, ())),
         )
         code = run_serve_model(spec, settings_from(), dry_run)
     except LongwriteError as error:
@@ -265,6 +343,23 @@ def eval_longbench_write(
     judge_embedded: Annotated[
         bool, typer.Option("--judge-embedded", help="use the embedded model as a (weak) stand-in judge")
     ] = False,
+    judge_prompt: Annotated[
+        Path | None,
+        typer.Option(
+            "--judge-prompt",
+            help="judge prompt with $INST$ and $RESPONSE$ (default: judge.txt beside --data, the benchmark's own; "
+            "else longwrite's own)",
+        ),
+    ] = None,
+    judge_context_tokens: Annotated[
+        int | None,
+        typer.Option(
+            "--judge-context-tokens",
+            min=2048,
+            help="the --judge-base-url judge's context window; longer answers are shown as their beginning and end "
+            "(default LONGWRITE_CONTEXT_TOKENS or 32768)",
+        ),
+    ] = None,
 ) -> None:
     """LongBench-Write: write every answer, judge it (S_q) when a judge is given, score and report.
 
@@ -280,6 +375,8 @@ def eval_longbench_write(
         judge = None
         if judge_base_url:
             judge = settings_from(judge_base_url, judge_model, judge_api_key)
+            if judge_context_tokens:
+                judge = judge.model_copy(update={"context_tokens": judge_context_tokens})
         elif judge_embedded:  # the embedded default, whatever LONGWRITE_BASE_URL says
             judge = settings_from().model_copy(update={"base_url": None, "model": None, "api_key": None})
         request = LongBenchRequest(
@@ -293,6 +390,7 @@ def eval_longbench_write(
             on_bad_line=on_bad_line.value,
             judge=judge,
             judge_with_writer=judge_embedded and not settings.base_url,  # one embedded server does both
+            judge_prompt=judge_prompt,
         )
         scores = run_longbench(request, settings)
     except LongwriteError as error:
@@ -362,20 +460,40 @@ def eval_compare(
     typer.echo(f"-> {path}")
 
 
+@eval_app.command("rescore", epilog="Example:\n\n  longwrite eval rescore runs/agent runs/model")
+def eval_rescore(
+    runs: Annotated[list[Path], typer.Argument(help="finished LongBench-Write result folders")],
+) -> None:
+    """Score and report LongBench-Write runs again from their answers and judgements; no model runs."""
+    from eval.longbench_write import rescore_run
+
+    try:
+        for folder in runs:
+            scores = rescore_run(folder)
+            typer.echo(
+                f"S_l {scores['S_l']}  S_q {scores.get('S_q', '-')}  S {scores.get('S', '-')}  -> {folder}/report.md"
+            )
+    except LongwriteError as error:
+        fail(error)
+
+
 @app.command(
     epilog=(
         "Examples:\n\n  longwrite synth instructions.jsonl -o synth.jsonl --concurrency 2\n\n"
         "  longwrite synth instructions.jsonl -o synth.jsonl --concurrency 16 --base-url http://gpu1:8000/v1 "
-        "--base-url http://gpu2:8000/v1 --model Qwen/Qwen2.5-7B-Instruct"
+        "--base-url http://gpu2:8000/v1 --model Qwen/Qwen2.5-7B-Instruct\n\n"
+        "  longwrite synth hf:THUDM/LongWriter-6k --limit 100 -o synth.jsonl --push-to-hub me/longwrite-synth"
     )
 )
 def synth(
     output: Annotated[Path, typer.Option("-o", "--output", help="SFT rows are appended here")],
     source: Annotated[
         Path | None,
-        typer.Argument(help='instructions: rows {"prompt", optional "id", "length"} (.jsonl or .parquet)'),
+        typer.Argument(help=f'instructions: rows {{"prompt", optional "id", "length"}} ({INPUT_FORMS})'),
     ] = None,
     hf_dataset: HfDataset = None,
+    save_to_disk: SaveToDisk = None,
+    push_to_hub: PushToHub = None,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, help="documents written at once")] = 1,
     base_urls: Annotated[
         list[str] | None, typer.Option("--base-url", help="endpoint (repeat for round robin); unset = embedded")
@@ -388,10 +506,12 @@ def synth(
     retry_errors: Annotated[bool, typer.Option("--retry-errors", help="retry the rows in OUT.errors.jsonl")] = False,
 ) -> None:
     """Batch AgentWrite synthesis of long-output SFT data; rerun the same command to resume."""
+    from training.datasets_io import check_outputs, publish_file
     from training.synth import SynthRequest, synthesize
 
     try:
         source = one_source(source, hf_dataset)
+        check_outputs(save_to_disk, push_to_hub)  # before a run that may take days
     except LongwriteError as error:
         fail(error)
     request = SynthRequest(
@@ -406,6 +526,8 @@ def synth(
     )
     try:
         summary = synthesize(request, settings_from(None, model, api_key))
+        if published := publish_file(output, save_to_disk, push_to_hub):
+            summary["published"] = published  # stdout stays one JSON object
     except LongwriteError as error:
         fail(error)
     typer.echo(json.dumps(summary))
@@ -439,52 +561,70 @@ Output = Annotated[Path, typer.Option("-o", "--output", help="where to write the
 )
 def curate_filter(
     output: Output,
-    source: Annotated[Path | None, typer.Argument(help="rows: .jsonl, .parquet, or a saved dataset folder")] = None,
+    source: Annotated[Path | None, typer.Argument(help=f"rows: {INPUT_FORMS}")] = None,
     hf_dataset: HfDataset = None,
+    save_to_disk: SaveToDisk = None,
+    push_to_hub: PushToHub = None,
     min_length_score: Annotated[float, typer.Option("--min-length-score", min=0, max=100)] = 80.0,
     report: Annotated[Path | None, typer.Option("--report", help="folder for report.md and plots")] = None,
 ) -> None:
     """Keep rows whose answer follows the one length their instruction states (length score >=
     --min-length-score); drop refusals, loops and duplicate prompts."""
     from training.curate import curate, write_report
+    from training.datasets_io import check_outputs, publish_rows
     from training.rows import read_rows, write_rows
 
     try:
         source = one_source(source, hf_dataset)
+        check_outputs(save_to_disk, push_to_hub)
         result = curate(read_rows(source), min_length_score)
         write_rows(output, result.kept)
         if report:
             write_report(result, report, str(source))
+        published = publish_rows(result.kept, save_to_disk, push_to_hub)
     except LongwriteError as error:
         fail(error)
     dropped = ", ".join(f"{reason} {count}" for reason, count in sorted(result.dropped.items())) or "none"
     typer.echo(f"kept {len(result.kept)} of {len(result.decisions)} rows -> {output} (dropped: {dropped})")
+    for line in published:
+        typer.echo(line)
 
 
 @curate_app.command(
     "mix",
     epilog="Example:\n\n  longwrite curate mix --long curated.jsonl --general chat.jsonl "
-    "--ratio 20 --seed 1 -o mixed.jsonl",
+    "--ratio 20 --seed 1 -o mixed.jsonl\n\n"
+    "  longwrite curate mix --long curated.jsonl --general hf:HuggingFaceTB/smoltalk/all:train -o mixed.jsonl "
+    "--save-to-disk mixed-ds --push-to-hub me/longwrite-mixed",
 )
 def curate_mix(
-    long: Annotated[Path, typer.Option("--long", help="long-output rows")],
-    general: Annotated[Path, typer.Option("--general", help="general chat rows (same messages format)")],
+    long: Annotated[Path, typer.Option("--long", help=f"long-output rows: {INPUT_FORMS}")],
+    general: Annotated[
+        Path, typer.Option("--general", help="general chat rows (same messages format and input forms)")
+    ],
     output: Output,
+    save_to_disk: SaveToDisk = None,
+    push_to_hub: PushToHub = None,
     ratio: Annotated[int, typer.Option("--ratio", help="general rows per long row (Minimum Tuning: 20)")] = 20,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     allow_repeat: Annotated[bool, typer.Option("--allow-repeat", help="reuse general rows if too few")] = False,
 ) -> None:
     """Mix every long-output row with RATIO general rows, shuffled."""
+    from training.datasets_io import check_outputs, publish_rows
     from training.mix import mix
     from training.rows import read_rows, write_rows
 
     try:
+        check_outputs(save_to_disk, push_to_hub)
         result = mix(read_rows(long), read_rows(general), ratio, seed, allow_repeat)
         write_rows(output, result.rows)
+        published = publish_rows(result.rows, save_to_disk, push_to_hub)
     except LongwriteError as error:
         fail(error)
     repeated = f" ({result.repeated_general} general rows used twice)" if result.repeated_general else ""
     typer.echo(f"{result.long} long + {result.general} general = {len(result.rows)} rows{repeated} -> {output}")
+    for line in published:
+        typer.echo(line)
 
 
 @app.command(epilog="Example:\n\n  longwrite count essay.md")

@@ -43,18 +43,53 @@ def fail(error: LongwriteError) -> NoReturn:
 
 
 HfDataset = Annotated[
-    Path | None,
-    typer.Option("--hf-dataset", help="read the rows from a folder saved with datasets' save_to_disk"),
+    str | None,
+    typer.Option(
+        "--hf-dataset",
+        metavar="FOLDER|OWNER/NAME",
+        help="read the rows from a dataset folder (save_to_disk, or data files) or, when no such folder exists, "
+        "from the Hub dataset OWNER/NAME or OWNER/NAME/CONFIG:SPLIT (datasets' load_dataset; offline from its cache)",
+    ),
 ]
+SaveToDisk = Annotated[
+    Path | None,
+    typer.Option("--save-to-disk", metavar="FOLDER", help="also save the rows there with datasets' save_to_disk"),
+]
+PushToHub = Annotated[
+    str | None,
+    typer.Option(
+        "--push-to-hub",
+        metavar="OWNER/NAME",
+        help="also push the rows to this Hub dataset repo (created if new; log in with `hf auth login` or HF_TOKEN)",
+    ),
+]
+# Where a positional input is described: the forms read_rows takes.
+# No square brackets: typer renders help as Rich markup, where [/X] is a closing tag.
+INPUT_FORMS = (
+    ".jsonl, .parquet, a dataset folder, or a Hub dataset hf:OWNER/NAME, hf:OWNER/NAME:SPLIT or "
+    "hf:OWNER/NAME/CONFIG:SPLIT"
+)
 
 
-def one_source(source: Path | None, hf_dataset: Path | None) -> Path:
-    """The input: a file argument, or --hf-dataset FOLDER (a saved Hugging Face dataset), not both."""
+def one_source(source: Path | None, hf_dataset: str | None) -> Path:
+    """The input: a file argument, or --hf-dataset (a dataset folder, else a Hub id), not both.
+
+    A Hub id comes back as the path-like `hf:OWNER/NAME`, the form read_rows takes.
+    """
+    from training.datasets_io import HUB_PREFIX, is_hub_id
+
     if (source is None) == (hf_dataset is None):
-        raise InputError("Give one input: a .jsonl/.parquet file, or --hf-dataset FOLDER.")
-    if hf_dataset is not None and not hf_dataset.is_dir():
-        raise InputError(
-            f"--hf-dataset {hf_dataset} is not a folder; give one written by datasets' save_to_disk "
-            "(or pass a .jsonl/.parquet file without --hf-dataset)."
-        )
-    return source or hf_dataset  # type: ignore[return-value]
+        raise InputError(f"Give one input: {INPUT_FORMS}; or --hf-dataset FOLDER|OWNER/NAME.")
+    if source is not None:
+        return source
+    assert hf_dataset is not None
+    name = hf_dataset.removeprefix(HUB_PREFIX)
+    folder = Path(hf_dataset)
+    if folder.is_dir():
+        return folder
+    if not folder.exists() and is_hub_id(name):
+        return Path(HUB_PREFIX + name)
+    raise InputError(
+        f"--hf-dataset {hf_dataset} is not a folder (one written by datasets' save_to_disk, or of data files) "
+        "nor a Hub dataset id OWNER/NAME[:SPLIT]; pass a .jsonl/.parquet file without --hf-dataset."
+    )

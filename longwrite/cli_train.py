@@ -23,7 +23,9 @@ if TYPE_CHECKING:
 
 train_app = typer.Typer(
     help="Fine-tune for long output with TRL: `sft` on long-output conversations, `pairs` to sample preference "
-    "pairs, `dpo` on them. Recipes live in training/recipes/.",
+    "pairs, `dpo` on them. Recipes live in training/recipes/. A recipe's data (`--data`) may be a .jsonl or "
+    ".parquet file, a dataset folder, or a Hub dataset hf:OWNER/NAME or hf:OWNER/NAME/CONFIG:SPLIT (load_dataset; "
+    "offline from its cache).",
     no_args_is_help=True,
 )
 WITH_OVERRIDES = {"allow_extra_args": True, "ignore_unknown_options": True}
@@ -70,7 +72,7 @@ def train_dpo(ctx: typer.Context, config: Config = None, overwrite: Overwrite = 
 @train_app.command(
     "pairs",
     context_settings=WITH_OVERRIDES,
-    epilog="Example:\n\n  longwrite train pairs --config training/recipes/pairs-embedded.yaml --base_url "
+    epilog="Example:\n\n  longwrite train pairs --config smollm2-135m-pairs-cpu --base_url "
     "http://localhost:8001/v1\n\nRecipe keys:\n\n" + describe(PairsRecipe),
 )
 def train_pairs(

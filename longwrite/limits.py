@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from longwrite.errors import InputError, TooLargeError
 from longwrite.settings import Settings
-from longwrite.text import required_length
+from longwrite.text import required_length, stated_length
+
+TargetFrom = Literal["request", "instruction", "plan"]
 
 
 def check_instruction(instruction: str | None, settings: Settings, example: str) -> str:
@@ -30,14 +34,34 @@ def check_instruction(instruction: str | None, settings: Settings, example: str)
     return text
 
 
-def target_length(instruction: str, words: int | None, where: str, settings: Settings) -> int:
-    """The target: `words` when given (named `where` in errors), else the instruction's, else the default."""
+def target_length(instruction: str, words: int | None, where: str, settings: Settings) -> int | None:
+    """The target: `words` when given (named `where` in errors), else the length the instruction
+    states; None when neither gives one, and the agent's plan sizes the document (each section
+    as long as the task needs, at most settings.max_planned_words in all)."""
     if words is not None:
         return check_target(words, where, settings)
-    stated = required_length(instruction)
-    if stated is not None:
-        return check_target(stated, "the length the instruction asks for", settings)
-    return settings.default_target_words
+    stated = stated_length(instruction)
+    if stated.words is not None:
+        return check_target(stated.words, f"The length the instruction asks for, {stated.describe()},", settings)
+    return None
+
+
+def target_from(instruction: str, target: int | None) -> TargetFrom:
+    """Where a target came from: "plan" (None: the plan sizes it), "instruction" (the length it
+    states) or "request" (a number given beside it: --words, target_words, the page's box)."""
+    if target is None:
+        return "plan"
+    return "instruction" if required_length(instruction) == target else "request"
+
+
+def target_note(instruction: str, target: int | None, settings: Settings) -> str:
+    """Where a target came from, for people: "2,000 words (5 x 400, from '五篇 … 400字')"."""
+    source = target_from(instruction, target)
+    if source == "plan":
+        return f"no length stated: the plan sizes it (at most {settings.max_planned_words:,} words)"
+    if source == "instruction":
+        return stated_length(instruction).describe()
+    return f"{target:,} words (asked for beside the instruction)"
 
 
 def check_target(words: int, where: str, settings: Settings) -> int:

@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 import os
+import types
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, Union, get_args, get_origin
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from longwrite.errors import InputError
 
 # Above this a request is refused: 100,000 words is five times LongWrite-Ruler's longest
 # length that any published system reaches and several hours on a CPU.
 MAX_TARGET_WORDS = 100_000
-# Used when neither --words nor the instruction says how long the document should be.
+# Where nothing plans a length that no one stated: model mode, auto's first answer, and the
+# fallback outline when the model gives no usable plan (the agent's own plan sizes it otherwise).
 DEFAULT_TARGET_WORDS = 2_000
+# The most a plan may size a document that states no length. LongBench-Write labels its requests
+# that state none 300 to 1,000 words; this leaves room for a task whose outline needs more (a
+# report, a story) and stops a small model that gives every section the maximum from writing
+# 12,000 words nobody asked for.
+MAX_PLANNED_WORDS = 4_000
 
 
 def _default_home() -> Path:
@@ -66,13 +76,33 @@ class Settings(BaseSettings):
     loop_presence_penalty: float = 0.4
     loop_repeat_penalty: float = 1.25
 
-    # ---- HTTP behaviour: explicit timeouts and a short, visible retry budget
-    connect_timeout_s: float = 10.0
-    request_timeout_s: float = 600.0  # one section on a slow CPU backend can take minutes
-    max_retries: int = Field(2, ge=0, le=10)  # connection errors, 429 and 5xx, with backoff
+    # ---- HTTP behaviour: a dead or silent server fails in seconds, a slow one gets minutes (see model/waits.py)
+    connect_timeout_s: float = Field(10.0, gt=0, description="to open a connection to the model server")
+    first_byte_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        description="before each model call the server must answer a plain GET within this; one that "
+        "accepts connections and answers nothing fails in seconds (10 s x 3 tries: 31 s with the default retries)",
+    )
+    request_timeout_s: float = Field(
+        600.0,
+        gt=0,
+        description="for a model answer to start (the server queues the request and reads the prompt: "
+        "minutes for a long prompt on a CPU), and for a non-streamed answer to arrive whole",
+    )
+    stall_timeout_s: float = Field(
+        120.0,
+        gt=0,
+        description="once an answer streams, the longest silence in it: this long with nothing from the "
+        "server fails the call (the embedded server sends a keep-alive every 15 s)",
+    )
+    max_retries: int = Field(2, ge=0, le=10)  # connection errors, timeouts, 429 and 5xx, with backoff
 
     # ---- lengths and caps
     default_target_words: int = Field(DEFAULT_TARGET_WORDS, gt=0)
+    max_planned_words: int = Field(
+        MAX_PLANNED_WORDS, gt=0, description="cap on the length a plan gives a request that states none"
+    )
     max_target_words: int = Field(MAX_TARGET_WORDS, gt=0)
     max_instruction_chars: int = Field(50_000, gt=0)
     short_target_words: int = Field(400, ge=0, description="below this, no plan: one call")
@@ -95,6 +125,13 @@ class Settings(BaseSettings):
         None, description="key `longwrite serve` sends to its backend (LONGWRITE_API_KEY is the key it asks of clients)"
     )
     max_request_bytes: int = Field(1_000_000, gt=0, description="larger HTTP bodies get 413")
+    allowed_endpoints: str | None = Field(
+        None,
+        description="other endpoints a page user may name in the Endpoint panel (the server then fetches "
+        "them): comma-separated URL prefixes (https://models.example/v1) or hosts (models.example, "
+        "10.0.0.5:8001); '*' allows any, 'none' none. Unset: any when the server listens on loopback only "
+        "(set it behind a reverse proxy), none otherwise",
+    )
 
     # ---- embedded default
     embedded_context_tokens: int = Field(8_192, gt=512)
@@ -110,6 +147,13 @@ class Settings(BaseSettings):
     # ---- where jobs and logs live
     home: Path = Field(default_factory=_default_home)
 
+    def __init__(self, **values: Any) -> None:
+        # a bad LONGWRITE_* value is the user's input: one line naming it, not pydantic's report
+        try:
+            super().__init__(**values)
+        except ValidationError as error:
+            raise InputError(describe_invalid(error, type(self).model_fields)) from error
+
     @field_validator("base_url")
     @classmethod
     def _strip_base_url(cls, value: str | None) -> str | None:
@@ -122,6 +166,35 @@ class Settings(BaseSettings):
     @property
     def logs_dir(self) -> Path:
         return self.home / "logs"
+
+
+def describe_invalid(error: ValidationError, fields: dict[str, FieldInfo]) -> str:
+    """One sentence naming each bad variable, the value it had and what it takes."""
+    problems = []
+    for item in error.errors():
+        name = str(item["loc"][0]) if item["loc"] else ""
+        shown = repr(item["input"]) if isinstance(item["input"], str | int | float) else "its value"
+        takes = what_it_takes(fields[name]) if name in fields else item["msg"]
+        problems.append(f"LONGWRITE_{name.upper()}={shown} is not valid: it takes {takes}")
+    return "; ".join(problems) + "."
+
+
+def what_it_takes(field: FieldInfo) -> str:
+    """`a number >= 0.0 and <= 2.0`, `one of json_schema, llamacpp, off`, ... for a settings field."""
+    annotation: Any = field.annotation
+    if get_origin(annotation) in (Union, types.UnionType):  # X | None: what is set is an X
+        annotation = next(arg for arg in get_args(annotation) if arg is not type(None))
+    if get_origin(annotation) is Literal:
+        return "one of " + ", ".join(str(choice) for choice in get_args(annotation))
+    kinds = {int: "a whole number", float: "a number", bool: "true or false", Path: "a path"}
+    bounds = [
+        f"{sign} {getattr(rule, attribute)}"
+        for rule in field.metadata
+        for attribute, sign in (("gt", ">"), ("ge", ">="), ("lt", "<"), ("le", "<="))
+        if getattr(rule, attribute, None) is not None
+    ]
+    kind = kinds.get(annotation, "text")
+    return f"{kind} {' and '.join(bounds)}" if bounds else kind
 
 
 @lru_cache(maxsize=1)

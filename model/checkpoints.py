@@ -11,15 +11,15 @@ from pathlib import Path
 from typing import Any
 
 from longwrite.errors import BackendError
+from longwrite.extras import require
 
 
 def load_gguf(gguf: Path) -> tuple[Any, Any]:
     """(float32 model, tokenizer with its chat template) read from a GGUF file."""
-    try:
-        import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-    except ImportError as error:
-        raise BackendError("Loading a GGUF model needs the train extra: pip install 'longwrite[train]'.") from error
+    require("train", "Loading a GGUF model with transformers")
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
     if not gguf.is_file():
         raise BackendError(f"{gguf} is not a file; give the path of a .gguf model.")
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +15,7 @@ from langchain_openai import ChatOpenAI
 
 from longwrite.errors import BackendError, LongwriteError
 from longwrite.settings import Settings, StructuredOutput
+from model.waits import SilentServer, Waits, check_answers, http_client, wait_that_ran_out
 
 REMOTE_CONTEXT_TOKENS = 32_768  # assumed for a remote endpoint unless LONGWRITE_CONTEXT_TOKENS says
 
@@ -52,40 +52,21 @@ def redacted_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"***@{host}"))
 
 
-_HTTP_CLIENTS: dict[tuple[str, float, float], httpx.Client] = {}
-_HTTP_CLIENTS_LOCK = threading.Lock()
-
-
-def _http_client(base_url: str, timeout: httpx.Timeout) -> httpx.Client:
-    """One pooled HTTP client per endpoint and timeout, shared by every chat model built for it.
-
-    Without it, each ChatOpenAI builds its own client (langchain caches clients only for a
-    plain-number timeout): a new TLS context and a new connection for every call, and memory
-    that a long-running server never gets back.
-    """
-    key = (base_url, timeout.read or 0.0, timeout.connect or 0.0)
-    with _HTTP_CLIENTS_LOCK:
-        client = _HTTP_CLIENTS.get(key)
-        if client is None or client.is_closed:
-            client = _HTTP_CLIENTS[key] = httpx.Client(timeout=timeout)
-        return client
-
-
 def chat_model(endpoint: Endpoint, settings: Settings, **overrides: Any) -> ChatOpenAI:
-    """A ChatOpenAI client for `endpoint` with explicit timeouts and a short retry budget.
+    """A ChatOpenAI client for `endpoint` with explicit waits (model.waits) and a short retry budget.
 
-    The openai client retries connection errors, 429 and 5xx with exponential backoff; the
-    budget is `settings.max_retries`, so a dead server fails in seconds, not minutes.
+    The openai client retries connection errors, timeouts, 429 and 5xx with exponential backoff;
+    the budget is `settings.max_retries`, so a dead or silent server fails in seconds, not minutes.
     """
-    timeout = httpx.Timeout(settings.request_timeout_s, connect=settings.connect_timeout_s)
+    waits = Waits.from_settings(settings)
     options: dict[str, Any] = {
         "base_url": endpoint.base_url,
         "model": endpoint.model,
         "api_key": endpoint.api_key,
         "temperature": settings.temperature,
-        "timeout": timeout,
+        "timeout": waits.client_timeout(),
         "max_retries": settings.max_retries,
-        "http_client": _http_client(endpoint.base_url, timeout),
+        "http_client": http_client(endpoint.base_url, waits),
     }
     if settings.top_p is not None:
         options["top_p"] = settings.top_p
@@ -117,44 +98,95 @@ def refused_response_format(error: openai.APIStatusError) -> bool:
     return error.status_code in (400, 422) or (error.status_code == 500 and "response_format" in str(error))
 
 
+@dataclass(frozen=True)
+class SamplingFields:
+    """What a server calls the extra sampling fields the agent sends (None: it takes none)."""
+
+    repeat_penalty_param: str | None
+    min_tokens_param: str | None
+
+
+# Servers known by what they write into `owned_by` in their /v1/models list: vLLM "vllm",
+# llama.cpp's own llama-server "llamacpp" (it has no floor on an answer's length), and
+# llama-cpp-python (`serve-model --engine llamacpp`, the embedded default) "me". OpenAI answers
+# "system" or an organisation, so nothing is sent there that it would reject.
+KNOWN_SERVERS: dict[str, SamplingFields] = {
+    "vllm": SamplingFields("repetition_penalty", "min_tokens"),
+    "llamacpp": SamplingFields("repeat_penalty", None),
+    "me": SamplingFields("repeat_penalty", "min_tokens"),
+}
+UNKNOWN_SERVER = SamplingFields(None, None)
+
+
+def sampling_fields(models: list[dict[str, Any]]) -> SamplingFields:
+    """The fields of the server whose /v1/models entries are `models`, when it says what it is."""
+    owners = {entry.get("owned_by") for entry in models if isinstance(entry, dict)}
+    known = [KNOWN_SERVERS[owner] for owner in owners if isinstance(owner, str) and owner in KNOWN_SERVERS]
+    return known[0] if len(known) == 1 and len(owners) == 1 else UNKNOWN_SERVER
+
+
 def resolve_endpoint(settings: Settings) -> Endpoint:
-    """The remote endpoint the settings describe; asks the server for its model if none is set."""
+    """The remote endpoint the settings describe; asks the server for its model if none is set,
+    and for what it is, so vLLM and llama.cpp get their own names for the extra sampling fields."""
     if not settings.base_url:
         raise LongwriteError("No base URL is set; the embedded default is started by model.embedded.")
     api_key = settings.api_key.get_secret_value() if settings.api_key else "not-needed"
-    model = settings.model or _only_served_model(settings.base_url, api_key, settings)
+    models: list[dict[str, Any]] = []
+    if not settings.model:
+        models = _served_models(settings.base_url, api_key, settings)
+        model = _only_served_model(models, settings.base_url)
+    else:
+        model = settings.model
+        if settings.repeat_penalty_param is None or settings.min_tokens_param is None:
+            with contextlib.suppress(BackendError):  # only a guess: the first chat call reports a dead server
+                models = _served_models(settings.base_url, api_key, settings)
+    detected = sampling_fields(models)
     return Endpoint(
         base_url=settings.base_url,
         model=model,
         api_key=api_key,
         context_tokens=settings.context_tokens or REMOTE_CONTEXT_TOKENS,
-        repeat_penalty_param=settings.repeat_penalty_param,
-        min_tokens_param=settings.min_tokens_param,
+        repeat_penalty_param=_chosen(settings.repeat_penalty_param, detected.repeat_penalty_param),
+        min_tokens_param=_chosen(settings.min_tokens_param, detected.min_tokens_param),
         structured_output=settings.structured_output,
         section_words=settings.section_words or 500,
     )
 
 
-def _only_served_model(base_url: str, api_key: str, settings: Settings) -> str:
+def _chosen(explicit: str | None, detected: str | None) -> str | None:
+    """The user's LONGWRITE_*_PARAM when set (empty: send none), else what the server was found to take."""
+    return (explicit if explicit is not None else detected) or None
+
+
+def _only_served_model(models: list[dict[str, Any]], base_url: str) -> str:
+    ids = [entry["id"] for entry in models]
+    if len(ids) != 1:
+        served = ", ".join(ids) or "none"
+        raise BackendError(f"The server at {redacted_url(base_url)} serves {served}; pass --model to choose one.")
+    return ids[0]
+
+
+def _served_models(base_url: str, api_key: str, settings: Settings) -> list[dict[str, Any]]:
+    """The entries of the server's /v1/models list (each with at least an id)."""
     url = f"{base_url}/models"
     shown = redacted_url(base_url)
+    waits = Waits.from_settings(settings)
     try:
-        response = httpx.get(
-            url,
-            headers={"Authorization": f"Bearer {api_key}"},
-            timeout=httpx.Timeout(30.0, connect=settings.connect_timeout_s),
-        )
+        check_answers(base_url, waits)  # a silent listener fails here in seconds
+        # then a long wait: llama-cpp-python answers /models only when its model is free
+        response = httpx.get(url, headers={"Authorization": f"Bearer {api_key}"}, timeout=waits.client_timeout())
         response.raise_for_status()
-        ids = [entry["id"] for entry in response.json()["data"]]
+        models = response.json()["data"]
+        if not all(isinstance(entry, dict) and isinstance(entry.get("id"), str) for entry in models):
+            raise ValueError("an entry has no id")
     except httpx.ConnectError as error:
         raise BackendError(f"Nothing answers at {shown}; start the server there or fix --base-url.") from error
+    except SilentServer as error:
+        raise BackendError(f"{error.explain(shown)}; {error.advice}") from error
     except (httpx.HTTPError, ValueError, KeyError, TypeError) as error:
         reason = _short(error)
         raise BackendError(f"{shown}/models did not list its models ({reason}); pass --model to name one.") from error
-    if len(ids) != 1:
-        served = ", ".join(ids) or "none"
-        raise BackendError(f"The server at {shown} serves {served}; pass --model to choose one.")
-    return ids[0]
+    return models
 
 
 @contextlib.contextmanager
@@ -164,6 +196,9 @@ def backend_errors(endpoint: Endpoint) -> Iterator[None]:
     try:
         yield
     except openai.APIConnectionError as error:  # also covers timeouts
+        waited = wait_that_ran_out(error)
+        if waited is not None:
+            raise BackendError(f"{waited.explain(where)}; {waited.advice}") from error
         kind = "timed out" if isinstance(error, openai.APITimeoutError) else "could not be reached"
         raise BackendError(
             f"The model server at {where} {kind}; check that it is running and --base-url is right."

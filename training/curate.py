@@ -11,14 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from longwrite.text import count_words, length_score, longest_line_run, repetition, required_length
+from longwrite.text import LOOP_REP_4, count_words, length_score, longest_line_run, repetition, required_length
 from training.rows import turns
 
 Reason = Literal["malformed", "no_length", "refusal", "degenerate", "length", "duplicate"]
 REASONS: tuple[Reason, ...] = ("malformed", "no_length", "refusal", "degenerate", "length", "duplicate")
 DEFAULT_MIN_LENGTH_SCORE = 80.0  # Minimum Tuning's threshold
-# An answer this repetitive is a loop, not writing (seq-rep-4; fresh prose is under 0.1).
-MAX_REP_4 = 0.5
 MAX_LINE_RUN = 4  # the same line more than this many times in a row
 
 _REFUSAL = re.compile(
@@ -50,7 +48,7 @@ def judge_row(row: dict[str, Any], min_length_score: float = DEFAULT_MIN_LENGTH_
     score = length_score(required, actual)
     if _REFUSAL.search(answer[:200]):
         return Decision(False, "refusal", required, actual, score)
-    if repetition(answer).rep_n > MAX_REP_4 or longest_line_run(answer) > MAX_LINE_RUN:
+    if repetition(answer).rep_n > LOOP_REP_4 or longest_line_run(answer) > MAX_LINE_RUN:
         return Decision(False, "degenerate", required, actual, score)
     if score < min_length_score:
         return Decision(False, "length", required, actual, score)

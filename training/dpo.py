@@ -6,12 +6,14 @@ is switched off instead, so no second copy is held).
 
 from __future__ import annotations
 
+from longwrite.extras import require
 from training.examples import dpo_examples
 from training.recipe import DpoRecipe
 from training.runs import TrainSummary, common_arguments, lora_config, prepare_run, train_and_save
 
 
 def run_dpo(recipe: DpoRecipe, source: str, overwrite: bool = False) -> TrainSummary:
+    require("train", "Training (longwrite train dpo)")
     from datasets import Dataset
     from trl import DPOConfig, DPOTrainer
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from longwrite.errors import InputError
+from longwrite.extras import require
 
 ADAPTER_CONFIG = "adapter_config.json"
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
@@ -34,6 +35,7 @@ _GGUF_NAMES = {
 def lora_to_gguf(adapter_dir: Path, out_file: Path, n_head: int, n_head_kv: int) -> Path:
     """Write the PEFT adapter in `adapter_dir` as a llama.cpp GGUF LoRA adapter (float16: half the
     size of float32, and far finer than the Q4_1 base it sits on)."""
+    require("train", "Exporting an adapter to GGUF")
     import gguf
     from safetensors.numpy import load_file
 

@@ -1,7 +1,7 @@
 """`longwrite pipeline RECIPE.yaml`: the whole training loop, one resumable stage at a time.
 
 instructions -> synth -> curate -> general -> mix -> sft [-> anneal] [-> pairs -> dpo] -> export
--> eval-base -> eval-trained -> ship -> report
+-> eval-base -> eval-trained -> ship -> eval-agent -> report
 
 Each stage writes into its own folder of the run (RUN/<stage>/) and marks it finished with
 `stage.json`, which holds a fingerprint of the stage's settings and of the stages it reads. A

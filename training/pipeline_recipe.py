@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from longwrite.errors import InputError
-from training.recipe import checked_value, read_yaml
+from training.recipe import checked_value, find_recipe, read_yaml
 
 
 @dataclass
@@ -128,7 +128,9 @@ class PipelineRecipe:
 
 
 def load_pipeline_recipe(path: Path) -> PipelineRecipe:
-    """The recipe in `path`, every section checked; InputError naming an unknown stage or key."""
+    """The recipe in `path` (or the shipped recipe of that name), every section checked; InputError
+    naming an unknown stage or key."""
+    path = find_recipe(path)
     values = read_yaml(path)
     known = [*TOP_LEVEL, *STAGE_SECTIONS, *TRAIN_SECTIONS]
     for key in values:

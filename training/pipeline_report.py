@@ -13,11 +13,17 @@ from typing import Any
 
 from eval.data import RANGES
 from eval.report import pyplot, scatter, table
+from eval.ruler import ruler_scores
 from longwrite.jsonl import read_jsonl
+from longwrite.text import LOOP_REP_4
 from training.pipeline import StageRun, stage_seconds
 
 BASE_MODEL = "eval-base/longbench-model"
-TRAINED = {mode: f"eval-trained/longbench-{mode}" for mode in ("model", "agent", "auto")}
+TRAINED = {
+    "model": "eval-trained/longbench-model",
+    "agent": "eval-agent/longbench-agent",
+    "auto": "eval-agent/longbench-auto",
+}
 RULERS = {"base": "eval-base/ruler-model", "trained": "eval-trained/ruler-model"}
 
 
@@ -31,8 +37,10 @@ def _preds(run_dir: Path, folder: str) -> list[dict[str, Any]]:
 
 
 def _ruler(run_dir: Path, folder: str) -> dict[str, Any] | None:
-    path = run_dir / folder / "ruler.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    """Ruler scores computed from the answers (not read from ruler.json), so figures added to the
+    scoring later also cover runs evaluated before them."""
+    path = run_dir / folder / "preds.jsonl"
+    return ruler_scores(read_jsonl(path)) if path.is_file() else None
 
 
 def beats_base_everywhere(run_dir: Path) -> tuple[bool, str]:
@@ -113,9 +121,11 @@ def model_card(run: StageRun, summary_of: Callable[[Path, str], dict[str, Any] |
     return "\n".join(lines)
 
 
-def _row(name: str, scores: dict[str, Any] | None, preds: list[dict[str, Any]], longest: Any) -> list[Any]:
+def _row(
+    name: str, scores: dict[str, Any] | None, preds: list[dict[str, Any]], ruler: dict[str, Any] | None
+) -> list[Any]:
     if scores is None:
-        return [name, *["-"] * (len(RANGES) + 5)]
+        return [name, *["-"] * (len(RANGES) + 6)]
     ranges = [scores["S_l_by_range"][label]["S_l"] for label, _ in RANGES]
     rep = statistics.fmean(p["rep_4"] for p in preds) if preds else None
     return [
@@ -125,26 +135,29 @@ def _row(name: str, scores: dict[str, Any] | None, preds: list[dict[str, Any]], 
         scores.get("S_q"),
         round(rep, 3) if rep is not None else None,
         scores["time"]["words_per_second"],
-        longest,
+        ruler["longest_output"] if ruler else None,
+        ruler["longest_not_looping"] if ruler else None,
     ]
 
 
 def _before_after_table(run_dir: Path) -> str:
-    header = ["writer", "S_l", *[label for label, _ in RANGES], "S_q", "rep-4", "words/s", "longest Ruler output"]
-    base_ruler, trained_ruler = (_ruler(run_dir, RULERS[k]) for k in ("base", "trained"))
-    rows = [
-        _row(
-            "base, model mode",
-            _scores(run_dir, BASE_MODEL),
-            _preds(run_dir, BASE_MODEL),
-            base_ruler["longest_output"] if base_ruler else None,
-        )
+    header = [
+        "writer",
+        "S_l",
+        *[label for label, _ in RANGES],
+        "S_q",
+        "rep-4",
+        "words/s",
+        "longest Ruler output",
+        "longest not looping",
     ]
+    base_ruler, trained_ruler = (_ruler(run_dir, RULERS[k]) for k in ("base", "trained"))
+    rows = [_row("base, model mode", _scores(run_dir, BASE_MODEL), _preds(run_dir, BASE_MODEL), base_ruler)]
     for mode, folder in TRAINED.items():
         scores = _scores(run_dir, folder)
         if scores is not None:
-            longest = trained_ruler["longest_output"] if trained_ruler and mode == "model" else None
-            rows.append(_row(f"trained, {mode} mode", scores, _preds(run_dir, folder), longest))
+            ruler = trained_ruler if mode == "model" else None
+            rows.append(_row(f"trained, {mode} mode", scores, _preds(run_dir, folder), ruler))
     return table(header, rows)
 
 
@@ -195,10 +208,42 @@ def _ruler_section(run_dir: Path) -> str:
     rows = []
     for length in sorted(set(base["by_length"]) | set(trained["by_length"]), key=int):
         b, t = base["by_length"].get(length, {}), trained["by_length"].get(length, {})
-        ratio = t.get("longest", 0) / b["longest"] if b.get("longest") else None
-        rows.append([int(length), b.get("longest"), t.get("longest"), ratio, b.get("S_l"), t.get("S_l")])
-    header = ["required", "longest (base)", "longest (trained)", "trained / base", "S_l (base)", "S_l (trained)"]
-    return "\n".join(["## LongWrite-Ruler (model mode, English)", "", table(header, rows), "", "![ruler](ruler.png)"])
+        rows.append(
+            [
+                int(length),
+                b.get("longest"),
+                t.get("longest"),
+                _ratio(t.get("longest"), b.get("longest")),
+                b.get("longest_not_looping"),
+                t.get("longest_not_looping"),
+                _ratio(t.get("longest_not_looping"), b.get("longest_not_looping")),
+                b.get("S_l"),
+                t.get("S_l"),
+            ]
+        )
+    header = [
+        "required",
+        "longest (base)",
+        "longest (trained)",
+        "trained / base",
+        "not looping (base)",
+        "not looping (trained)",
+        "trained / base, not looping",
+        "S_l (base)",
+        "S_l (trained)",
+    ]
+    note = (
+        f"An answer whose seq-rep-4 is above {LOOP_REP_4} is a loop: a small model that falls into one "
+        "can run on to the token limit, so the plain longest output can be a loop's length. The "
+        "columns 'not looping' leave loops out."
+    )
+    return "\n".join(
+        ["## LongWrite-Ruler (model mode, English)", "", table(header, rows), "", note, "", "![ruler](ruler.png)"]
+    )
+
+
+def _ratio(trained: int | None, base: int | None) -> float | None:
+    return round(trained / base, 2) if trained is not None and base else None
 
 
 def _ruler_plot(run_dir: Path, path: Path) -> None:
@@ -209,8 +254,15 @@ def _ruler_plot(run_dir: Path, path: Path) -> None:
         if scores is None:
             continue
         lengths = sorted(scores["by_length"], key=int)
+        xs = [int(n) for n in lengths]
+        line = axes.plot(xs, [scores["by_length"][n]["longest_not_looping"] for n in lengths], marker="o", label=name)
         axes.plot(
-            [int(n) for n in lengths], [scores["by_length"][n]["longest"] for n in lengths], marker="o", label=name
+            xs,
+            [scores["by_length"][n]["longest"] for n in lengths],
+            marker="x",
+            linestyle=":",
+            color=line[0].get_color(),
+            label=f"{name}, loops included",
         )
         top = max(int(n) for n in lengths)
         axes.plot([0, top], [0, top], color="grey", linestyle="--", linewidth=1)

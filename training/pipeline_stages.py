@@ -440,7 +440,8 @@ def _ruler(run: StageRun, settings: Settings, out: Path) -> dict[str, Any]:
         per_length=section.ruler_per_length,
         lang=section.ruler_lang,
     )
-    return {"longest_output": run_ruler(request, settings)["longest_output"]}
+    scores = run_ruler(request, settings)
+    return {"longest_output": scores["longest_output"], "longest_not_looping": scores["longest_not_looping"]}
 
 
 def run_eval_base(run: StageRun) -> dict[str, Any]:
@@ -452,31 +453,45 @@ def run_eval_base(run: StageRun) -> dict[str, Any]:
 
 
 def run_eval_trained(run: StageRun) -> dict[str, Any]:
-    results: dict[str, Any] = {}
-    modes = run.settings("eval").trained_modes
+    """The trained model's own one-call answers and its Ruler: they decide whether training worked
+    (and whether the adapter ships), so they come before the slower agent and auto runs."""
     with _serving(run, trained=True) as settings:
-        # the one-call answers and the ruler first: they decide whether the training worked
-        for mode in [m for m in modes if m == "model"]:
-            results["longbench-model"] = _longbench(run, settings, mode, run.folder / "longbench-model")
-        results["ruler-model"] = _ruler(run, settings, run.folder / "ruler-model")
-        for mode in [m for m in modes if m != "model"]:
-            results[f"longbench-{mode}"] = _longbench(run, settings, mode, run.folder / f"longbench-{mode}")
-    return results
+        return {
+            "longbench-model": _longbench(run, settings, "model", run.folder / "longbench-model"),
+            "ruler-model": _ruler(run, settings, run.folder / "ruler-model"),
+        }
 
 
-def estimate_eval(run: StageRun, modes: list[str]) -> float:
+def agent_modes(run: StageRun) -> list[str]:
+    return [mode for mode in run.settings("eval").trained_modes if mode != "model"]
+
+
+def run_eval_agent(run: StageRun) -> dict[str, Any]:
+    """Agent and auto mode with the trained model as the backend (auto: the model first)."""
+    modes = agent_modes(run)
+    if not modes:
+        return {"modes": []}
+    with _serving(run, trained=True) as settings:
+        return {
+            f"longbench-{mode}": _longbench(run, settings, mode, run.folder / f"longbench-{mode}") for mode in modes
+        }
+
+
+def estimate_eval(run: StageRun, modes: list[str], ruler: bool = True) -> float:
     from eval.data import load_rows, select
+    from eval.ruler import pick
 
     section = run.settings("eval")
     rows, _ = load_rows(Path(section.longbench_data), "skip")
     chosen = select(rows, lang=section.lang, stratify=section.stratify, limit=section.limit)
     words = sum(min(row.length, 6000) for row in chosen) * len(modes)
-    ruler, _ = load_rows(Path(section.ruler_data), "skip")
-    words += sum(
-        row.length
-        for row in ruler
-        if row.length in section.ruler_lengths and (section.ruler_lang is None or row.language == section.ruler_lang)
-    )
+    if ruler:
+        ruler_rows = [
+            row
+            for row in load_rows(Path(section.ruler_data), "skip")[0]
+            if section.ruler_lang is None or row.language == section.ruler_lang
+        ]
+        words += sum(row.length for row in pick(ruler_rows, tuple(section.ruler_lengths), section.ruler_per_length))
     return words / MODEL_WORDS_PER_S
 
 
@@ -503,15 +518,16 @@ def stages() -> list[Stage]:
         Stage("dpo", "dpo", ("pairs", "sft", "anneal"), run_dpo_stage, lambda run: None, optional=True),
         Stage("export", "export", ("sft", "anneal", "dpo"), run_export, lambda run: 30.0),
         Stage("eval-base", "eval", (), run_eval_base, lambda run: estimate_eval(run, ["model"])),
+        Stage("eval-trained", "eval", ("export",), run_eval_trained, lambda run: estimate_eval(run, ["model"])),
+        Stage("ship", "export", ("eval-trained", "eval-base"), run_ship, lambda run: 1.0),
         Stage(
-            "eval-trained",
+            "eval-agent",
             "eval",
             ("export",),
-            run_eval_trained,
-            lambda run: estimate_eval(run, run.settings("eval").trained_modes),
+            run_eval_agent,
+            lambda run: estimate_eval(run, agent_modes(run), ruler=False),
         ),
-        Stage("ship", "export", ("eval-trained", "eval-base"), run_ship, lambda run: 1.0),
-        Stage("report", None, ("eval-trained", "eval-base", "ship"), run_report, lambda run: 10.0),
+        Stage("report", None, ("eval-trained", "eval-agent", "eval-base", "ship"), run_report, lambda run: 10.0),
     ]
 
 

@@ -170,9 +170,29 @@ def recipe_from_values(kind: type[R] | type[PairsRecipe], values: dict[str, Any]
     return kind(**values)
 
 
+# The recipes that ship with the package (package data), found by name: --config smollm2-135m-cpu.
+SHIPPED_RECIPES = Path(__file__).parent / "recipes"
+
+
+def shipped_recipe_names() -> list[str]:
+    return sorted(path.stem for path in SHIPPED_RECIPES.glob("*.yaml"))
+
+
+def find_recipe(path: Path) -> Path:
+    """`path` itself when it is a file; otherwise, for a bare name, the shipped recipe of that name."""
+    if path.is_file() or len(path.parts) != 1:
+        return path
+    shipped = SHIPPED_RECIPES / (path.name if path.suffix in (".yaml", ".yml") else f"{path.name}.yaml")
+    return shipped if shipped.is_file() else path
+
+
 def read_yaml(path: Path) -> dict[str, Any]:
+    path = find_recipe(path)
     if not path.is_file():
-        raise InputError(f"Recipe {path} does not exist; see training/recipes/ for examples.")
+        raise InputError(
+            f"Recipe {path} does not exist; give a YAML file or the name of a shipped recipe "
+            f"({', '.join(shipped_recipe_names())})."
+        )
     try:
         values = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:

@@ -1,5 +1,5 @@
 """SFT rows in the LongWriter-6k shape ({"messages": [user, assistant], ...metadata}): reading
-them from JSONL, Parquet or a saved Hugging Face dataset, and writing them exactly once."""
+them from JSONL, Parquet, a Hugging Face dataset folder or Hub id, and writing them exactly once."""
 
 from __future__ import annotations
 
@@ -10,12 +10,19 @@ from pathlib import Path
 from typing import Any
 
 from longwrite.errors import InputError
+from longwrite.extras import require
+from training.datasets_io import hub_source, read_folder, read_hub
 
 
-def read_rows(path: Path) -> list[dict[str, Any]]:
-    """Rows from a .jsonl file, a .parquet file, or a folder saved with datasets' save_to_disk."""
+def read_rows(source: str | Path) -> list[dict[str, Any]]:
+    """Rows, each with its 1-based `_line`, from a .jsonl or .parquet file, a dataset folder (saved
+    with save_to_disk, or of data files), or a Hub dataset `hf:OWNER/NAME[/CONFIG][:SPLIT]`."""
+    hub = hub_source(source)
+    if hub is not None:
+        return _numbered(read_hub(hub))
+    path = Path(source)
     if path.is_dir():
-        return _hf_dataset(path)
+        return _numbered(read_folder(path))
     if not path.exists():
         raise InputError(f"{path} does not exist.")
     if path.suffix == ".parquet":
@@ -40,24 +47,15 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
 def _parquet(path: Path) -> list[dict[str, Any]]:
     try:
         import pyarrow.parquet as parquet
-    except ImportError as error:
-        raise InputError("Reading Parquet needs pyarrow: pip install 'longwrite[train]'.") from error
-    return [row | {"_line": n} for n, row in enumerate(parquet.read_table(path).to_pylist(), start=1)]
+    except ImportError:
+        require("train", "Reading Parquet")
+        raise  # installed but broken: let its own error show
+    return _numbered(parquet.read_table(path).to_pylist())
 
 
-def _hf_dataset(path: Path) -> list[dict[str, Any]]:
-    try:
-        from datasets import load_from_disk
-    except ImportError as error:
-        raise InputError("Reading a saved dataset needs datasets: pip install 'longwrite[train]'.") from error
-    try:
-        dataset = load_from_disk(str(path))
-    except (FileNotFoundError, ValueError) as error:
-        raise InputError(f"{path} is not a dataset saved with save_to_disk ({error}).") from error
-    if hasattr(dataset, "keys"):  # a DatasetDict: take its train split, else its only one
-        split = "train" if "train" in dataset else next(iter(dataset.keys()))
-        dataset = dataset[split]
-    return [row | {"_line": n} for n, row in enumerate(dataset.to_list(), start=1)]
+def _numbered(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each row with `_line`, its 1-based position, so errors can name the row."""
+    return [row | {"_line": n} for n, row in enumerate(rows, start=1)]
 
 
 def turns(row: dict[str, Any]) -> tuple[str, str] | None:

@@ -6,12 +6,14 @@ token of the optimiser step (see training/runs.py), packing into max_length sequ
 
 from __future__ import annotations
 
+from longwrite.extras import require
 from training.examples import sft_examples
 from training.recipe import SftRecipe
 from training.runs import TrainSummary, common_arguments, lora_config, prepare_run, train_and_save
 
 
 def run_sft(recipe: SftRecipe, source: str, overwrite: bool = False) -> TrainSummary:
+    require("train", "Training (longwrite train sft)")
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 

@@ -91,7 +91,9 @@ def read_instructions(path: Path, settings: Settings) -> list[Instruction]:
         if length is not None and (isinstance(length, bool) or not isinstance(length, int)):
             raise InputError(f'{where}: "length" must be a whole number of words, not {json.dumps(length)}.')
         seen[row_id] = (prompt, number)
-        rows.append(Instruction(row_id, prompt, target_length(prompt, length, f'{where}: "length"', settings)))
+        # a training row records the length it was written to: with none stated, the default
+        target = target_length(prompt, length, f'{where}: "length"', settings) or settings.default_target_words
+        rows.append(Instruction(row_id, prompt, target))
     if not rows:
         raise InputError(f"{path} has no instructions.")
     return rows

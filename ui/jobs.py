@@ -31,6 +31,7 @@ from agent.state import (
     WriteState,
 )
 from longwrite.errors import Cancelled, LongwriteError
+from longwrite.limits import target_from
 from longwrite.text import count_words, length_score
 from model.client import Endpoint, backend_errors
 from ui.errors import ApiError
@@ -112,10 +113,10 @@ class JobManager:
         now = time.time()
         with self._slot_freed_on_failure():
             with self._lock:
-                self._db.execute(
+                self._db.execute(  # target 0: the instruction states no length, and the plan sets it
                     "INSERT INTO write_jobs (id, instruction, target_words, status, created_at, updated_at, "
                     "base_url, model) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (job_id, text, target, RUNNING, now, now, None if own else endpoint.base_url,
+                    (job_id, text, target or 0, RUNNING, now, now, None if own else endpoint.base_url,
                      None if own else endpoint.model),
                 )  # fmt: skip
             self._start(job_id, resume=False, instruction=text, target=target, plan=plan, title=title)
@@ -140,7 +141,7 @@ class JobManager:
         with self._slot_freed_on_failure():
             self._set_status(job_id, RUNNING, None)
             self._start(job_id, resume=bool(self.store.values(job_id)), instruction=row["instruction"],
-                        target=row["target_words"])  # fmt: skip
+                        target=row["target_words"] or None)  # fmt: skip
         return self.describe(job_id)
 
     def cancel(self, job_id: str) -> dict[str, Any]:
@@ -174,13 +175,15 @@ class JobManager:
         sections = values.get("sections", [])
         text = _document(values) if sections else ""
         words = count_words(text)
-        target = row["target_words"]
+        # 0 in the table: the instruction states no length, and the plan sets it (None until then)
+        target = values.get("target_words") or row["target_words"] or None
         return {
             "id": job_id,
             "object": "write",
             "status": row["status"],
             "instruction": row["instruction"],
             "target_words": target,
+            "target_from": values.get("target_from") or target_from(row["instruction"], row["target_words"] or None),
             "title": values.get("title", ""),
             "plan": plan,
             "progress": {
@@ -188,7 +191,7 @@ class JobManager:
                 "sections_total": len(plan),
                 "words": words,
                 "target_words": target,
-                "length_score": round(length_score(target, words), 2) if words else 0.0,
+                "length_score": round(length_score(target, words), 2) if words and target else 0.0,
             },
             "text": text,
             "error": row["error"],
@@ -306,6 +309,7 @@ def _history(values: WriteState) -> list[dict[str, Any]]:
             "plan": plan,
             "source": values.get("plan_source"),
             "target": target,
+            "target_from": values.get("target_from", ""),
         }
     ]
     sections = values.get("sections", [])

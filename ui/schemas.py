@@ -69,6 +69,9 @@ class WriteInfo(BaseModel):
     reason: str = ""
     words: int
     target_words: int
+    # where target_words came from: "request" (target_words), "instruction" (the length it
+    # states), "plan" (it states none: the plan sized it) or "default" (auto's first answer)
+    target_from: str = ""
     length_score: float
 
 

@@ -4,30 +4,38 @@ from __future__ import annotations
 
 import contextlib
 import hmac
+import logging
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
 from agent.jobs import JobStore
+from longwrite.extras import installed
 from longwrite.settings import Settings
 from model.client import Endpoint
 from ui.api import create_api
+from ui.endpoints import LOOPBACK, EndpointAllowList
 from ui.jobs import JobManager
 from ui.proxy import BackendProxy
 from ui.service import WriteService
 
 LOGIN_MESSAGE = "Log in with this server's API key (any user name)."
 
+log = logging.getLogger(__name__)
+
 
 def create_app(
-    endpoint: Endpoint, settings: Settings, api_key: str | None = None, api_routes: bool = True, page: bool = True
-) -> FastAPI:
+    endpoint: Endpoint, settings: Settings, api_key: str | None = None, api_routes: bool = True, page: bool = True,
+    allowed: EndpointAllowList | None = None,
+) -> FastAPI:  # fmt: skip
     """The app for a backend that is already up (the caller starts and stops it): the API at /v1
-    and the web writer at /."""
+    and the web writer at /; `allowed`: the other endpoints the page may write on (default: those
+    of a server on loopback)."""
+    allowed = allowed or EndpointAllowList.from_setting(settings.allowed_endpoints, LOOPBACK)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        service = WriteService(endpoint, settings)
+        service = WriteService(endpoint, settings, allowed)
         proxy = BackendProxy(endpoint, settings)
         with JobStore(settings.jobs_db) as store:
             jobs = JobManager(service, store)
@@ -41,6 +49,10 @@ def create_app(
     app = create_api(lifespan, api_key, settings.max_request_bytes, api_routes)
     if not page:
         return app
+    if not installed("web"):
+        # the API works without the page; say once how to get it rather than refusing to serve
+        log.warning("The web writer needs longwrite's 'web' extra: pip install 'longwrite[web]'; serving the API only.")
+        return app
     import gradio as gr
 
     from ui.web import build_page
@@ -48,7 +60,7 @@ def create_app(
 
     writer = Writer(service=lambda: app.state.service, jobs=lambda: app.state.jobs)
     downloads = settings.home / "downloads"
-    blocks = build_page(writer, downloads, backend=lambda: endpoint.backend)
+    blocks = build_page(writer, downloads, backend=lambda: endpoint.backend, others=allowed.describe)
     blocks.queue(default_concurrency_limit=None)  # writes are limited by the write slots, shared with the API
     # with a key, the page asks for it too (any user name): it can start writes like the API
     auth = (lambda _user, password: hmac.compare_digest(password.encode(), api_key.encode())) if api_key else None
@@ -67,11 +79,12 @@ def serve(settings: Settings, host: str, port: int, api_key: str | None, api_rou
 
     from model.embedded import endpoint_for
 
+    allowed = EndpointAllowList.from_setting(settings.allowed_endpoints, host)  # a bad list fails before any model
     with endpoint_for(settings) as endpoint:
         where = f"API at http://{host}:{port}/v1, " if api_routes else ""
         print(f"longwrite: backend {endpoint.backend}; {where}writer at http://{host}:{port}/", flush=True)
         uvicorn.run(
-            create_app(endpoint, settings, api_key, api_routes),
+            create_app(endpoint, settings, api_key, api_routes, allowed=allowed),
             host=host,
             port=port,
             log_level="info",

@@ -13,10 +13,11 @@ from agent.jobs import write_once
 from agent.model_first import write_auto
 from agent.state import AgentContext
 from longwrite.errors import InputError
-from longwrite.limits import check_instruction, target_length
+from longwrite.limits import check_instruction, target_from, target_length
 from longwrite.settings import Settings
 from longwrite.text import count_tokens, count_words, length_score
 from model.client import Endpoint, backend_errors, resolve_endpoint
+from ui.endpoints import LOOPBACK, EndpointAllowList
 from ui.errors import busy
 from ui.schemas import AGENT_MODEL, Usage, WriteInfo
 from ui.slots import WriteSlots
@@ -36,16 +37,19 @@ class ChatOutcome:
 class WriteService:
     """The backend endpoint, the settings and the write slots, shared by every route."""
 
-    def __init__(self, endpoint: Endpoint, settings: Settings) -> None:
+    def __init__(self, endpoint: Endpoint, settings: Settings, allowed: EndpointAllowList | None = None) -> None:
         self.endpoint = endpoint
         self.settings = settings
         self.slots = WriteSlots(settings.max_concurrent_writes)
+        # the other endpoints a page user may name (ui/endpoints.py); default: a server on loopback
+        self.allowed = allowed or EndpointAllowList.from_setting(settings.allowed_endpoints, LOOPBACK)
 
     def check(
         self, instruction: str | None, target_words: int | None, example: str = REQUEST_EXAMPLE,
         target_name: str = "target_words",
-    ) -> tuple[str, int]:  # fmt: skip
-        """The instruction and its target, or an InputError that says what to fix (in the caller's terms)."""
+    ) -> tuple[str, int | None]:  # fmt: skip
+        """The instruction and its target (None: it states no length, so the plan sizes it), or an
+        InputError that says what to fix (in the caller's terms)."""
         text = check_instruction(instruction, self.settings, example=example)
         return text, target_length(text, target_words, target_name, self.settings)
 
@@ -66,6 +70,8 @@ class WriteService:
             raise InputError(
                 f"The base URL {url!r} must start with http:// or https://, e.g. http://localhost:8001/v1."
             )
+        if url != self.endpoint.base_url:
+            self.allowed.check(url)  # before any request: the server fetches what it is given
         other = self.settings.model_copy(update={"base_url": url, "model": (model or "").strip() or None,
                                                  "api_key": None})  # fmt: skip
         return resolve_endpoint(other)
@@ -74,16 +80,21 @@ class WriteService:
         self,
         model: str,
         instruction: str,
-        target: int,
+        target: int | None,
         on_event: Callable[[dict[str, Any]], None],
         cancel: threading.Event,
     ) -> ChatOutcome:
-        """Write the answer to one chat request (blocking: call it from a worker thread)."""
+        """Write the answer to one chat request (blocking: call it from a worker thread); with no
+        target the agent's plan sizes the document, and auto judges its first answer by the default."""
         ctx = self.context(cancel)
+        source = target_from(instruction, target)
         with backend_errors(self.endpoint):
             if model == AGENT_MODEL:
-                document, path, reason = write_once(ctx, instruction, target, on_event=on_event).document, "agent", ""
+                result = write_once(ctx, instruction, target, on_event=on_event)
+                document, path, reason, target = result.document, "agent", "", result.target
             else:
+                if target is None:
+                    target, source = self.settings.default_target_words, "default"
                 auto = write_auto(ctx, instruction, target, on_event=on_event)
                 document, path, reason = auto.document, auto.path, auto.reason
         words = count_words(document)
@@ -96,7 +107,14 @@ class WriteService:
                 completion_tokens=completion_tokens,
                 total_tokens=prompt_tokens + completion_tokens,
             ),
-            info=WriteInfo(path=path, reason=reason, words=words, target_words=target, length_score=round(score, 2)),
+            info=WriteInfo(
+                path=path,
+                reason=reason,
+                words=words,
+                target_words=target,
+                target_from=source,
+                length_score=round(score, 2),
+            ),
         )
 
 

@@ -64,21 +64,25 @@ def _is_generator(function: Callable[..., Any]) -> bool:
     return inspect.isgeneratorfunction(function)
 
 
-def build_page(writer: Writer, downloads: Path, backend: Callable[[], str]) -> gr.Blocks:
+def build_page(
+    writer: Writer, downloads: Path, backend: Callable[[], str], others: Callable[[], str] | None = None
+) -> gr.Blocks:
+    """The page; `backend` names the server's backend and `others` says which other endpoints it may use."""
     downloads.mkdir(parents=True, exist_ok=True)
     with gr.Blocks(title="longwrite") as page:
         gr.Markdown("# longwrite\nUltra-long writing: plan the document, then write it section by section.")
         remembered_job = gr.BrowserState("", storage_key="longwrite-job")
         with gr.Tab("Write", id="write"):
-            _write_tab(page, writer, downloads, backend, remembered_job)
+            _write_tab(page, writer, downloads, backend, remembered_job, others)
         with gr.Tab("Compare", id="compare"):
             _compare_tab(writer)
     return page
 
 
 def _write_tab(
-    page: gr.Blocks, writer: Writer, downloads: Path, backend: Callable[[], str], remembered_job: gr.BrowserState
-) -> None:
+    page: gr.Blocks, writer: Writer, downloads: Path, backend: Callable[[], str], remembered_job: gr.BrowserState,
+    others: Callable[[], str] | None = None,
+) -> None:  # fmt: skip
     with gr.Row():
         with gr.Column(scale=3):
             instruction = gr.Textbox(label="Instruction", lines=3, elem_id="instruction",
@@ -156,7 +160,8 @@ def _write_tab(
     stop_button.click(shown(writer.stop), job_id, status)
 
     def on_load(saved: str) -> tuple[str, str]:
-        return saved or "", f"Backend: `{backend()}`. Writes here are jobs of this server's API too (/v1/writes)."
+        note = f"Backend: `{backend()}`. Writes here are jobs of this server's API too (/v1/writes)."
+        return saved or "", f"{note} {others()}" if others else note
 
     page.load(on_load, remembered_job, [job_id, endpoint])
 

@@ -75,9 +75,10 @@ class Writer:
 
     # ------------------------------------------------------------------ plan
 
-    def target_for(self, instruction: str) -> int:
-        """The length the instruction asks for, else the default target."""
-        return required_length(instruction or "") or self.service.settings.default_target_words
+    def target_for(self, instruction: str) -> int | None:
+        """The length the instruction asks for; None (the box left empty) where it states none,
+        so the plan sizes the document."""
+        return required_length(instruction or "")
 
     def plan(
         self, instruction: str, target: float | None, base_url: str = "", model: str = ""
@@ -140,6 +141,8 @@ class Writer:
     ) -> Iterator[Progress]:
         """Model mode (one call) or auto (the model first, the agent if it falls short), streamed."""
         text, words = self._check(instruction, target)
+        if mode != "model":  # nothing plans auto's first answer: with no length stated it is judged by the default
+            words = words or self.service.settings.default_target_words
         endpoint = self.service.endpoint_for(base_url, model)
         arrived: list[str] = []
         result: dict[str, Any] = {}
@@ -166,12 +169,14 @@ class Writer:
         with self._slot(), backend_errors(endpoint):
             ctx = self.service.context(endpoint=endpoint)
             started = time.monotonic()
-            yield _written("agent", write_once(ctx, text, words).document, words, started)
-            started = time.monotonic()
-            yield _written("model", write_direct(ctx, text).document, words, started)
+            agent = write_once(ctx, text, words)
+            yield _written("agent", agent.document, agent.target, started)
+            started = time.monotonic()  # with no length stated, both are scored by the agent's plan
+            yield _written("model", write_direct(ctx, text).document, agent.target, started)
 
-    def _check(self, instruction: str, target: float | None) -> tuple[str, int]:
-        """The instruction and its target; an empty or zero target means the instruction's own."""
+    def _check(self, instruction: str, target: float | None) -> tuple[str, int | None]:
+        """The instruction and its target; an empty or zero target means the instruction's own
+        (None where it states none: the plan sizes the document)."""
         words = _whole(target)
         if target not in (None, "") and words is None:
             raise InputError(f"The target length {target} is not a whole number; type one, or clear it.")
@@ -210,7 +215,7 @@ def plan_total(rows: list[list[Any]] | None, target: float | None) -> str:
     if not budgets:
         return ""
     total = sum(budgets)
-    note = f" of {int(target):,} asked" if target else ""
+    note = f" of {int(target):,} asked" if target else ", sized by the plan (no length stated)"
     return f"Plan total: **{total:,} words**{note} in {len(budgets)} sections (the document is written to the total)."
 
 
@@ -221,29 +226,38 @@ def counters(job: dict[str, Any], words: int, rate: float) -> str:
         f"section {min(done + 1, total)} of {total}" if job["status"] == RUNNING else f"{done} of {total} sections"
     )
     return counters_for(job["target_words"], words, job["instruction"], rate=rate, section=section,
-                        done=job["status"] != RUNNING, job=job["id"])  # fmt: skip
+                        done=job["status"] != RUNNING, job=job["id"],
+                        planned=job.get("target_from") == "plan")  # fmt: skip
 
 
 def counters_for(
-    target: int, words: int, instruction: str, *, rate: float = 0.0, section: str = "", done: bool = False,
-    job: str = "",
+    target: int | None, words: int, instruction: str, *, rate: float = 0.0, section: str = "", done: bool = False,
+    job: str = "", planned: bool = False,
 ) -> str:  # fmt: skip
+    """The counters line; `target` None while the plan has not sized it yet, `planned` once it has."""
     unit = "characters" if detect_language(instruction) == "zh" else "words"
-    parts = [f"**{words:,}** of {target:,} {unit}"]
+    if target is None:
+        parts = [f"**{words:,}** {unit} (no length stated)"]
+    else:
+        parts = [f"**{words:,}** of {target:,} {unit}" + (" (sized by the plan)" if planned else "")]
     if section:
         parts.append(section)
     if not done:
         parts.append(f"{rate:.1f} {unit}/s")
-        left = max(target - words, 0)
-        parts.append(f"ETA {left / rate:.0f} s" if rate > 0 else "ETA -")
-    else:
-        parts.append(f"length score {length_score(target, words):.1f}" if words else "no text")
+        left = max((target or 0) - words, 0)
+        parts.append(f"ETA {left / rate:.0f} s" if rate > 0 and target else "ETA -")
+    elif not words:
+        parts.append("no text")
+    elif target:
+        parts.append(f"length score {length_score(target, words):.1f}")
     if job:
         parts.append(f"job `{job}`")
     return " · ".join(parts)
 
 
-def _stream_while(work: Callable[[], None], arrived: list[str], target: int, instruction: str) -> Iterator[Progress]:
+def _stream_while(
+    work: Callable[[], None], arrived: list[str], target: int | None, instruction: str
+) -> Iterator[Progress]:
     """Run `work` in a thread, yielding the text that has arrived until it ends (its error re-raised)."""
     failure: list[BaseException] = []
 

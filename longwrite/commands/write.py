@@ -7,17 +7,18 @@ import json
 import os
 import sqlite3
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
 from longwrite.errors import InputError, LongwriteError, StorageError
-from longwrite.limits import check_instruction, target_length
+from longwrite.limits import check_instruction, target_length, target_note
 from longwrite.settings import Settings
 from longwrite.text import count_words, length_score, repetition
 
-Mode = Literal["agent", "model"]
+Mode = Literal["agent", "model", "auto"]  # auto: the model first, the agent continues when it falls short
 
 
 @dataclass(frozen=True)
@@ -37,9 +38,10 @@ def check_request(request: WriteRequest, settings: Settings) -> int | None:
     """Refuse bad input before any model starts; returns the target length (None on --resume)."""
     if request.resume and not request.job:
         raise InputError("--resume needs --job ID: the id printed when the job started.")
-    if request.mode == "model" and (request.job or request.resume or request.plan_only or request.plan_file):
+    if request.mode != "agent" and (request.job or request.resume or request.plan_only or request.plan_file):
         raise InputError(
-            "--mode model writes in one call; --job, --resume, --plan-only and --plan-file are for --mode agent."
+            f"--mode {request.mode} writes with no saved job; --job, --resume, --plan-only and --plan-file are "
+            "for --mode agent."
         )
     if request.plan_only and request.plan_file:
         raise InputError("--plan-only makes a plan and --plan-file supplies one; use one of them.")
@@ -65,8 +67,16 @@ def _check_output(path: Path) -> None:
         raise InputError(f"The folder {parent} for -o is not writable; choose another path.")
 
 
+# With no event for this long, say "waiting for the model (N s)": a section's first token can take
+# a minute on a CPU (the prompt is read first), and a silent server takes the first-byte waits.
+WAIT_NOTE_AFTER_S = 10.0
+WAIT_NOTE_EVERY_S = 30.0  # then again this often, as a line when stderr is not a terminal
+WAIT_LIVE_AFTER_S = 3.0  # a terminal shows the wait, redrawn each second, sooner
+
+
 class Progress:
-    """Live progress on stderr: section i/n, words/target, words/s."""
+    """Live progress on stderr: section i/n, words/target, words/s; while used as a context
+    manager, also how long the model has been silent."""
 
     def __init__(self, stream: TextIO = sys.stderr) -> None:
         self.stream = stream
@@ -76,12 +86,47 @@ class Progress:
         self.tokens = 0
         self.section = (0, 0)
         self._last_draw = 0.0
+        self._last_event = time.monotonic()
+        self._next_note = WAIT_NOTE_AFTER_S
+        self._lock = threading.Lock()  # events and the waiting note come from different threads
+        self._stopped = threading.Event()
+
+    def __enter__(self) -> Progress:
+        threading.Thread(target=self._note_waits, name="waiting-note", daemon=True).start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        with self._lock:  # no note after this: the command's last line is its own
+            self._stopped.set()
+            if self.live:
+                self.stream.write("\r\033[K")  # clear the live line for what is printed next
+                self.stream.flush()
+
+    def _note_waits(self) -> None:
+        while not self._stopped.wait(1.0):
+            with self._lock:
+                if self._stopped.is_set():
+                    return
+                silent = time.monotonic() - self._last_event
+                if self.live and silent >= WAIT_LIVE_AFTER_S:
+                    self.stream.write(f"\r\033[K  waiting for the model ({silent:.0f} s) ")
+                    self.stream.flush()
+                elif not self.live and silent >= self._next_note:
+                    self._line(f"waiting for the model ({silent:.0f} s)")
+                    self._next_note += WAIT_NOTE_EVERY_S
 
     def __call__(self, event: dict[str, Any]) -> None:
+        with self._lock:
+            self._last_event = time.monotonic()
+            self._next_note = WAIT_NOTE_AFTER_S
+            self._show(event)
+
+    def _show(self, event: dict[str, Any]) -> None:
         kind = event.get("event")
         if kind == "plan":
             sections = len(event["plan"])
-            self._line(f"plan ({event['source']}): {sections} section{'s' * (sections != 1)} - {event['title']}")
+            sized = f" - {event['target']:,} words, sized by the plan" if event.get("target_from") == "plan" else ""
+            self._line(f"plan ({event['source']}): {sections} section{'s' * (sections != 1)} - {event['title']}{sized}")
         elif kind == "section_started":
             self.section = (event["index"] + 1, event["total"])
             self.tokens = 0
@@ -151,10 +196,14 @@ def run(request: WriteRequest, settings: Settings) -> int:
         ctx = AgentContext.for_endpoint(endpoint, settings)
         if request.mode == "model":
             return _run_model_mode(request, ctx, target, endpoint.backend, backend_errors(endpoint))
+        if request.mode == "auto":
+            return _run_auto_mode(request, ctx, target, endpoint.backend, backend_errors(endpoint))
         with JobStore(settings.jobs_db) as store:
             print(f"job {job_id} on {endpoint.backend}", file=sys.stderr)
+            if not request.resume and plan is None:  # where the length comes from: stated, or the plan's
+                print(f"length: {target_note((request.instruction or '').strip(), target, settings)}", file=sys.stderr)
             try:
-                with backend_errors(endpoint):
+                with backend_errors(endpoint), Progress() as progress:
                     result = run_job(
                         store,
                         ctx,
@@ -165,7 +214,7 @@ def run(request: WriteRequest, settings: Settings) -> int:
                         title=title,
                         resume=request.resume,
                         plan_only=request.plan_only,
-                        on_event=Progress(),
+                        on_event=progress,
                     )
             except KeyboardInterrupt:
                 print(_stopped_note(store, job_id, "Stopped"), file=sys.stderr)
@@ -184,7 +233,7 @@ def run(request: WriteRequest, settings: Settings) -> int:
     if request.plan_only:
         from agent.plan import plan_to_json
 
-        emit_document(plan_to_json(result.title, result.plan, result.target) + "\n", request.output)
+        emit_document(plan_to_json(result.title, result.plan, result.target, result.target_from) + "\n", request.output)
         print(f"plan saved in job {job_id}; write it with: longwrite write --job {job_id} --resume", file=sys.stderr)
     else:
         emit_document(result.document, request.output)
@@ -220,13 +269,34 @@ def _stopped_note(store: Any, job_id: str, what: str) -> str:
     return f"{what} {where}; continue with: longwrite write --job {job_id} --resume"
 
 
-def _run_model_mode(request: WriteRequest, ctx: Any, target: int, backend: str, errors: Any) -> int:
+def _run_model_mode(request: WriteRequest, ctx: Any, target: int | None, backend: str, errors: Any) -> int:
     from agent.direct import write_direct
 
+    target = target or ctx.settings.default_target_words  # one call plans nothing: scored against the default
     started = time.monotonic()
     with errors:
         result = write_direct(ctx, (request.instruction or "").strip())
     emit_document(result.document, request.output)
     if request.json_summary:
         print(json.dumps(_summary(result.document, target, time.monotonic() - started, backend=backend, mode="model")))
+    return 0
+
+
+def _run_auto_mode(request: WriteRequest, ctx: Any, target: int | None, backend: str, errors: Any) -> int:
+    """The served model answers first; the agent continues its usable part when it falls short
+    (the same path as the API's `auto` model)."""
+    from agent.model_first import write_auto
+
+    if target is None:  # the instruction states no length: the first answer is judged against the default
+        target = ctx.settings.default_target_words
+    started = time.monotonic()
+    with errors, Progress() as progress:
+        result = write_auto(ctx, (request.instruction or "").strip(), target, on_event=progress)
+    because = f" ({result.reason})" if result.reason else ""
+    print(f"written by: {result.path}{because}", file=sys.stderr)
+    emit_document(result.document, request.output)
+    if request.json_summary:
+        summary = _summary(result.document, target, time.monotonic() - started, backend=backend, mode="auto")
+        summary.update(path=result.path, reason=result.reason)  # which path wrote it, as the API reports
+        print(json.dumps(summary))
     return 0

@@ -112,7 +112,7 @@ def test_a_killed_pipeline_finishes_without_redoing_finished_work(tmp_path):
     sft = json.loads((run_dir / "sft" / "stage.json").read_text())
     assert sft["finished"] and sft["summary"]["steps"] == 2 and sft["summary"]["resumed_from"] == "checkpoint-1"
     assert (run_dir / "export" / "adapter.gguf").stat().st_size > 0
-    for stage in ("eval-base", "eval-trained", "report"):
+    for stage in ("eval-base", "eval-trained", "eval-agent", "report"):
         assert json.loads((run_dir / stage / "stage.json").read_text())["finished"]
     report = (run_dir / "report-out" / "report.md").read_text()
     assert "base, model mode" in report and "trained, model mode" in report

@@ -396,3 +396,14 @@ def test_a_job_that_fails_to_start_frees_its_slot(make_client, monkeypatch):
     monkeypatch.setattr(JobManager, "_start", broken_start)
     assert client.post("/v1/writes", json={"instruction": "Write a 300-word note."}, headers=AUTH).status_code == 500
     assert client.get("/health", headers=AUTH).json()["writes_running"] == 0
+
+
+def test_with_no_length_stated_the_plan_sizes_the_answer_and_says_so(make_client):
+    client = make_client()  # the script's outline gives no sizes: each section gets section_words (250)
+    info = chat(client, ask("Write about tea.")).json()["longwrite"]
+    assert (info["target_words"], info["target_from"]) == (500, "plan")  # two planned sections, not 2,000
+    assert chat(client, ask("Write a 600-word article about tea.")).json()["longwrite"]["target_from"] == "instruction"
+    assert chat(client, ask("Write about tea.", target_words=300)).json()["longwrite"]["target_from"] == "request"
+    started = client.post("/v1/writes", json={"instruction": "Write about tea."}, headers=AUTH)
+    job = wait_for(client, started.json()["id"])
+    assert (job["status"], job["target_words"], job["target_from"]) == ("done", 500, "plan")

@@ -37,7 +37,8 @@ CASES = [
     ("Write a 1000-word essay on rivers.", prose(500), False, "length"),  # score 50
     ("Write a 1000-word essay on rivers.", prose(2200), False, "length"),  # score 60
     ("Write an essay on rivers.", prose(900), False, "no_length"),
-    ("Write 500 or 800 words on rivers.", prose(600), False, "no_length"),  # two requirements: ambiguous
+    # "500 or 800 words" now reads as a range (its upper bound, see longwrite.lengths); words with no number state none
+    ("Write some words on rivers, as many as you like.", prose(600), False, "no_length"),
     ("Write a 300-word story.", "I'm sorry, but I can't write that story. " + prose(290), False, "refusal"),
     ("Write a 300-word story.", ("The cat sat on the mat. " * 60).strip(), False, "degenerate"),
     ("写一篇一千字的文章，介绍茶的历史。", zh(1000), True, None),

@@ -1,5 +1,6 @@
-"""Evaluation pieces with scripted models: data checks, selection, judge parsing, score
-arithmetic against hand-computed values, answer/prompt pairing under concurrency, resume."""
+"""Evaluation pieces with scripted models: data checks, selection, the judge's prompt and
+parsing, score arithmetic against hand-computed values (upstream's: unrounded rows, rounded
+once), answer/prompt pairing under concurrency, resume, reports regenerated from a run's files."""
 
 from __future__ import annotations
 
@@ -15,15 +16,32 @@ import pytest
 
 from agent.state import AgentContext
 from eval.data import load_rows, select
-from eval.judge import DIMENSIONS, JUDGEMENT_SCHEMA, judge_answer, judgement_format, parse_judgement
+from eval.judge import (
+    DIMENSION_KEYS,
+    DIMENSIONS,
+    JUDGEMENT_SCHEMA,
+    LONGWRITE_PROMPT,
+    UPSTREAM_PROMPT_SHA256,
+    is_reference_judge,
+    judge_answer,
+    judge_prompt_for,
+    judge_request,
+    judgement_format,
+    load_judge_prompt,
+    parse_judgement,
+)
+from eval.longbench_write import JUDGEMENTS, LongBenchRequest, _judge_all, rescore_run
 from eval.predict import open_run, run_predictions
 from eval.report import compare_report, longbench_report
 from eval.scores import score_run
 from longwrite.errors import BackendError, InputError
 from longwrite.jsonl import read_jsonl
 from longwrite.settings import Settings
+from longwrite.text import count_tokens, count_words, length_score
 from model.client import Endpoint, backend_errors
 from tests.unit.scripted import ScriptedChatModel, prose
+
+BENCHMARKS = Path(__file__).resolve().parents[3] / "shared" / "benchmarks"
 
 
 def _jsonl(path: Path, lines: list[str]) -> Path:
@@ -141,7 +159,7 @@ def _refused(request_body: dict) -> openai.BadRequestError:
 
 def test_judge_is_held_to_the_schema_and_asked_again_without_it_where_refused():
     schema_format = judgement_format(Endpoint(base_url="http://judge.test/v1", model="judge"))
-    assert schema_format["json_schema"]["schema"]["required"] == list(DIMENSIONS)
+    assert schema_format["json_schema"]["schema"]["required"] == ["Analysis", *DIMENSION_KEYS.values()]
 
     def reply(messages, options):
         if "response_format" in options["extra_body"]:
@@ -160,9 +178,98 @@ def test_each_server_dialect_gets_its_own_schema_request():
     def endpoint(dialect: str) -> Endpoint:
         return Endpoint(base_url="http://judge.test/v1", model="judge", structured_output=dialect)
 
-    assert judgement_format(endpoint("llamacpp")) == {"type": "json_object", "schema": JUDGEMENT_SCHEMA}
+    llamacpp = judgement_format(endpoint("llamacpp"))
+    assert llamacpp["type"] == "json_object" and llamacpp["schema"]["required"] == JUDGEMENT_SCHEMA["required"]
+    assert llamacpp["schema"]["properties"]["Analysis"]["maxLength"] > 0  # a grammar bounds the analysis
     assert judgement_format(endpoint("json_schema"))["type"] == "json_schema"
     assert judgement_format(endpoint("off")) is None
+
+
+def _upstream_reply(analysis: str, grades: dict[str, int]) -> str:
+    """An answer as GPT-4o writes one to judge.txt: a fenced JSON object, the analysis first."""
+    body = {"Analysis": analysis, **{DIMENSION_KEYS[d]: grade for d, grade in grades.items()}}
+    return "```json\n" + json.dumps(body, indent=2) + "\n```"
+
+
+def test_the_judge_is_sent_judge_txt_with_the_instruction_and_the_whole_response(tmp_path, monkeypatch):
+    upstream = BENCHMARKS / "judge.txt"
+    if not upstream.exists():
+        pytest.skip("shared benchmarks not present")
+    data = tmp_path / "bench" / "longbench_write.jsonl"
+    data.parent.mkdir()
+    data.write_text('{"prompt": "Write.", "length": 100}\n', encoding="utf-8")
+    (data.parent / "judge.txt").write_bytes(upstream.read_bytes())  # where users have it: beside the data
+    prompt = judge_prompt_for(data)
+    assert prompt.name == "judge.txt" and prompt.sha256 == UPSTREAM_PROMPT_SHA256
+    # a long answer with line breaks, every word of which the judge must see
+    response = "\n\n".join(f"## Part {n}\n" + prose(300, seed=f"r{n}") for n in range(12))
+    preds = [
+        {"index": 0, "prompt": "Write a 3600-word guide to tea.", "response": response},
+        {"index": 1, "prompt": "Write a short poem.", "response": "Roses are red."},
+    ]
+
+    def reply(messages, options):
+        if "poem" in messages[0].content:
+            return "It is a fine poem, I would give it a four."  # no grades: never parses
+        return _upstream_reply('Clear, with {braces} and "quotes"\nover two lines.', {**GOOD, "clarity": 5})
+
+    model = ScriptedChatModel(reply=reply)
+    monkeypatch.setattr("eval.longbench_write.chat_model", lambda endpoint, settings: model)
+    request = LongBenchRequest(data=data, out=tmp_path / "run", mode="model", progress=False)
+    request.out.mkdir()  # as the answers left it
+    judge = Endpoint(base_url="http://judge.test/v1", model="gpt-4o-2024-05-13", structured_output="off")
+    records = _judge_all(request, judge, Settings(home="/nonexistent"), preds, prompt)
+
+    before, between, after = re.split(r"\$INST\$|\$RESPONSE\$", upstream.read_text(encoding="utf-8"))
+    first_messages, first_options = model.calls[0]
+    assert [m.content for m in first_messages] == [before + preds[0]["prompt"] + between + response + after]
+    assert first_options["extra_body"]["max_tokens"] == 1024  # room for the analysis
+    assert records[0]["scores"] == {**{d: 4.0 for d in DIMENSIONS}, "clarity": 5.0}
+    assert records[0]["left_out_words"] == 0 and records[0]["prompt_sha256"] == UPSTREAM_PROMPT_SHA256
+    assert records[1]["scores"] is None and records[1]["attempts"] == 3  # counted as a failure, not filled in
+    scores = score_run([_pred(0, 3600, 3600), _pred(1, 100, 3)], records)
+    assert scores["judged"] == 1 and scores["judge_failures"] == 1
+    assert scores["S_q"] == round(((4 - 1) * 25 * 5 + (5 - 1) * 25) / 6, 2)  # from the parsed answer alone
+    assert scores["judge"]["reference_judge"] and scores["judge"]["prompts"] == ["the benchmark's own judge.txt"]
+    # a second run with another prompt is refused rather than mixed into the same S_q
+    with pytest.raises(InputError, match="never mixes"):
+        _judge_all(request, judge, Settings(home="/nonexistent"), preds, LONGWRITE_PROMPT)
+
+
+def test_the_judge_prompt_is_chosen_and_checked(tmp_path):
+    data = tmp_path / "longbench_write.jsonl"
+    assert judge_prompt_for(data) == LONGWRITE_PROMPT  # no judge.txt beside the data: our own
+    (tmp_path / "judge.txt").write_text("Grade $INST$ answered by $RESPONSE$.", encoding="utf-8")
+    assert judge_prompt_for(data).fill("A", "B") == "Grade A answered by B."
+    broken = tmp_path / "mine.txt"
+    broken.write_text("Grade this: $RESPONSE$", encoding="utf-8")
+    with pytest.raises(InputError, match=r"no \$INST\$"):
+        judge_prompt_for(data, broken)
+    with pytest.raises(InputError, match="does not exist"):
+        load_judge_prompt(tmp_path / "nope.txt")
+
+
+def test_an_answer_too_long_for_the_judge_keeps_its_beginning_end_and_line_breaks():
+    response = "\n\n".join(f"Part {_spelled(n)} begins.\n" + prose(80, seed=f"p{n}") for n in range(40))
+    whole = judge_request(LONGWRITE_PROMPT, "Write.", response, context_tokens=100_000)
+    assert whole.left_out_words == 0 and response in whole.text
+    cut = judge_request(LONGWRITE_PROMPT, "Write.", response, context_tokens=3_000)
+    assert 0 < cut.left_out_words < count_words(response)
+    assert "Part a begins.\n" in cut.text and response.rsplit("\n\n", 1)[1] in cut.text  # line breaks kept
+    assert f"[... {cut.left_out_words:,} words left out here ...]" in cut.text
+    assert count_tokens(cut.text) * 1.25 <= 3_000 - 1_024  # fits beside the judge's answer
+    hopeless = ScriptedChatModel(reply=lambda messages, options: json.dumps(GOOD))
+    failed = judge_answer(hopeless, "Write.", response, context_tokens=1_100)  # not even the prompt fits
+    assert failed.scores is None and failed.attempts == 0 and not hopeless.calls
+
+
+def _spelled(number: int) -> str:
+    return "".join("abcdefghij"[int(d)] for d in str(number))
+
+
+def test_only_gpt_4o_is_the_reference_judge():
+    assert is_reference_judge("gpt-4o-2024-05-13") and is_reference_judge("gpt-4o")
+    assert not is_reference_judge("gpt-4o-mini") and not is_reference_judge("SmolLM2-135M-Instruct")
 
 
 # ---------------------------------------------------------------- scores
@@ -205,6 +312,63 @@ def test_scores_match_hand_computed_values():
     assert scores["judged"] == 2 and scores["judge_failures"] == 1
     assert scores["S"] == pytest.approx((scores["S_l"] + 50) / 2, abs=0.01)
     assert "S_q" not in score_run(preds)  # no judge, no S_q
+
+
+def test_means_are_taken_over_unrounded_rows_and_rounded_once():
+    # required 1000 in every row: S_l 100*(1-(1000/990-1)/2) = 99.4949..., 100*(1-(1000/992-1)/2) = 99.5967...,
+    # 100*(1-(1002/1000-1)/3) = 99.9333...; their mean 99.6750... shows as 99.68, while the
+    # rounded rows (99.49, 99.60, 99.93) would give 99.67
+    preds = [_pred(0, 1000, 990), _pred(1, 1000, 992), _pred(2, 1000, 1002)]
+    assert [p["length_score"] for p in preds] == [99.49, 99.6, 99.93]
+    exact = [100 * (1 - (1000 / 990 - 1) / 2), 100 * (1 - (1000 / 992 - 1) / 2), 100 * (1 - (1002 / 1000 - 1) / 3)]
+    assert round(sum(exact) / 3, 2) == 99.68
+    scores = score_run(preds)
+    assert scores["S_l_by_range"]["[500,2k)"]["S_l"] == 99.68 and scores["S_l"] == 99.68
+    assert scores["S_l_by_language"]["en"]["S_l"] == 99.68
+    # S_q: 8 answers whose grades add up to 9, 13, 21, 25, 29 and 33 per dimension give dimension
+    # scores 3.125, 15.625, 40.625, 53.125, 65.625, 78.125 (shown as 3.12 ... 78.12); their mean
+    # 42.7083 shows as 42.71, the mean of the shown ones would be 42.70
+    totals = dict(zip(DIMENSIONS, (9, 13, 21, 25, 29, 33), strict=True))
+    grades = [{d: total // 8 + (1 if k < total % 8 else 0) for d, total in totals.items()} for k in range(8)]
+    judgements = [{"index": k, "judge": "scripted", "scores": g} for k, g in enumerate(grades)]
+    rows = [_pred(k, 1000, 1000) for k in range(8)]
+    quality = score_run(rows, judgements)
+    assert quality["S_q_by_dimension"] == dict(zip(DIMENSIONS, (3.12, 15.62, 40.62, 53.12, 65.62, 78.12), strict=True))
+    assert quality["S_q"] == 42.71
+    assert quality["S"] == round((100 + 256.25 / 6) / 2, 2)
+
+
+def test_a_run_is_rescored_and_reported_from_its_files(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    preds = [_pred(0, 5000, 3000), _pred(1, 300, 290)]
+    manifest = {
+        "kind": "longbench-write",
+        "data": "x.jsonl",
+        "data_sha256": "ab" * 32,
+        "mode": "agent",
+        "backend": "scripted",
+        "rows": [0, 1],
+        "command": "longwrite eval longbench-write ...",
+        "created": "2026-11-21T00:00:00+00:00",
+    }
+    (out / "run.json").write_text(json.dumps(manifest), encoding="utf-8")
+    _jsonl(out / "preds.jsonl", [json.dumps(p) for p in preds])
+    # judgements as they were stored before the prompt was recorded: the first prompt cut answers
+    # over 2,500 words to their first and last 1,250
+    legacy = [{"index": k, "judge": "embedded tiny model", "scores": GOOD, "attempts": 1, "raw": ""} for k in (0, 1)]
+    _jsonl(out / JUDGEMENTS, [json.dumps(j) for j in legacy])
+    scores = rescore_run(out)
+    assert json.loads((out / "scores.json").read_text()) == scores
+    assert scores["S_q"] == 75.0 and scores["judge"]["left_out_words"] == {"0": 500}
+    assert not scores["judge"]["reference_judge"]
+    report = (out / "report.md").read_text()
+    assert "embedded tiny model" in report and "**not the benchmark's reference judge**" in report
+    assert "longwrite's first prompt" in report and "all but 500 words (the middle)" in report
+    assert "| 1 | [0,500) | 300 | 290 |" in report and "whole answer" in report
+    (out / "preds.jsonl").write_text(json.dumps(preds[0]) + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match="no answer for 1 of its rows"):
+        rescore_run(out)
 
 
 # ---------------------------------------------------------------- answers
@@ -321,10 +485,12 @@ def test_ruler_picks_lengths_and_reports_the_longest_output(tmp_path):
     assert scores["by_length"]["5000"] == {
         "rows": 2,
         "longest": 4100,
+        "longest_not_looping": 4100,
         "median": 3550.0,
-        "S_l": round((preds[2]["length_score"] + preds[3]["length_score"]) / 2, 2),
+        # the mean of the unrounded per-row scores, rounded once
+        "S_l": round((length_score(5000, 4100) + length_score(5000, 3000)) / 2, 2),
     }
     manifest = {"mode": "agent", "command": "longwrite eval ruler ...", "data": "ruler.jsonl", "backend": "scripted"}
     ruler_report(tmp_path, manifest, scores, preds)
-    assert "Longest output: 4,100 words." in (tmp_path / "report.md").read_text()
+    assert "Longest output: 4,100 words;" in (tmp_path / "report.md").read_text()
     assert (tmp_path / "ruler.png").stat().st_size > 1000

@@ -158,10 +158,15 @@ def _eval_folder(folder: Path, by_range: list[float], outputs: list[int], words_
     (folder / "scores.json").write_text(json.dumps(scores), encoding="utf-8")
 
 
-def _ruler_folder(folder: Path, longest: dict[str, int]) -> None:
+def _ruler_folder(folder: Path, answers: dict[int, list[tuple[int, float]]]) -> None:
+    """Ruler answers as (words, rep-4) per required length."""
     folder.mkdir(parents=True)
-    by_length = {n: {"rows": 1, "longest": value, "median": value, "S_l": 50.0} for n, value in longest.items()}
-    (folder / "ruler.json").write_text(json.dumps({"longest_output": max(longest.values()), "by_length": by_length}))
+    preds = [
+        {"length": n, "response_length": words, "rep_4": rep_4, "length_score": 50.0}
+        for n, group in answers.items()
+        for words, rep_4 in group
+    ]
+    (folder / "preds.jsonl").write_text("".join(json.dumps(p) + "\n" for p in preds), encoding="utf-8")
 
 
 @pytest.mark.parametrize(("trained_ranges", "ships"), [([70, 80, 75, 60], True), ([50, 80, 75, 60], False)])
@@ -174,8 +179,9 @@ def test_the_adapter_ships_only_when_it_beats_the_base_in_every_range(tmp_path, 
     run_dir = recipe.run_dir
     _eval_folder(run_dir / "eval-base" / "longbench-model", [56, 33, 18, 4], [300, 400, 200, 400], 30.0)
     _eval_folder(run_dir / "eval-trained" / "longbench-model", trained_ranges, [110, 790, 2900, 5000], 40.0)
-    _ruler_folder(run_dir / "eval-base" / "ruler-model", {"1000": 500, "5000": 600})
-    _ruler_folder(run_dir / "eval-trained" / "ruler-model", {"1000": 1000, "5000": 4800})
+    # The base model's longest answer at 5,000 is a loop (rep-4 0.9); the report reads both figures.
+    _ruler_folder(run_dir / "eval-base" / "ruler-model", {1000: [(500, 0.0)], 5000: [(600, 0.02), (5500, 0.9)]})
+    _ruler_folder(run_dir / "eval-trained" / "ruler-model", {1000: [(1000, 0.0)], 5000: [(4800, 0.05)]})
     (run_dir / "export").mkdir()
     (run_dir / "export" / "adapter.gguf").write_bytes(b"GGUF")
     (run_dir / "ship").mkdir()
@@ -189,5 +195,6 @@ def test_the_adapter_ships_only_when_it_beats_the_base_in_every_range(tmp_path, 
     write_report(StageRun(recipe, run_dir / "report"))
     report = (run_dir / "report" / "report.md").read_text(encoding="utf-8")
     assert "| base, model mode | 27.75 | 56 | 33 | 18 | 4 |" in report
-    assert "| 5,000 | 600 | 4,800 | 8.00 |" in report  # the Ruler's longest output, before and after
+    # Ruler at 5,000: longest before/after and their ratio, then the same leaving loops out
+    assert "| 5,000 | 5,500 | 4,800 | 0.87 | 600 | 4,800 | 8.00 |" in report
     assert (run_dir / "report" / "scatter.png").is_file() and (run_dir / "report" / "ruler.png").is_file()

@@ -127,18 +127,23 @@ def test_required_length_reads_stated_lengths(instruction, expected):
 
 @pytest.mark.parametrize(
     "instruction",
+    ["Write an essay about lighthouses", "写一篇文章", "Write about a 10-minute walk.", ""],
+)
+def test_required_length_is_none_when_nothing_is_stated(instruction):
+    assert required_length(instruction) is None
+
+
+@pytest.mark.parametrize(
+    ("instruction", "expected"),
     [
-        "Write an essay about lighthouses",  # nothing stated
-        "Write 300-500 words about tea",  # a range
-        "between 300 and 500 words",
-        "字数要求100至200字",
-        "Write a 500-word essay and a 1000-word summary",  # two lengths
-        "写一篇文章",
-        "",
+        ("Write 300-500 words about tea", 500),  # a range: its upper bound, as LongBench-Write labels it
+        ("between 300 and 500 words", 500),
+        ("字数要求100至200字", 200),
+        ("Write a 500-word essay and a 1000-word summary", 1500),  # listed parts add up
     ],
 )
-def test_required_length_is_none_when_absent_or_ambiguous(instruction):
-    assert required_length(instruction) is None
+def test_ranges_and_listed_lengths_read_as_one_length(instruction, expected):
+    assert required_length(instruction) == expected
 
 
 _CN_DIGITS = "零一二三四五六七八九"
@@ -181,9 +186,10 @@ def test_required_length_reads_wan_with_decimals(whole, tenth):
 
 
 @given(st.integers(min_value=2, max_value=9_999), st.integers(min_value=2, max_value=9_999))
-def test_two_different_lengths_are_ambiguous(a, b):
-    if a != b:
-        assert required_length(f"Write a {a}-word essay, then a {b}-word summary.") is None
+def test_two_listed_lengths_add_up(a, b):
+    # the same number said twice is one request, said of the same text
+    expected = a + b if a != b else a
+    assert required_length(f"Write a {a}-word essay, then a {b}-word summary.") == expected
 
 
 def test_required_length_agrees_with_longbench_write_labels():

@@ -28,6 +28,7 @@ def test_an_edited_plan_table_becomes_the_plan_and_bad_rows_are_named():
     with pytest.raises(InputError, match="Section 1 of the plan has -5 words"):
         plan_from_rows([["Origins", "", -5]])
     assert plan_total([["A", "", 300], ["B", "", 400]], 600).startswith("Plan total: **700 words** of 600 asked")
+    assert "sized by the plan" in plan_total([["A", "", 300], ["B", "", 400]], None)
 
 
 def test_counters_say_words_or_characters_section_rate_and_eta():
@@ -35,6 +36,9 @@ def test_counters_say_words_or_characters_section_rate_and_eta():
     assert running == "**150** of 600 words · section 2 of 4 · 10.0 words/s · ETA 45 s"
     chinese = counters_for(800, 800, "写一篇800字的文章", done=True)
     assert chinese == "**800** of 800 characters · length score 100.0"
+    planned = counters_for(1200, 1200, "Write about tea.", done=True, planned=True)
+    assert planned == "**1,200** of 1,200 words (sized by the plan) · length score 100.0"
+    assert counters_for(None, 0, "Write about tea.").startswith("**0** words (no length stated)")
 
 
 def test_downloads_keep_the_headings(tmp_path):
@@ -98,7 +102,8 @@ def test_page_inputs_are_checked_in_the_page_terms(writer):
         writer.start("Write about tea.", 12.5, [], "")
     with pytest.raises(InputError, match="no job to follow"):
         next(writer.follow(""))
-    assert writer.target_for("Write a 1200-word essay.") == 1200 and writer.target_for("Write.") == 2000
+    # no length stated: the box is left empty and the plan sizes the document (not a 2,000 default)
+    assert writer.target_for("Write a 1200-word essay.") == 1200 and writer.target_for("Write.") is None
 
 
 def test_the_page_sits_at_root_beside_the_api_and_alone_for_longwrite_ui(tmp_path):
