@@ -79,7 +79,7 @@ def create_api(lifespan: Any, api_key: str | None, max_request_bytes: int, api_r
     @app.post("/v1/chat/completions")
     async def chat_completions(body: ChatCompletionRequest, request: Request) -> Response:
         if body.model in OWN_MODELS:
-            return await agent_chat(request.app.state.service, body, request)
+            return await agent_chat(request.app.state.service, request.app.state.jobs, body, request)
         proxy: BackendProxy = request.app.state.proxy
         if body.model not in await proxy.models():
             message = (
@@ -92,6 +92,10 @@ def create_api(lifespan: Any, api_key: str | None, max_request_bytes: int, api_r
     @app.post("/v1/writes", status_code=202)
     async def start_write(body: WriteJobRequest, request: Request) -> dict[str, Any]:
         return _jobs(request).create(body.instruction, body.target_words)
+
+    @app.get("/v1/writes")
+    async def list_writes(request: Request, limit: int = 50) -> dict[str, Any]:
+        return {"object": "list", "data": _jobs(request).recent(max(1, min(limit, 1000)))}
 
     @app.get("/v1/writes/{job_id}")
     async def get_write(job_id: str, request: Request) -> dict[str, Any]:
@@ -125,8 +129,7 @@ def create_api(lifespan: Any, api_key: str | None, max_request_bytes: int, api_r
                           for method in route.methods or ()})  # fmt: skip
         if not allowed:
             raise ApiError(404, "There is no such route; the API is under /v1 (see /docs).")
-        if request.method == "OPTIONS":
-            return Response(status_code=204, headers={"Allow": ", ".join([*allowed, "OPTIONS"])})
+        # OPTIONS too: the API answers no CORS preflight, and a 405 with Allow says what the path takes
         raise ApiError(405, f"{request.url.path} takes {', '.join(allowed)}.", headers={"Allow": ", ".join(allowed)})
 
     return app

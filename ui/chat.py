@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import threading
@@ -18,14 +19,17 @@ from fastapi import Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from agent.document import MarkdownStream
+from agent.jobs import new_job_id
 from longwrite.errors import Cancelled, LongwriteError
 from ui.errors import from_product_error
-from ui.schemas import ChatCompletionRequest, chunk_body, completion_body, completion_id, error_body
+from ui.jobs import JobManager
+from ui.schemas import AGENT_MODEL, ChatCompletionRequest, chunk_body, completion_body, completion_id, error_body
 from ui.service import ChatOutcome, WriteService, in_thread
 
 log = logging.getLogger("longwrite.api")
 INTERNAL_ERROR = "The server failed with an internal error; see its log."
 KEEPALIVE_S = 10.0  # an SSE comment this often keeps proxies from closing a quiet stream
+JOB_HEADER = "X-Longwrite-Job"  # the job an agentwrite answer is kept as
 DISCONNECT_POLL_S = 1.0  # how often a non-streamed write checks that its client is still there
 
 
@@ -35,7 +39,7 @@ def sse_data(payload: dict[str, Any] | str) -> bytes:
 
 
 async def agent_chat(
-    service: WriteService, body: ChatCompletionRequest, request: Request
+    service: WriteService, jobs: JobManager, body: ChatCompletionRequest, request: Request
 ) -> JSONResponse | StreamingResponse:
     instruction, target = service.check(body.instruction(), body.target_words)
     service.take_slot()
@@ -50,9 +54,15 @@ async def agent_chat(
             with contextlib.suppress(RuntimeError):  # the loop is gone: the server is stopping
                 loop.call_soon_threadsafe(pieces.put_nowait, piece)
 
+    # An agentwrite answer is kept as a job, its id known before the first byte so that a client
+    # that loses the answer can resume it (X-Longwrite-Job; GET /v1/writes lists jobs too).
+    job_id = new_job_id()
+    headers = {JOB_HEADER: job_id} if body.model == AGENT_MODEL else {}
+    keep_as_job = functools.partial(jobs.write_attached, job_id)
+
     def work() -> ChatOutcome:
         try:
-            return service.write_chat(body.model, instruction, target, on_event, cancel)
+            return service.write_chat(body.model, instruction, target, on_event, cancel, keep_as_job)
         finally:
             service.slots.release()
 
@@ -65,10 +75,12 @@ async def agent_chat(
             raise
         except LongwriteError as error:
             raise from_product_error(error) from error
-        return JSONResponse(completion_body(completion_id(), body.model, result.document, result.usage, result.info))
+        return JSONResponse(
+            completion_body(completion_id(), body.model, result.document, result.usage, result.info), headers=headers
+        )
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
     return StreamingResponse(
-        _stream(body.model, pieces, outcome, cancel, include_usage), media_type="text/event-stream"
+        _stream(body.model, pieces, outcome, cancel, include_usage), media_type="text/event-stream", headers=headers
     )
 
 

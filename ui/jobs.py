@@ -15,12 +15,12 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from agent.document import assemble
-from agent.jobs import JobStore, new_job_id, run_job
+from agent.jobs import JobResult, JobStore, new_job_id, run_job
 from agent.state import (
     EVENT_DONE,
     EVENT_PLAN,
@@ -199,6 +199,17 @@ class JobManager:
             "updated_at": row["updated_at"],
         }
 
+    def recent(self, limit: int) -> list[dict[str, Any]]:
+        """The newest jobs first, without their text (GET /v1/writes/ID has it)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, status, instruction, error, created_at, updated_at FROM write_jobs "
+                "ORDER BY created_at DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        fields = ("status", "instruction", "error", "created_at", "updated_at")
+        return [{"id": row["id"], "object": "write"} | {key: row[key] for key in fields} for row in rows]
+
     async def follow(self, job_id: str) -> AsyncIterator[dict[str, Any]]:
         """The job's events: what happened so far, then live ones until it stops."""
         row = self._row(job_id)
@@ -224,7 +235,7 @@ class JobManager:
         with self._lock:
             row = self._db.execute("SELECT * FROM write_jobs WHERE id = ?", (job_id,)).fetchone()
         if row is None:
-            raise ApiError(404, f"There is no write job '{job_id}'; list ids come from POST /v1/writes.",
+            raise ApiError(404, f"There is no write job '{job_id}'; GET /v1/writes lists the jobs.",
                            code="job_not_found")  # fmt: skip
         return row
 
@@ -257,8 +268,9 @@ class JobManager:
         self, job_id: str, run: JobRun, resume: bool, instruction: str, target: int, plan: list[Section] | None,
         title: str | None,
     ) -> None:  # fmt: skip
-        status, error = DONE, None
-        try:
+        # The status records a failure (this thread has no one to tell). The slot goes back before the
+        # status is written: a client that sees the job end may start another at once.
+        with contextlib.suppress(Exception), self._outcome_recorded(job_id, run, first=self.service.slots.release):
             endpoint = self._endpoint(job_id)
             with backend_errors(endpoint):
                 run_job(
@@ -272,15 +284,53 @@ class JobManager:
                     resume=resume,
                     on_event=run.record,
                 )
+
+    def write_attached(
+        self, job_id: str, instruction: str, target: int | None, on_event: Callable[[dict[str, Any]], None],
+        cancel: threading.Event,
+    ) -> JobResult:  # fmt: skip
+        """A chat write, run in the calling thread but kept as job `job_id` like /v1/writes ones:
+        when the client goes away or the server stops, its finished sections stay and the job
+        resumes (POST /v1/writes/ID/resume). The caller holds the write slot."""
+        now = time.time()
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO write_jobs (id, instruction, target_words, status, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (job_id, instruction, target or 0, RUNNING, now, now),
+            )
+        run = JobRun(cancel=cancel)
+        self._runs[job_id] = run
+
+        def record(event: dict[str, Any]) -> None:
+            run.record(event)
+            on_event(event)
+
+        with self._outcome_recorded(job_id, run), backend_errors(self.service.endpoint):
+            return run_job(
+                self.store, self.service.context(cancel), job_id, instruction=instruction, target=target,
+                on_event=record,
+            )  # fmt: skip
+
+    @contextlib.contextmanager
+    def _outcome_recorded(self, job_id: str, run: JobRun, first: Callable[[], None] = lambda: None) -> Iterator[None]:
+        """The job's status once its run ends, however it ends (the error is re-raised); `first`
+        runs before the status is written."""
+        status, error = DONE, None
+        try:
+            yield
         except Cancelled:
             status = CANCELLED
+            raise
         except LongwriteError as failure:
             status, error = ERROR, str(failure)
+            raise
         except Exception:  # a bug: logged with its traceback, reported without it
             log.exception("job %s failed", job_id)
             status, error = ERROR, "The job failed with an internal error; see the server log, then resume it."
+            raise
         finally:
-            self.service.slots.release()
+            first()
             self._set_status(job_id, status, error)
             if status != DONE:
                 run.events.append(_status_event(status, error))

@@ -73,6 +73,7 @@ class WriteInfo(BaseModel):
     # states), "plan" (it states none: the plan sized it) or "default" (auto's first answer)
     target_from: str = ""
     length_score: float
+    job: str | None = None  # an agentwrite answer is kept as a job: /v1/writes/{job}
 
 
 def completion_id() -> str:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from agent.jobs import write_once
+from agent.jobs import JobResult, write_once
 from agent.model_first import write_auto
 from agent.state import AgentContext
 from longwrite.errors import InputError
@@ -23,6 +23,8 @@ from ui.schemas import AGENT_MODEL, Usage, WriteInfo
 from ui.slots import WriteSlots
 
 T = TypeVar("T")
+# (instruction, target, on_event, cancel) -> the finished job (a JobManager.write_attached with its job id)
+AgentWriter = Callable[[str, int | None, Callable[[dict[str, Any]], None], threading.Event], JobResult]
 RETRY_AFTER_S = 30  # a short write on the embedded model takes about this long
 REQUEST_EXAMPLE = '{"model": "agentwrite", "messages": [{"role": "user", "content": "Write a 3000-word ..."}]}'
 
@@ -83,14 +85,23 @@ class WriteService:
         target: int | None,
         on_event: Callable[[dict[str, Any]], None],
         cancel: threading.Event,
+        write_agent: AgentWriter | None = None,
     ) -> ChatOutcome:
         """Write the answer to one chat request (blocking: call it from a worker thread); with no
-        target the agent's plan sizes the document, and auto judges its first answer by the default."""
+        target the agent's plan sizes the document, and auto judges its first answer by the default.
+
+        write_agent runs the agent (the server passes JobManager.write_attached, which keeps the
+        write as a resumable job); without it the checkpoints stay in memory."""
         ctx = self.context(cancel)
         source = target_from(instruction, target)
+        job = None
         with backend_errors(self.endpoint):
             if model == AGENT_MODEL:
-                result = write_once(ctx, instruction, target, on_event=on_event)
+                if write_agent is None:
+                    result = write_once(ctx, instruction, target, on_event=on_event)
+                else:
+                    result = write_agent(instruction, target, on_event, cancel)
+                    job = result.job
                 document, path, reason, target = result.document, "agent", "", result.target
             else:
                 if target is None:
@@ -114,6 +125,7 @@ class WriteService:
                 target_words=target,
                 target_from=source,
                 length_score=round(score, 2),
+                job=job,
             ),
         )
 
