@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -22,6 +23,8 @@ from longwrite.settings import Settings
 from longwrite.text import Language
 from model.client import Endpoint, backend_errors, chat_model
 from model.embedded import endpoint_for
+
+log = logging.getLogger(__name__)
 
 JUDGEMENTS = "judgements.jsonl"
 SCORES = "scores.json"
@@ -49,7 +52,7 @@ def run_longbench(request: LongBenchRequest, settings: Settings) -> dict[str, An
         raise InputError(f"--concurrency is {request.concurrency}; give 1 or more.")
     rows, problems = load_rows(request.data, request.on_bad_line)
     for problem in problems:
-        print(f"skipped {problem}", file=sys.stderr)
+        log.warning("skipped %s", problem)
     selected = select(rows, lang=request.lang, stratify=request.stratify, limit=request.limit)
     if not selected:
         raise InputError("No rows match --lang/--stratify/--limit; loosen the selection.")

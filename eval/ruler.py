@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
 import statistics
-import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,8 @@ from longwrite.errors import InputError
 from longwrite.settings import Settings
 from longwrite.text import LOOP_REP_4, Language
 from model.embedded import endpoint_for
+
+log = logging.getLogger(__name__)
 
 RULER_SCORES = "ruler.json"
 
@@ -81,7 +83,7 @@ def _longest_not_looping(preds: list[dict[str, Any]]) -> int:
 def run_ruler(request: RulerRequest, settings: Settings) -> dict[str, Any]:
     rows, problems = load_rows(request.data, request.on_bad_line)
     for problem in problems:
-        print(f"skipped {problem}", file=sys.stderr)
+        log.warning("skipped %s", problem)
     if request.lang:
         rows = [row for row in rows if row.language == request.lang]
     selected = pick(rows, request.lengths, request.per_length)

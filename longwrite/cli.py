@@ -65,8 +65,20 @@ def _options(
     version: Annotated[
         bool, typer.Option("--version", callback=_print_version, is_eager=True, help="print the version and exit")
     ] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="also debug messages, with time and source")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="only warnings and errors")] = False,
 ) -> None:
-    """Ultra-long writing with LLMs: plan, write, synthesise data, train and evaluate."""
+    """Ultra-long writing with LLMs: plan, write, synthesise data, train and evaluate.
+
+    Messages go to stderr; LONGWRITE_LOG_LEVEL (DEBUG, INFO, WARNING, ERROR) sets how many when
+    neither -v nor -q is given.
+    """
+    from longwrite.logs import configure, level_for
+
+    try:
+        configure(level_for(verbose, quiet))
+    except LongwriteError as error:
+        fail(error)
 
 
 class Mode(StrEnum):

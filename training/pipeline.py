@@ -14,16 +14,19 @@ which redoes only the stages whose fingerprint changed.
 from __future__ import annotations
 
 import json
+import logging
 import shutil
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from longwrite.clock import duration_text
 from longwrite.errors import InputError
 from training.pipeline_recipe import PipelineRecipe, digest_of
+
+log = logging.getLogger(__name__)
 
 RUN_FILE = "pipeline.json"
 STAGE_FILE = "stage.json"
@@ -116,10 +119,10 @@ class Pipeline:
             if selected and action != "done":
                 total += eta or 0.0
             lines.append(
-                f"  {number:2d}. {stage.name:13s} {action:22s} {_duration(eta) if eta else '':>10s}  "
+                f"  {number:2d}. {stage.name:13s} {action:22s} {duration_text(eta) if eta else '':>10s}  "
                 f"{self.recipe.run_dir / stage.name}"
             )
-        lines.append(f"estimated time to finish: {_duration(total)}")
+        lines.append(f"estimated time to finish: {duration_text(total)}")
         return "\n".join(lines)
 
     def _estimate(self, stage: Stage) -> float | None:
@@ -187,8 +190,8 @@ class Pipeline:
         eta = self._estimate(stage)
         _progress(
             f"stage {number}/{total} {stage.name}: started"
-            + (f", about {_duration(eta)}" if eta else "")
-            + (f" (the run: about {_duration(remaining)} to go)" if remaining else "")
+            + (f", about {duration_text(eta)}" if eta else "")
+            + (f" (the run: about {duration_text(remaining)} to go)" if remaining else "")
         )
         started = time.monotonic()
         summary = stage.run(run)
@@ -201,7 +204,7 @@ class Pipeline:
             "summary": summary,
         }
         _write_marker(folder, record)
-        _progress(f"stage {number}/{total} {stage.name}: finished in {_duration(seconds)} {json.dumps(summary)}")
+        _progress(f"stage {number}/{total} {stage.name}: finished in {duration_text(seconds)} {json.dumps(summary)}")
         return {"stage": stage.name, **record}
 
 
@@ -233,14 +236,4 @@ def _write_marker(folder: Path, record: dict[str, Any]) -> None:
 
 
 def _progress(line: str) -> None:
-    print(f"[pipeline] {line}", file=sys.stderr, flush=True)
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
+    log.info("[pipeline] %s", line)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import shutil
 import sys
 import time
@@ -24,6 +25,8 @@ from typing import Any
 from longwrite.errors import InputError
 from training.examples import Prepared
 from training.recipe import TrainRecipe
+
+log = logging.getLogger(__name__)
 
 RUN_FILE = "longwrite-run.json"  # the recipe of the run that owns an output folder
 
@@ -195,10 +198,10 @@ def prepare_run(
 
 def check_counts(prepared: Prepared, max_length: int) -> None:
     if prepared.dropped_overlong:
-        print(f"dropped {prepared.dropped_overlong} samples longer than max_length {max_length} tokens "
-              f"(the longest has {prepared.longest_tokens})", file=sys.stderr)  # fmt: skip
+        log.warning("dropped %d samples longer than max_length %d tokens (the longest has %d)",
+                    prepared.dropped_overlong, max_length, prepared.longest_tokens)  # fmt: skip
     if prepared.truncated:
-        print(f"{prepared.truncated} samples are cut at max_length {max_length} tokens", file=sys.stderr)
+        log.warning("%d samples are cut at max_length %d tokens", prepared.truncated, max_length)
 
 
 def train_and_save(

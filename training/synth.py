@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import logging
 import random
 import sys
 import threading
@@ -32,6 +33,8 @@ from longwrite.settings import Settings
 from model.client import Endpoint, backend_errors, redacted_url, resolve_endpoint
 from model.embedded import EmbeddedServer
 from training.rows import read_rows
+
+log = logging.getLogger(__name__)
 
 FAILURES_BEFORE_REST = 3  # failures in a row before an endpoint is left alone for a while
 REST_S = 60.0
@@ -153,7 +156,7 @@ def _endpoints(request: SynthRequest, settings: Settings) -> Iterator[list[Endpo
         try:
             endpoints.append(resolve_endpoint(settings.model_copy(update={"base_url": url.rstrip("/")})))
         except BackendError as error:
-            print(f"skipping {redacted_url(url)}: {error}", file=sys.stderr)
+            log.warning("skipping %s: %s", redacted_url(url), error)
     if not endpoints:
         raise BackendError("None of the --base-url endpoints answers; start a server or fix the URLs.")
     yield endpoints

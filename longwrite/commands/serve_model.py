@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import shlex
-import sys
 
 from longwrite.settings import Settings
 from model.engines import ModelServerSpec, check_spec, start
+
+log = logging.getLogger(__name__)
 
 
 def run_serve_model(spec: ModelServerSpec, settings: Settings, dry_run: bool) -> int:
@@ -14,20 +16,18 @@ def run_serve_model(spec: ModelServerSpec, settings: Settings, dry_run: bool) ->
         print(shlex.join(spec.command()))
         return 0
     check_spec(spec)
-    print(f"starting {spec.engine}: {shlex.join(spec.command())}", file=sys.stderr)
+    log.info("starting %s: %s", spec.engine, shlex.join(spec.command()))
     server = start(spec, settings)
-    print(
-        f"ready: {spec.base_url} serves '{spec.name}' (log: {server.log_path})\n"
-        f'use it: longwrite write --mode model --base-url {spec.base_url} --model {shlex.quote(spec.name)} "..."',
-        file=sys.stderr,
-        flush=True,
-    )
+    log.info(
+        "ready: %s serves '%s' (log: %s)\nuse it: longwrite write --mode model --base-url %s --model %s \"...\"",
+        spec.base_url, spec.name, server.log_path, spec.base_url, shlex.quote(spec.name),
+    )  # fmt: skip
     try:
         code = server.wait()
     except KeyboardInterrupt:
-        print("stopping the server", file=sys.stderr)
+        log.info("stopping the server")
         return 130
     finally:
         server.stop()
-    print(f"the {spec.engine} server exited with code {code}; see {server.log_path}", file=sys.stderr)
+    log.error("the %s server exited with code %s; see %s", spec.engine, code, server.log_path)
     return code or 1

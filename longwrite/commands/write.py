@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import json
+import logging
 import os
 import sqlite3
 import sys
@@ -13,10 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
+from longwrite.clock import duration_text
 from longwrite.errors import InputError, LongwriteError, StorageError
 from longwrite.limits import check_instruction, target_length, target_note
 from longwrite.settings import Settings
 from longwrite.text import count_words, length_score, repetition
+
+log = logging.getLogger(__name__)
 
 Mode = Literal["agent", "model", "auto"]  # auto: the model first, the agent continues when it falls short
 
@@ -137,9 +141,11 @@ class Progress:
         elif kind == "section_finished":
             self.words_done = event["document_words"]
             i, n = event["index"] + 1, event["total"]
+            left = max(event["target"] - self.words_done, 0) if i < n else 0
+            eta = f" - about {duration_text(left / self._rate())} left" if left and self._rate() > 0 else ""
             self._line(
                 f"section {i}/{n}: {event['words']} words - {self.words_done:,}/{event['target']:,} words - "
-                f"{self._rate():.1f} words/s"
+                f"{self._rate():.1f} words/s{eta}"
             )
 
     def _rate(self) -> float:
@@ -199,9 +205,9 @@ def run(request: WriteRequest, settings: Settings) -> int:
         if request.mode == "auto":
             return _run_auto_mode(request, ctx, target, endpoint.backend, backend_errors(endpoint))
         with JobStore(settings.jobs_db) as store:
-            print(f"job {job_id} on {endpoint.backend}", file=sys.stderr)
+            log.info("job %s on %s", job_id, endpoint.backend)
             if not request.resume and plan is None:  # where the length comes from: stated, or the plan's
-                print(f"length: {target_note((request.instruction or '').strip(), target, settings)}", file=sys.stderr)
+                log.info("length: %s", target_note((request.instruction or "").strip(), target, settings))
             try:
                 with backend_errors(endpoint), Progress() as progress:
                     result = run_job(
@@ -217,7 +223,7 @@ def run(request: WriteRequest, settings: Settings) -> int:
                         on_event=progress,
                     )
             except KeyboardInterrupt:
-                print(_stopped_note(store, job_id, "Stopped"), file=sys.stderr)
+                log.warning(_stopped_note(store, job_id, "Stopped"))
                 return 130
             except (sqlite3.OperationalError, OSError) as error:
                 if isinstance(error, OSError) and error.errno not in STORAGE_ERRNOS:
@@ -234,7 +240,7 @@ def run(request: WriteRequest, settings: Settings) -> int:
         from agent.plan import plan_to_json
 
         emit_document(plan_to_json(result.title, result.plan, result.target, result.target_from) + "\n", request.output)
-        print(f"plan saved in job {job_id}; write it with: longwrite write --job {job_id} --resume", file=sys.stderr)
+        log.info("plan saved in job %s; write it with: longwrite write --job %s --resume", job_id, job_id)
     else:
         emit_document(result.document, request.output)
     if request.json_summary:
@@ -293,7 +299,7 @@ def _run_auto_mode(request: WriteRequest, ctx: Any, target: int | None, backend:
     with errors, Progress() as progress:
         result = write_auto(ctx, (request.instruction or "").strip(), target, on_event=progress)
     because = f" ({result.reason})" if result.reason else ""
-    print(f"written by: {result.path}{because}", file=sys.stderr)
+    log.info("written by: %s%s", result.path, because)
     emit_document(result.document, request.output)
     if request.json_summary:
         summary = _summary(result.document, target, time.monotonic() - started, backend=backend, mode="auto")

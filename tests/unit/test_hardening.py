@@ -161,3 +161,19 @@ def test_a_page_endpoint_outside_the_list_is_refused_before_any_request(tmp_path
         assert listed.endpoint_for(stub.url, None).model == MODEL
         on_loopback = WriteService(own, settings)  # the default: a server on loopback allows any
         assert on_loopback.endpoint_for(stub.url, None).model == MODEL
+
+
+def test_each_finished_section_says_how_long_the_rest_will_take(monkeypatch):
+    now = [0.0]
+    monkeypatch.setattr(write_command.time, "monotonic", lambda: now[0])
+    stream = io.StringIO()
+    progress = write_command.Progress(stream)  # started at 0 s
+    now[0] = 100.0
+    progress({"event": "section_finished", "index": 0, "total": 3, "words": 500, "document_words": 500,
+              "target": 1500})  # fmt: skip
+    now[0] = 200.0
+    progress({"event": "section_finished", "index": 2, "total": 3, "words": 1000, "document_words": 1500,
+              "target": 1500})  # fmt: skip
+    first, last = stream.getvalue().splitlines()
+    assert first == "section 1/3: 500 words - 500/1,500 words - 5.0 words/s - about 3 min left"  # 1,000 at 5/s
+    assert last == "section 3/3: 1000 words - 1,500/1,500 words - 7.5 words/s"
