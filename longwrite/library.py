@@ -1,0 +1,161 @@
+"""longwrite from Python: plan and write documents, wait for them or watch them being written.
+
+    from longwrite import plan, write
+
+    draft = plan("Write a 3000-word guide to composting.")        # the outline, kept as a job
+    done = write(job=draft.job, resume=True)                      # writes that plan
+    print(done.document, done.words, done.length_score)
+
+Every function takes the endpoint the way the CLI does (`base_url`, `model`, `api_key`; none = the
+embedded default) or a whole `Settings`. A write is a job in the job store (LONGWRITE_HOME), so
+one that stops (an error, a cancelled task, a consumer that stops reading `events`) resumes with
+`write(job=..., resume=True)`. The async forms run the same work in a thread; cancelling their
+task stops the write at its next token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+from agent.jobs import JobResult, JobStore, new_job_id, run_job
+from agent.state import AgentContext
+from longwrite.cli_options import settings_from
+from longwrite.errors import InputError
+from longwrite.limits import check_instruction, target_length
+from longwrite.settings import Settings
+from model.client import backend_errors
+from model.embedded import endpoint_for
+
+Event = dict[str, Any]
+FINISHED = "finished"  # the last item of events(): {"event": "finished", "result": JobResult}
+
+
+def write(
+    instruction: str | None = None,
+    *,
+    words: int | None = None,
+    job: str | None = None,
+    resume: bool = False,
+    base_url: str | None = None,
+    model: str | None = None,
+    api_key: str | None = None,
+    settings: Settings | None = None,
+    on_event: Callable[[Event], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> JobResult:
+    """Write the document `instruction` asks for (or, with `resume`, finish job `job`).
+
+    `words` sets the length; without it the length the instruction states, and with none stated
+    the plan sizes the document. `on_event` gets the agent's events as they happen (plan,
+    section_started, token, section_finished, done); setting `cancel` stops the write.
+    """
+    return _run(instruction, words, job, resume, False, _settings(settings, base_url, model, api_key), on_event, cancel)
+
+
+def plan(
+    instruction: str,
+    *,
+    words: int | None = None,
+    job: str | None = None,
+    base_url: str | None = None,
+    model: str | None = None,
+    api_key: str | None = None,
+    settings: Settings | None = None,
+) -> JobResult:
+    """Plan the document only: `result.plan` holds its sections with their word budgets, and
+    `write(job=result.job, resume=True)` writes it."""
+    return _run(instruction, words, job, False, True, _settings(settings, base_url, model, api_key), None, None)
+
+
+async def awrite(instruction: str | None = None, **options: Any) -> JobResult:
+    """write() without blocking the event loop; cancelling the task stops the write."""
+    cancel = threading.Event()
+    try:
+        return await asyncio.to_thread(write, instruction, cancel=cancel, **options)
+    except asyncio.CancelledError:
+        cancel.set()
+        raise
+
+
+async def aplan(instruction: str, **options: Any) -> JobResult:
+    """plan() without blocking the event loop."""
+    return await asyncio.to_thread(plan, instruction, **options)
+
+
+def events(instruction: str | None = None, **options: Any) -> Iterator[Event]:
+    """The events of a write as they happen, then {"event": "finished", "result": JobResult}.
+
+    Stopping the iteration early (break, close) stops the write; its finished sections stay in
+    its job. An error of the write is raised here, after the events before it.
+    """
+    cancel = threading.Event()
+    pipe: queue.Queue[tuple[str, Any]] = queue.Queue()
+
+    def work() -> None:
+        try:
+            result = write(instruction, on_event=lambda event: pipe.put(("event", event)), cancel=cancel, **options)
+            pipe.put(("result", result))
+        except BaseException as error:  # handed to the reader, which raises it
+            pipe.put(("error", error))
+
+    threading.Thread(target=work, name="longwrite-events", daemon=True).start()
+    try:
+        while True:
+            kind, item = pipe.get()
+            if kind == "event":
+                yield item
+            elif kind == "result":
+                yield {"event": FINISHED, "result": item}
+                return
+            else:
+                raise item
+    finally:
+        cancel.set()  # a reader that stopped early stops the write too
+
+
+async def aevents(instruction: str | None = None, **options: Any) -> AsyncIterator[Event]:
+    """events() for async code."""
+    stream = events(instruction, **options)
+    try:
+        while True:
+            item = await asyncio.to_thread(next, stream, None)
+            if item is None:
+                return
+            yield item
+    finally:
+        stream.close()
+
+
+def _settings(settings: Settings | None, base_url: str | None, model: str | None, api_key: str | None) -> Settings:
+    if settings is not None and (base_url or model or api_key):
+        raise InputError("Give either settings or base_url/model/api_key, not both.")
+    return settings or settings_from(base_url, model, api_key)
+
+
+def _run(
+    instruction: str | None,
+    words: int | None,
+    job: str | None,
+    resume: bool,
+    plan_only: bool,
+    settings: Settings,
+    on_event: Callable[[Event], None] | None,
+    cancel: threading.Event | None,
+) -> JobResult:
+    if resume:
+        if not job:
+            raise InputError("resume=True needs job=: the id of the job to finish.")
+        text, target = None, None
+    else:
+        text = check_instruction(instruction, settings, example='write("Write a 3000-word guide to ...")')
+        target = target_length(text, words, "words", settings)
+    with endpoint_for(settings) as endpoint, JobStore(settings.jobs_db) as store, backend_errors(endpoint):
+        context = AgentContext.for_endpoint(endpoint, settings, cancel)
+        return run_job(
+            store, context, job or new_job_id(), instruction=text, target=target, resume=resume, plan_only=plan_only,
+            on_event=on_event,
+        )  # fmt: skip
