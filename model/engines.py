@@ -3,7 +3,6 @@ and `transformers serve` (any Hugging Face checkpoint), with settings fit for lo
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import sys
 from dataclasses import dataclass
@@ -11,6 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 from longwrite.errors import BackendError, InputError
+from longwrite.extras import require
 from longwrite.settings import Settings
 from model.process import ServerProcess
 
@@ -173,11 +173,7 @@ def check_spec(spec: ModelServerSpec) -> None:
 
 
 def _check_vllm() -> None:
-    if importlib.util.find_spec("vllm") is None or shutil.which("vllm") is None:
-        raise BackendError(
-            "vLLM is not installed; install it with `pip install 'longwrite[gpu]'` on a machine with an NVIDIA GPU, "
-            "or use --engine llamacpp (GGUF) or --engine transformers on a CPU."
-        )
+    require("gpu", "--engine vllm", "run it on a GPU machine, or use --engine llamacpp or transformers on a CPU")
     if shutil.which("nvidia-smi") is None and not Path("/dev/nvidia0").exists():
         raise BackendError(
             "vLLM needs an NVIDIA GPU and none was found; use --engine llamacpp (GGUF) or --engine transformers."
@@ -193,14 +189,11 @@ def _check_gguf(model: str) -> None:
             raise InputError(
                 f"--model {model} is not a GGUF file; convert the checkpoint to GGUF, or use --engine transformers."
             )
-    if importlib.util.find_spec("llama_cpp") is None:
-        raise BackendError("llama.cpp is not installed; install it with `pip install 'llama-cpp-python[server]'`.")
+    require("embedded", "--engine llamacpp")
 
 
 def _check_transformers(model: str) -> None:
-    for module, package in (("transformers", "transformers"), ("torch", "torch==2.13.0"), ("fastapi", "fastapi")):
-        if importlib.util.find_spec(module) is None:
-            raise BackendError(f"transformers serve needs {package}; install it with `pip install 'longwrite[train]'`.")
+    require("train", "--engine transformers")
     looks_local = model.startswith((".", "/", "~")) or Path(model).exists()
     if looks_local and not (Path(model).expanduser() / "config.json").is_file():
         raise InputError(

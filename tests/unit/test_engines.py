@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from longwrite.errors import BackendError, InputError
+from longwrite.extras import MissingExtra
 from model.embedded import gguf_path
 from model.engines import ModelServerSpec, check_spec
 
@@ -44,13 +45,14 @@ def test_transformers_command_and_name():
     assert spec.name == "/ckpt" and spec.ready_url == "http://127.0.0.1:8001/health"
 
 
-HAS_VLLM_AND_GPU = importlib.util.find_spec("vllm") is not None and shutil.which("nvidia-smi") is not None
+HAS_VLLM = importlib.util.find_spec("vllm") is not None
+HAS_VLLM_AND_GPU = HAS_VLLM and shutil.which("nvidia-smi") is not None
 needs_no_vllm = pytest.mark.skipif(HAS_VLLM_AND_GPU, reason="this machine can run vLLM")
 
 
 @needs_no_vllm
 def test_vllm_is_refused_clearly_without_vllm_or_gpu():
-    with pytest.raises(BackendError, match="vLLM") as caught:
+    with pytest.raises((BackendError, MissingExtra), match=r"vllm|vLLM") as caught:
         check_spec(ModelServerSpec(engine="vllm", model="some/model"))
     assert "llamacpp" in str(caught.value)
 
@@ -94,8 +96,11 @@ def test_cli_dry_run_prints_the_vllm_command():
 @needs_no_vllm
 def test_cli_vllm_without_a_gpu_fails_in_one_sentence():
     result = _cli("serve-model", "--engine", "vllm", "--model", "org/m")
-    assert result.returncode == 3
-    assert result.stderr.startswith("error: vLLM") and "Traceback" not in result.stderr
+    if HAS_VLLM:  # installed, but no GPU
+        assert result.returncode == 3 and result.stderr.startswith("error: vLLM needs an NVIDIA GPU")
+    else:
+        assert result.returncode == 2 and "pip install 'longwrite[gpu]'" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
 
 
 def test_cli_bad_lora_value():
