@@ -34,14 +34,18 @@ def write_direct(
     (or up to `max_tokens`, when the caller caps it)."""
     messages = [HumanMessage(instruction)]
     prompt_tokens = int(estimate_tokens(messages) * PROMPT_ESTIMATE_MARGIN)
-    room = ctx.context_tokens - prompt_tokens - SAFETY_TOKENS
+    room = ctx.endpoint.context_tokens - prompt_tokens - SAFETY_TOKENS
     max_tokens = room if max_tokens is None else min(room, max_tokens)
     if max_tokens < 16:
         raise GenerationError(
-            f"The instruction alone fills the model's {ctx.context_tokens}-token context; shorten it."
+            f"The instruction alone fills the model's {ctx.endpoint.context_tokens}-token context; shorten it."
         )
     generation = generate(
-        ctx.make_model(), messages, max_tokens=max_tokens, on_token=on_token, max_tokens_field=ctx.max_tokens_field
+        ctx.make_model(),
+        messages,
+        max_tokens=max_tokens,
+        on_token=on_token,
+        max_tokens_field=ctx.settings.max_tokens_field,
     )
     if not generation.text.strip():
         raise GenerationError("The model returned an empty answer; try again, or check the model with --base-url.")

@@ -6,6 +6,7 @@ section. Nodes return only the fields they change.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import statistics
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from typing import Any, Literal
 
 import openai
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from langgraph.config import get_config
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Checkpointer
@@ -41,9 +43,11 @@ from agent.state import (
     EVENT_SECTION_STARTED,
     AgentContext,
     DropSection,
+    GraphContext,
     Section,
     SectionResult,
     WriteState,
+    agent_context,
 )
 from longwrite.text import count_words, detect_language, length_score
 from model.client import json_schema_format, refused_response_format
@@ -63,14 +67,26 @@ OPENING_EXCERPT_CHARS = 2_000
 MAX_SIZED_SECTIONS = 12
 
 
-def _emitter(runtime: Runtime[AgentContext]) -> Callable[[dict[str, Any]], None]:
-    return runtime.context.emitter(runtime.stream_writer)
+def _context(runtime: Runtime[GraphContext], state: WriteState) -> AgentContext:
+    """The node's AgentContext: the graph's JSON context, the chat model and stop switch of its
+    config, and what this job learnt about its server (a refused schema)."""
+    ctx = agent_context(runtime.context, get_config().get("configurable", {}))
+    if state.get("schema_refused"):
+        ctx.endpoint = dataclasses.replace(ctx.endpoint, structured_output="off")
+    return ctx
 
 
-def plan_node(state: WriteState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+def _learnt(ctx: AgentContext, sent: str) -> dict[str, Any]:
+    """The state update that keeps a schema the server refused during this node (see
+    _outline_call) from being sent again for the rest of the job."""
+    return {"schema_refused": True} if sent != "off" and ctx.endpoint.structured_output == "off" else {}
+
+
+def plan_node(state: WriteState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
     """Make the plan: from a plan file, one section for short targets, or asked of the model;
     where the request states no length, the model sizes each section and the target is their sum."""
-    ctx = runtime.context
+    ctx = _context(runtime, state)
+    sent = ctx.endpoint.structured_output
     settings = ctx.settings
     instruction = state["instruction"]
     language = state.get("language") or detect_language(instruction)
@@ -111,9 +127,10 @@ def plan_node(state: WriteState, runtime: Runtime[AgentContext]) -> dict[str, An
         update.update(target_words=target, target_from="plan")
     outline = outline_text(plan, prompts_for(language))
     update.update(title=title, plan=plan, outline=outline, plan_source=source, plan_attempts=attempts)
-    _emitter(runtime)({"event": EVENT_PLAN, "title": title, "plan": plan, "source": source, "target": target,
-                       "target_from": update.get("target_from") or state.get("target_from", "")})  # fmt: skip
-    return update
+    target_from = update.get("target_from") or state.get("target_from", "")
+    ctx.emitter(runtime.stream_writer)({"event": EVENT_PLAN, "title": title, "plan": plan, "source": source,
+                                        "target": target, "target_from": target_from})  # fmt: skip
+    return update | _learnt(ctx, sent)
 
 
 def _plan_with_model(
@@ -128,7 +145,7 @@ def _plan_with_model(
     if target is None:
         count = min(MAX_SIZED_SECTIONS, max(2, section_count_bounds(cap, low, high)[1]))
     else:
-        count = suggested_sections(target, low, high, ctx.section_words)
+        count = suggested_sections(target, low, high, ctx.endpoint.section_words)
     excerpt = opening if len(opening) <= OPENING_EXCERPT_CHARS else opening[:OPENING_EXCERPT_CHARS] + " ..."
     template = prompts.plan_rest if opening else prompts.plan
 
@@ -148,14 +165,14 @@ def _plan_with_model(
         outline = parse_outline(generation.text)
         planned = target
         if planned is None:
-            outline, planned = sized_outline(outline, low, high, ctx.section_words, cap)
+            outline, planned = sized_outline(outline, low, high, ctx.endpoint.section_words, cap)
         plan = build_plan(outline, planned, low, high, prompts, accept_few=attempt == settings.plan_attempts)
         if plan:
             return plan, "model", outline.title, attempt, seconds
     # no usable outline: the fallback's is sized as if the request had stated the default
     fallback_target = min(settings.default_target_words, cap) if target is None else target
     return (
-        fallback_plan(instruction, fallback_target, low, high, ctx.section_words, prompts),
+        fallback_plan(instruction, fallback_target, low, high, ctx.endpoint.section_words, prompts),
         "fallback",
         None,
         settings.plan_attempts,
@@ -188,7 +205,7 @@ def _conversation(
             request=request,
         )
 
-    room = ctx.context_tokens - answer_tokens - SAFETY_TOKENS
+    room = ctx.endpoint.context_tokens - answer_tokens - SAFETY_TOKENS
     fits = budget.prompt_token_ratio(state["usage"]) * estimate_tokens(build(prompts.extend)) <= room
     return build if fits else None
 
@@ -219,8 +236,8 @@ def _outline_call(
     the job. With `words` (a request that states no length) each section also gets the words it
     needs, and `fewest` to `sections` sections are asked for.
     """
-    schema = outline_schema(sections, with_title, with_points=ctx.outline_points, fewest=fewest, words=words)
-    response_format = json_schema_format(ctx.structured_output, "outline", schema)
+    schema = outline_schema(sections, with_title, with_points=ctx.endpoint.outline_points, fewest=fewest, words=words)
+    response_format = json_schema_format(ctx.endpoint.structured_output, "outline", schema)
     max_tokens = outline_tokens(sections)
 
     def on_its_own(content: str) -> list[BaseMessage]:
@@ -229,22 +246,23 @@ def _outline_call(
     def ask(content: str, options: dict[str, Any] | None = None) -> Generation:
         messages = (conversation or on_its_own)(content)
         return generate(ctx.make_model(), messages, max_tokens=max_tokens, options=options,
-                        max_tokens_field=ctx.max_tokens_field)  # fmt: skip
+                        max_tokens_field=ctx.settings.max_tokens_field)  # fmt: skip
 
     if response_format:
         try:
             if words:
-                parts = prompts.parts_sized if ctx.outline_points else prompts.parts_sized_headings_only
+                parts = prompts.parts_sized if ctx.endpoint.outline_points else prompts.parts_sized_headings_only
             else:
-                parts = prompts.parts if ctx.outline_points else prompts.parts_headings_only
+                parts = prompts.parts if ctx.endpoint.outline_points else prompts.parts_headings_only
             return ask(
                 f"{request(parts)} {prompts.outline_as_json}", {"extra_body": {"response_format": response_format}}
             )
         except openai.APIStatusError as error:
             if not refused_response_format(error):
                 raise
-            # this server takes no schema (in this dialect): ask it for lines from now on
-            ctx.structured_output = "off"
+            # this server takes no schema (in this dialect): ask it for lines from now on (the node
+            # keeps this in the job's state: see _learnt)
+            ctx.endpoint = dataclasses.replace(ctx.endpoint, structured_output="off")
     layout = prompts.outline_as_lines if with_title else prompts.sections_as_lines
     if words:
         layout = prompts.sized_outline_as_lines
@@ -252,12 +270,12 @@ def _outline_call(
     return ask(f"{request(parts)} {layout}" + (f"\n{prompts.plan_retry}" if retry else ""))
 
 
-def write_node(state: WriteState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+def write_node(state: WriteState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
     """Write the next section, then rebalance the budgets of the sections after it."""
-    ctx = runtime.context
+    ctx = _context(runtime, state)
     plan = state["plan"]
     index = len(state.get("sections", []))
-    emit = _emitter(runtime)
+    emit = ctx.emitter(runtime.stream_writer)
     emit({"event": EVENT_SECTION_STARTED, "index": index, "total": len(plan), "title": plan[index]["title"],
           "budget": plan[index]["words"]})  # fmt: skip
     outcome = write_section(ctx, state, emit)
@@ -337,9 +355,10 @@ def _closing_fell_short(
     )
 
 
-def extend_node(state: WriteState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+def extend_node(state: WriteState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
     """Add sections (before the closing one) so the remaining words fit the model's pace."""
-    ctx = runtime.context
+    ctx = _context(runtime, state)
+    sent = ctx.endpoint.structured_output
     settings = ctx.settings
     prompts = prompts_for(state["language"])
     plan = state["plan"]
@@ -353,7 +372,7 @@ def extend_node(state: WriteState, runtime: Runtime[AgentContext]) -> dict[str, 
     written = count_words(assemble(state["title"], plan, sections, False))
     words_left = _words_left(state, plan, index, written)
     _, most = section_count_bounds(state["target_words"], settings.min_section_words, settings.max_section_words)
-    pace = writing_pace(state["sections"]) or ctx.section_words
+    pace = writing_pace(state["sections"]) or ctx.endpoint.section_words
     wanted = math.ceil(words_left / pace) - (len(plan) - index)
     count = max(1, min(wanted, most - len(plan), MAX_SECTIONS_PER_EXTENSION))
     covered = prompts.outline_separator.join(s["title"] for s in plan)
@@ -364,18 +383,22 @@ def extend_node(state: WriteState, runtime: Runtime[AgentContext]) -> dict[str, 
 
     conversation = _conversation(ctx, state, sections, outline_tokens(count))
     generation = _outline_call(ctx, prompts, request, count, with_title=False, conversation=conversation)
-    new = [Section(title=s["title"], points=s["points"], words=ctx.section_words)
+    new = [Section(title=s["title"], points=s["points"], words=ctx.endpoint.section_words)
            for s in extension_sections(plan, generation.text, count, prompts)]  # fmt: skip
     plan = [*plan[:-1], *new, plan[-1]]  # the closing section stays last
     plan = budget.rebalance(plan, index, _words_left(state, plan, index, written))
-    _emitter(runtime)({"event": EVENT_PLAN, "title": state["title"], "plan": plan, "source": "extended",
-                           "target": state["target_words"]})  # fmt: skip
-    return update | {
-        "plan": plan,
-        "extensions": state.get("extensions", 0) + 1,
-        "needs_more_sections": False,
-        "seconds": state.get("seconds", 0.0) + generation.seconds,
-    }
+    ctx.emitter(runtime.stream_writer)({"event": EVENT_PLAN, "title": state["title"], "plan": plan,
+                                        "source": "extended", "target": state["target_words"]})  # fmt: skip
+    return (
+        update
+        | _learnt(ctx, sent)
+        | {
+            "plan": plan,
+            "extensions": state.get("extensions", 0) + 1,
+            "needs_more_sections": False,
+            "seconds": state.get("seconds", 0.0) + generation.seconds,
+        }
+    )
 
 
 def route_after_write(state: WriteState) -> Literal["write", "extend", "finalize"]:
@@ -384,18 +407,19 @@ def route_after_write(state: WriteState) -> Literal["write", "extend", "finalize
     return "finalize" if len(state.get("sections", [])) >= len(state["plan"]) else "write"
 
 
-def finalize_node(state: WriteState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+def finalize_node(state: WriteState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
     """Assemble the document."""
     document = assemble(state["title"], state["plan"], state["sections"], state["plan_source"] == "single")
     words = count_words(document)
-    _emitter(runtime)({"event": EVENT_DONE, "words": words, "target": state["target_words"],
-                           "length_score": length_score(state["target_words"], words)})  # fmt: skip
+    _context(runtime, state).emitter(runtime.stream_writer)(
+        {"event": EVENT_DONE, "words": words, "target": state["target_words"],
+         "length_score": length_score(state["target_words"], words)})  # fmt: skip
     return {"document": document, "status": "done"}
 
 
 def build_graph(checkpointer: Checkpointer = None, review_plan: bool = False):
     """The compiled graph; with `review_plan` it pauses after planning (resume to write)."""
-    builder = StateGraph(WriteState, context_schema=AgentContext)
+    builder = StateGraph(WriteState, context_schema=GraphContext)
     builder.add_node("plan", plan_node)
     builder.add_node("write", write_node)
     builder.add_node("extend", extend_node)

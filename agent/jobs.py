@@ -249,7 +249,10 @@ def _stream(
     ctx: AgentContext,
     on_event: Callable[[dict[str, Any]], None] | None,
 ) -> None:
-    for mode, event in graph.stream(graph_input, config, context=ctx, stream_mode=["custom"], durability="sync"):
+    # the context is JSON (GraphContext); the chat model and the stop switch travel in the config
+    config = {**config, "configurable": {**config["configurable"], **ctx.configurable()}}
+    stream = graph.stream(graph_input, config, context=ctx.graph_context(), stream_mode=["custom"], durability="sync")
+    for mode, event in stream:
         if mode == "custom" and on_event:
             on_event(event)
 

@@ -54,7 +54,7 @@ def attempt_model(ctx: AgentContext, instruction: str, target: int) -> ModelAtte
     """Send the instruction to the served model in one call and judge the answer."""
     language = detect_language(instruction)
     messages = [HumanMessage(instruction)]
-    room = ctx.context_tokens - int(estimate_tokens(messages) * PROMPT_ESTIMATE_MARGIN) - SAFETY_TOKENS
+    room = ctx.endpoint.context_tokens - int(estimate_tokens(messages) * PROMPT_ESTIMATE_MARGIN) - SAFETY_TOKENS
     ratio = budget.tokens_per_word(budget.empty_usage(), language)
     max_tokens = max(16, min(room, math.ceil(target * ratio * ANSWER_HEADROOM)))
     guard = LoopGuard(prompt=instruction)
@@ -65,7 +65,7 @@ def attempt_model(ctx: AgentContext, instruction: str, target: int) -> ModelAtte
             messages,
             max_tokens=max_tokens,
             should_stop=guard.is_looping,
-            max_tokens_field=ctx.max_tokens_field,
+            max_tokens_field=ctx.settings.max_tokens_field,
         )
     except (openai.OpenAIError, httpx.HTTPError, LongwriteError) as error:
         return ModelAttempt("", "agent", f"the model call failed ({type(error).__name__})", time.monotonic() - started)

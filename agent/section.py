@@ -60,10 +60,10 @@ def call_options(ctx: AgentContext, *, penalties: bool, min_tokens: int) -> dict
     if penalties:
         options["frequency_penalty"] = settings.loop_frequency_penalty
         options["presence_penalty"] = settings.loop_presence_penalty
-        if ctx.repeat_penalty_param:
-            extra_body[ctx.repeat_penalty_param] = settings.loop_repeat_penalty
-    if ctx.min_tokens_param and min_tokens > 0:
-        extra_body[ctx.min_tokens_param] = min_tokens
+        if ctx.endpoint.repeat_penalty_param:
+            extra_body[ctx.endpoint.repeat_penalty_param] = settings.loop_repeat_penalty
+    if ctx.endpoint.min_tokens_param and min_tokens > 0:
+        extra_body[ctx.endpoint.min_tokens_param] = min_tokens
     if extra_body:
         options["extra_body"] = extra_body
     return options
@@ -118,11 +118,11 @@ def write_section(ctx: AgentContext, state: WriteState, emit: Callable[[dict[str
             )
 
         prompt_ratio = budget.prompt_token_ratio(usage)
-        room = ctx.context_tokens - max_tokens - SAFETY_TOKENS
+        room = ctx.endpoint.context_tokens - max_tokens - SAFETY_TOKENS
         chosen = choose_window(build=build, current_start=window, index=index, room=room, ratio=prompt_ratio)
         if chosen is None:
             raise GenerationError(
-                f"The request and its plan alone do not fit the model's {ctx.context_tokens}-token "
+                f"The request and its plan alone do not fit the model's {ctx.endpoint.context_tokens}-token "
                 "context; shorten the instruction, use fewer sections, or use a model with a longer context."
             )
         window = chosen
@@ -150,7 +150,7 @@ def write_section(ctx: AgentContext, state: WriteState, emit: Callable[[dict[str
             on_token=lambda token: emit({"event": EVENT_TOKEN, "index": index, "text": token}),
             should_stop=looping,
             finished=long_enough,
-            max_tokens_field=ctx.max_tokens_field,
+            max_tokens_field=ctx.settings.max_tokens_field,
         )
         calls += 1
         seconds += generation.seconds

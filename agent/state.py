@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Literal, NotRequired, TypedDict
+from typing import Annotated, Any, Literal, NotRequired, TypedDict
 
 from langchain_core.language_models import BaseChatModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from longwrite.errors import Cancelled
 from longwrite.limits import TargetFrom
-from longwrite.settings import Settings, StructuredOutput
+from longwrite.settings import Settings
 from longwrite.text import Language
 from model.client import Endpoint, chat_model
 
@@ -104,21 +106,40 @@ class WriteState(TypedDict, total=False):
     status: Status
     document: str
     seconds: float  # model time spent on this job, over all runs
+    schema_refused: bool  # the server refused the outline's JSON schema: ask it for lines from now on
 
 
-@dataclass
+# Secrets never travel in the graph's context: the chat model is made from the caller's endpoint
+# (with its key) and handed to the nodes beside the context, or, under a LangGraph server, made
+# from the server's own settings.
+_PRIVATE_ENDPOINT_FIELDS = ("api_key",)
+_PRIVATE_SETTINGS = ("api_key", "backend_api_key")  # SecretStr fields
+# configurable keys that carry what is not JSON: the chat model factory and the stop switch
+MAKE_MODEL_KEY = "longwrite_make_model"
+CANCEL_KEY = "longwrite_cancel"
+
+
+class GraphContext(BaseModel):
+    """The graph's LangGraph context: plain JSON, so LangGraph Studio or a LangGraph server can
+    send it. `endpoint` holds Endpoint's fields (where, and what the server takes); `settings`
+    the Settings fields the agent reads (the rest come from the environment). Both may be empty:
+    the endpoint is then LONGWRITE_BASE_URL's, asked for its model."""
+
+    model_config = ConfigDict(frozen=True)
+
+    endpoint: dict[str, Any] = Field(default_factory=dict)
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+
+@dataclass(slots=True)  # slots: setting a field it does not have is an error, not a silent no-op
 class AgentContext:
-    """What the nodes need besides the state: settings and a way to get a chat model."""
+    """What the nodes need besides the state: the endpoint, the settings, a way to get a chat
+    model and a stop switch. The graph carries it as a GraphContext (JSON) plus the two callables
+    in its config (see graph_input); nodes get it back with agent_context()."""
 
     settings: Settings
+    endpoint: Endpoint
     make_model: Callable[[], BaseChatModel]
-    context_tokens: int = 8_192
-    repeat_penalty_param: str | None = None
-    min_tokens_param: str | None = None  # see Endpoint.min_tokens_param
-    structured_output: StructuredOutput = "off"  # how the server takes a JSON schema (outlines)
-    section_words: int = 500  # planned words per section; smaller for small models
-    outline_points: bool = True  # see Endpoint.outline_points
-    max_tokens_field: str = "max_tokens"  # or "max_completion_tokens" for servers that want it
     cancel: threading.Event | None = None  # set it to stop the run at its next event
 
     @classmethod
@@ -126,18 +147,16 @@ class AgentContext:
         cls, endpoint: Endpoint, settings: Settings, cancel: threading.Event | None = None
     ) -> AgentContext:
         """The context for writing against `endpoint`: its client, context size and dialect."""
-        return cls(
-            settings=settings,
-            make_model=lambda: chat_model(endpoint, settings),
-            context_tokens=endpoint.context_tokens,
-            repeat_penalty_param=endpoint.repeat_penalty_param,
-            min_tokens_param=endpoint.min_tokens_param,
-            structured_output=endpoint.structured_output,
-            section_words=endpoint.section_words,
-            outline_points=endpoint.outline_points,
-            max_tokens_field=settings.max_tokens_field,
-            cancel=cancel,
-        )
+        return cls(settings=settings, endpoint=endpoint, make_model=lambda: chat_model(endpoint, settings),
+                   cancel=cancel)  # fmt: skip
+
+    def graph_context(self) -> GraphContext:
+        endpoint = {k: v for k, v in dataclasses.asdict(self.endpoint).items() if k not in _PRIVATE_ENDPOINT_FIELDS}
+        settings = self.settings.model_dump(mode="json", exclude=set(_PRIVATE_SETTINGS))
+        return GraphContext(endpoint=endpoint, settings=settings)
+
+    def configurable(self) -> dict[str, Any]:
+        return {MAKE_MODEL_KEY: self.make_model, CANCEL_KEY: self.cancel}
 
     def emitter(self, stream_writer: Callable[[dict], None]) -> Callable[[dict], None]:
         """The node's event writer, which also stops the run once `cancel` is set.
@@ -152,6 +171,29 @@ class AgentContext:
             stream_writer(event)
 
         return emit
+
+
+def agent_context(context: GraphContext | dict[str, Any] | None, configurable: dict[str, Any]) -> AgentContext:
+    """The AgentContext a node works with, from the graph's JSON context and its config."""
+    if not isinstance(context, GraphContext):
+        context = GraphContext.model_validate(context or {})
+    settings = Settings(**context.settings)
+    if context.endpoint:
+        endpoint = Endpoint(**context.endpoint)
+    else:  # a LangGraph server that was given no endpoint: the one its environment names
+        from model.client import resolve_endpoint
+
+        endpoint = resolve_endpoint(settings)
+    make_model = configurable.get(MAKE_MODEL_KEY)
+    if make_model is None:  # no caller's model (a LangGraph server): one made from the settings' key
+        endpoint = dataclasses.replace(endpoint, api_key=_key(settings))
+        return AgentContext.for_endpoint(endpoint, settings, configurable.get(CANCEL_KEY))
+    return AgentContext(settings=settings, endpoint=endpoint, make_model=make_model,
+                        cancel=configurable.get(CANCEL_KEY))  # fmt: skip
+
+
+def _key(settings: Settings) -> str:
+    return settings.api_key.get_secret_value() if settings.api_key else "not-needed"
 
 
 # Stream events (custom mode). Front ends render them; the agent never imports a front end.

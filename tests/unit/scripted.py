@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -10,6 +11,10 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import Field
+
+from agent.state import AgentContext
+from longwrite.settings import Settings
+from model.client import Endpoint
 
 
 class ScriptedChatModel(BaseChatModel):
@@ -72,3 +77,24 @@ def prose(words: int, seed: str = "a") -> str:
         count += size
         n += 1
     return " ".join(sentences)
+
+
+# A scripted endpoint as the agent sees it: a small context, no JSON schema (the scripted model
+# answers plain text), and the section size a test asks for.
+SCRIPTED_ENDPOINT = Endpoint(base_url="http://scripted.invalid/v1", model="scripted", context_tokens=8_192,
+                             structured_output="off", label="scripted")  # fmt: skip
+
+
+def scripted_context(
+    settings: Settings, make_model: Callable[[], BaseChatModel], section_words: int = 500, cancel: Any = None,
+    **endpoint: Any,
+) -> AgentContext:  # fmt: skip
+    """An AgentContext on the scripted endpoint; `endpoint` overrides its fields."""
+    described = dataclasses.replace(SCRIPTED_ENDPOINT, section_words=section_words, **endpoint)
+    return AgentContext(settings=settings, endpoint=described, make_model=make_model, cancel=cancel)
+
+
+def with_endpoint(ctx: AgentContext, **fields: Any) -> AgentContext:
+    """`ctx` with some of its endpoint's fields changed (the endpoint itself is frozen)."""
+    ctx.endpoint = dataclasses.replace(ctx.endpoint, **fields)
+    return ctx

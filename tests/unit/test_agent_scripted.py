@@ -19,7 +19,7 @@ from agent.state import AgentContext
 from longwrite.errors import InputError
 from longwrite.settings import Settings
 from longwrite.text import count_words
-from tests.unit.scripted import ScriptedChatModel, prose
+from tests.unit.scripted import ScriptedChatModel, prose, scripted_context, with_endpoint
 
 ECHO = "The keeper climbed the long stair to the lamp room every single evening."
 
@@ -64,7 +64,7 @@ class Script:
 def _context(script: Script) -> tuple[AgentContext, ScriptedChatModel]:
     model = ScriptedChatModel(reply=script)
     settings = Settings(home="/nonexistent")  # never written: the tests pass their own store
-    return AgentContext(settings=settings, make_model=lambda: model, section_words=400), model
+    return scripted_context(settings=settings, make_model=lambda: model, section_words=400), model
 
 
 def test_agent_recovers_from_a_bad_plan_and_lands_on_the_target(tmp_path):
@@ -153,7 +153,7 @@ def test_a_model_that_returns_nothing_fails_clearly(tmp_path):
     from longwrite.errors import GenerationError
 
     model = ScriptedChatModel(reply=lambda messages, options: "")
-    ctx = AgentContext(settings=Settings(home="/nonexistent"), make_model=lambda: model)
+    ctx = scripted_context(settings=Settings(home="/nonexistent"), make_model=lambda: model)
     with JobStore(tmp_path / "jobs.sqlite") as store, pytest.raises(GenerationError, match="no usable text"):
         run_job(store, ctx, "job-5", instruction="Write a 150-word note.", target=150)
 
@@ -188,7 +188,7 @@ class StingyScript(Script):
 def test_sections_are_added_when_the_model_writes_far_below_its_budgets(tmp_path):
     script = StingyScript()
     ctx, model = _context(script)
-    ctx.section_words = 300
+    with_endpoint(ctx, section_words=300)
     events = []
     with JobStore(tmp_path / "jobs.sqlite") as store:
         result = run_job(store, ctx, "job-7", instruction="Write about money.", target=4000, on_event=events.append)
@@ -282,7 +282,7 @@ def test_a_single_section_keeps_trying_after_stalled_continuations(tmp_path):
         return next(replies, "") or (str(messages[-2].content) if len(messages) > 2 else "")
 
     model = ScriptedChatModel(reply=reply)
-    ctx = AgentContext(settings=Settings(home="/nonexistent"), make_model=lambda: model, section_words=400)
+    ctx = scripted_context(settings=Settings(home="/nonexistent"), make_model=lambda: model, section_words=400)
     with JobStore(tmp_path / "jobs.sqlite") as store:
         result = run_job(store, ctx, "job-short", instruction="Write a 120-word note.", target=120)
     assert result.plan_source == "single" and len(model.calls) == 4
@@ -322,7 +322,7 @@ class EarlyEnder(Script):
 
 def test_where_the_server_takes_min_tokens_each_section_is_written_in_one_call(tmp_path):
     floored, floored_model = _context(EarlyEnder())
-    floored.min_tokens_param = "min_tokens"
+    with_endpoint(floored, min_tokens_param="min_tokens")
     plain, plain_model = _context(EarlyEnder())
     with JobStore(tmp_path / "jobs.sqlite") as store:
         held = run_job(store, floored, "floored", instruction="Write about lighthouses.", target=1200)
@@ -391,7 +391,7 @@ def test_each_write_prompt_extends_the_last_one_as_the_server_saw_it(tmp_path):
     stays valid and only the new request is read."""
     script = HeadingWriter()
     ctx, model = _context(script)
-    ctx.context_tokens = 100_000  # room for all of it: a window slide changes the prompt by design
+    with_endpoint(ctx, context_tokens=100_000)  # room for all of it: a window slide changes the prompt by design
     with JobStore(tmp_path / "jobs.sqlite") as store:
         result = run_job(store, ctx, "job-prefix", instruction="Write about lighthouses.", target=1600)
         values = store.values("job-prefix")
@@ -410,7 +410,7 @@ def test_each_write_prompt_extends_the_last_one_as_the_server_saw_it(tmp_path):
 def test_the_outline_is_held_to_a_schema_where_the_server_takes_one(tmp_path):
     script = EarlyEnder()
     ctx, model = _context(script)
-    ctx.structured_output = "llamacpp"
+    with_endpoint(ctx, structured_output="llamacpp")
     with JobStore(tmp_path / "jobs.sqlite") as store:
         result = run_job(store, ctx, "json-plan", instruction="Write about lighthouses.", target=1200)
         attempts = store.values("json-plan")["plan_attempts"]
@@ -423,9 +423,9 @@ def test_the_outline_is_held_to_a_schema_where_the_server_takes_one(tmp_path):
 
 def test_an_endpoint_whose_outline_sentences_are_noise_is_asked_for_headings_only(tmp_path):
     ctx, model = _context(EarlyEnder())
-    ctx.structured_output, ctx.outline_points = "llamacpp", False
+    with_endpoint(ctx, structured_output="llamacpp", outline_points=False)
     refused, refused_model = _context(EarlyEnder(refuse_schema=(400, "Unrecognized request argument")))
-    refused.structured_output, refused.outline_points = "json_schema", False
+    with_endpoint(refused, structured_output="json_schema", outline_points=False)
     with JobStore(tmp_path / "jobs.sqlite") as store:
         result = run_job(store, ctx, "headings", instruction="Write about lighthouses.", target=1200)
         run_job(store, refused, "refused", instruction="Write about lighthouses.", target=1200)
@@ -448,7 +448,7 @@ def test_an_endpoint_whose_outline_sentences_are_noise_is_asked_for_headings_onl
 def test_a_server_that_refuses_the_outline_schema_is_asked_for_lines(tmp_path, refusal):
     script = EarlyEnder(refuse_schema=refusal)
     ctx, model = _context(script)
-    ctx.structured_output = "json_schema"
+    with_endpoint(ctx, structured_output="json_schema")
     with JobStore(tmp_path / "jobs.sqlite") as store:
         result = run_job(store, ctx, "lines-plan", instruction="Write about lighthouses.", target=1200)
     assert script.outlines == 2  # the refused call, then the outline as lines

@@ -11,11 +11,10 @@ import openai
 import pytest
 from fastapi.testclient import TestClient
 
-from agent.state import AgentContext
 from longwrite.settings import Settings
 from longwrite.text import count_words
 from model.client import Endpoint
-from tests.unit.scripted import ScriptedChatModel, prose
+from tests.unit.scripted import ScriptedChatModel, prose, scripted_context
 from ui.errors import ApiError
 from ui.proxy import BackendProxy
 from ui.server import create_app
@@ -60,7 +59,7 @@ def make_client(tmp_path, monkeypatch):
         script = script or Script()
 
         def context(self, cancel=None, endpoint=None):
-            return AgentContext(settings=settings, make_model=lambda: ScriptedChatModel(reply=script),
+            return scripted_context(settings=settings, make_model=lambda: ScriptedChatModel(reply=script),
                                 section_words=250, cancel=cancel)  # fmt: skip
 
         async def models(self, timeout_s=None, fresh=False):

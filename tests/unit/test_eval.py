@@ -14,7 +14,6 @@ import httpx
 import openai
 import pytest
 
-from agent.state import AgentContext
 from eval.data import load_rows, select
 from eval.judge import (
     DIMENSION_KEYS,
@@ -39,7 +38,7 @@ from longwrite.jsonl import read_jsonl
 from longwrite.settings import Settings
 from longwrite.text import count_tokens, count_words, length_score
 from model.client import Endpoint, backend_errors
-from tests.unit.scripted import ScriptedChatModel, prose
+from tests.unit.scripted import ScriptedChatModel, prose, scripted_context
 
 BENCHMARKS = Path(__file__).resolve().parents[3] / "shared" / "benchmarks"
 
@@ -395,7 +394,7 @@ def _echo_context(fail_after: list[int] | None = None):
         return f"Answer for id {marker}. " + prose(30, seed=f"m{marker}x")
 
     settings = Settings(home="/nonexistent")
-    return lambda: AgentContext(settings=settings, make_model=lambda: ScriptedChatModel(reply=reply))
+    return lambda: scripted_context(settings=settings, make_model=lambda: ScriptedChatModel(reply=reply))
 
 
 def test_answers_stay_paired_with_their_prompts_under_concurrency(tmp_path):

@@ -26,7 +26,7 @@ from longwrite.lengths import (
 )
 from longwrite.limits import target_from, target_length, target_note
 from longwrite.settings import Settings
-from tests.unit.scripted import ScriptedChatModel, prose
+from tests.unit.scripted import ScriptedChatModel, prose, scripted_context, with_endpoint
 
 BENCHMARKS = Path(__file__).resolve().parents[3] / "shared" / "benchmarks"
 
@@ -196,8 +196,8 @@ class SizingPlanner:
 
 def _sizing_context(planner: SizingPlanner, structured_output: str = "off") -> tuple[AgentContext, ScriptedChatModel]:
     model = ScriptedChatModel(reply=planner)
-    ctx = AgentContext(settings=Settings(home="/nonexistent"), make_model=lambda: model, section_words=400)
-    ctx.structured_output = structured_output
+    ctx = scripted_context(settings=Settings(home="/nonexistent"), make_model=lambda: model, section_words=400)
+    with_endpoint(ctx, structured_output=structured_output)
     return ctx, model
 
 
@@ -250,7 +250,7 @@ def test_a_stated_length_is_planned_as_before(tmp_path):
 def test_with_no_usable_plan_the_fallback_outline_takes_the_default(tmp_path):
     model = ScriptedChatModel(reply=lambda messages, options: (
         "I cannot" if "Make an outline" in messages[-1].content else prose(150, seed=f"f{len(messages)}")))  # fmt: skip
-    ctx = AgentContext(settings=Settings(home="/nonexistent"), make_model=lambda: model, section_words=400)
+    ctx = scripted_context(settings=Settings(home="/nonexistent"), make_model=lambda: model, section_words=400)
     with JobStore(tmp_path / "jobs.sqlite") as store:
         result = run_job(store, ctx, "fallback", instruction="Write about tea.", target=None, plan_only=True)
     assert result.plan_source == "fallback" and result.target == ctx.settings.default_target_words

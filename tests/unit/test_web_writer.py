@@ -6,12 +6,11 @@ from __future__ import annotations
 import pytest
 
 from agent.jobs import JobStore
-from agent.state import AgentContext
 from longwrite.errors import InputError
 from longwrite.settings import Settings
 from longwrite.text import count_words
 from model.client import Endpoint
-from tests.unit.scripted import ScriptedChatModel, prose
+from tests.unit.scripted import ScriptedChatModel, prose, scripted_context
 from ui.export import file_stem, write_docx, write_markdown
 from ui.jobs import JobManager
 from ui.service import WriteService
@@ -68,7 +67,7 @@ def writer(tmp_path, monkeypatch):
 
     def context(self, cancel=None, endpoint=None):
         used.append(endpoint or self.endpoint)  # which endpoint each write went to
-        return AgentContext(settings=settings, make_model=lambda: ScriptedChatModel(reply=reply), section_words=250,
+        return scripted_context(settings=settings, make_model=lambda: ScriptedChatModel(reply=reply), section_words=250,
                             cancel=cancel)  # fmt: skip
 
     monkeypatch.setattr(WriteService, "context", context)
