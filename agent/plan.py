@@ -371,16 +371,10 @@ def default_title(instruction: str, language: Language) -> str:
 # ---------------------------------------------------------------- plan files
 
 
-def load_plan_file(path: Path, target: int | None) -> tuple[str | None, list[Section]]:
-    """Read a plan written by `--plan-only` (or by hand): JSON with a "sections" list."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as error:
-        raise InputError(f"The plan file {path} does not exist; write one with --plan-only.") from error
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InputError(
-            f"The plan file {path} is not valid JSON ({error}); fix it or write a new one with --plan-only."
-        ) from error
+def plan_from_json(data: Any, path: Path | str, target: int | None) -> tuple[str | None, list[Section]]:
+    """The (title, sections) of a plan file's parsed JSON (see plan_to_json), budgets scaled to
+    `target` when given; InputError naming `path` and what to fix. The file itself is read by
+    the front end (longwrite.plan_files): the agent does no I/O besides the model."""
     if not isinstance(data, dict) or not isinstance(data.get("sections"), list) or not data["sections"]:
         raise InputError(f'The plan file {path} needs a non-empty "sections" list; see the output of --plan-only.')
     sections: list[Section] = []
@@ -408,7 +402,7 @@ def load_plan_file(path: Path, target: int | None) -> tuple[str | None, list[Sec
 
 
 def plan_to_json(title: str, sections: list[Section], target: int, target_from: str | None = None) -> str:
-    """A plan file (see load_plan_file); `target_from` says where the length came from ("plan": the
+    """A plan file (read back by plan_from_json); `target_from` says where the length came from ("plan": the
     plan sized it, the request stating none)."""
     plan: dict[str, Any] = {"title": title, "target_words": target}
     if target_from:

@@ -188,8 +188,8 @@ def run(request: WriteRequest, settings: Settings) -> int:
     """The whole command; returns the exit code."""
     target = check_request(request, settings)
     from agent.jobs import JobStore, new_job_id, run_job
-    from agent.plan import load_plan_file
     from agent.state import AgentContext
+    from longwrite.plan_files import load_plan_file
     from model.client import backend_errors
     from model.embedded import endpoint_for
 

@@ -9,7 +9,6 @@ import pytest
 from agent.plan import (
     build_plan,
     fallback_plan,
-    load_plan_file,
     outline_schema,
     parse_outline,
     plan_to_json,
@@ -17,6 +16,7 @@ from agent.plan import (
 )
 from agent.prompts import CHINESE, ENGLISH
 from longwrite.errors import InputError
+from longwrite.plan_files import load_plan_file
 
 MESSY = """Sure! Here is the outline you asked for.
 Title: A History of Lighthouses
