@@ -17,8 +17,10 @@ from typing import Any
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 
+from agent.context import outline_text
 from agent.document import assemble
 from agent.graph import build_graph
+from agent.prompts import prompts_for
 from agent.state import AgentContext, Section, WriteState
 from longwrite.errors import GenerationError, InputError
 from longwrite.text import count_words, length_score, repetition
@@ -195,6 +197,43 @@ def _run_held_job(
         written, planned = len(values.get("sections", [])), len(values.get("plan", []))
         raise GenerationError(f"Job '{job_id}' stopped with {written} of {planned} planned sections written.")
     return _result(job_id, values, time.monotonic() - started)
+
+
+def revise_plan(
+    store: JobStore, job_id: str, plan: list[Section] | None = None, title: str | None = None
+) -> WriteState:
+    """Put an edited plan and title into a planned job (one run with plan_only) before it is
+    resumed; the target becomes the plan's total. The job's state after the edit.
+
+    The edit is a checkpoint written as if the plan node had made it, so the resumed run goes on
+    to `write` with it, exactly as with the plan the model made.
+    """
+    with store.holding(job_id):
+        graph = build_graph(store.saver)
+        config = _config(job_id)
+        snapshot = graph.get_state(config)
+        values = snapshot.values
+        if not values:
+            raise InputError(f"There is no job '{job_id}' to take an edited plan; plan it first.")
+        if values.get("status") != "planned" or values.get("sections") or snapshot.next != ("write",):
+            raise InputError(f"Job '{job_id}' is past its plan; only a planned job that has not started writing "
+                             "can take an edited plan.")  # fmt: skip
+        update: dict[str, Any] = {}
+        if title and title != values.get("title"):
+            update["title"] = title
+        if plan and plan != values["plan"]:
+            for number, section in enumerate(plan, start=1):
+                if not section["title"].strip() or section["words"] < 1:
+                    raise InputError(f"Section {number} of the plan needs a title and a positive word budget.")
+            # a one-section plan of a short target stays one untitled block; any other edited plan is
+            # written as given, like a plan handed to a new job
+            single = values.get("plan_source") == "single" and len(plan) == 1
+            update.update(plan=plan, target_words=sum(section["words"] for section in plan),
+                          outline=outline_text(plan, prompts_for(values["language"])),
+                          plan_source="single" if single else "file")  # fmt: skip
+        if update:
+            graph.update_state(config, update, as_node="plan")
+        return graph.get_state(config).values
 
 
 def _resumable_point(

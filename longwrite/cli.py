@@ -21,12 +21,12 @@ from longwrite.cli_options import (
     SaveToDisk,
     fail,
     one_source,
-    settings_from,
 )
 from longwrite.cli_pipeline import epilog as pipeline_epilog
 from longwrite.cli_pipeline import pipeline
 from longwrite.cli_train import train_app
 from longwrite.errors import LongwriteError
+from longwrite.settings import settings_from
 
 
 class _App(typer.Typer):

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import Annotated, NoReturn
 
 import typer
 
 from longwrite.errors import InputError, LongwriteError
-
-if TYPE_CHECKING:
-    from longwrite.settings import Settings
 
 BaseUrl = Annotated[
     str | None,
@@ -22,19 +19,7 @@ ModelId = Annotated[
     str | None,
     typer.Option("--model", help="model id at the endpoint; with no endpoint, `base` is the untrained embedded model"),
 ]
-# With no endpoint, `--model base` means the embedded model without longwrite's long-output adapter.
-UNTRAINED_EMBEDDED = "base"
 ApiKey = Annotated[str | None, typer.Option("--api-key", help="API key for the endpoint")]
-
-
-def settings_from(base_url: str | None = None, model: str | None = None, api_key: str | None = None) -> Settings:
-    from longwrite.settings import Settings
-
-    overrides = {k: v for k, v in {"base_url": base_url, "model": model, "api_key": api_key}.items() if v}
-    settings = Settings(**overrides)
-    if not settings.base_url and settings.model == UNTRAINED_EMBEDDED:
-        return settings.model_copy(update={"model": None, "embedded_adapter": "none"})
-    return settings
 
 
 def fail(error: LongwriteError) -> NoReturn:

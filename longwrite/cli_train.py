@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from longwrite.cli_options import ApiKey, fail, settings_from
+from longwrite.cli_options import ApiKey, fail
 from longwrite.errors import LongwriteError
+from longwrite.settings import settings_from
 from training.recipe import DpoRecipe, PairsRecipe, SftRecipe, describe, load_recipe
 
 if TYPE_CHECKING:

@@ -23,10 +23,9 @@ from typing import Any
 
 from agent.jobs import JobResult, JobStore, new_job_id, run_job
 from agent.state import AgentContext
-from longwrite.cli_options import settings_from
 from longwrite.errors import InputError
 from longwrite.limits import check_instruction, target_length
-from longwrite.settings import Settings
+from longwrite.settings import Settings, settings_from
 from model.client import backend_errors
 from model.embedded import endpoint_for
 

@@ -201,3 +201,17 @@ def what_it_takes(field: FieldInfo) -> str:
 def get_settings() -> Settings:
     """The process-wide settings, read once from the environment."""
     return Settings()
+
+
+# With no endpoint, model "base" means the embedded model without longwrite's long-output adapter.
+UNTRAINED_EMBEDDED = "base"
+
+
+def settings_from(base_url: str | None = None, model: str | None = None, api_key: str | None = None) -> Settings:
+    """The settings of the environment with an endpoint given by a caller (CLI flags, the Python
+    API); `model="base"` with no endpoint asks the untrained embedded model."""
+    overrides = {k: v for k, v in {"base_url": base_url, "model": model, "api_key": api_key}.items() if v}
+    settings = Settings(**overrides)
+    if not settings.base_url and settings.model == UNTRAINED_EMBEDDED:
+        return settings.model_copy(update={"model": None, "embedded_adapter": "none"})
+    return settings

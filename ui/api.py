@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from agent.state import Section
 from longwrite.errors import LongwriteError
 from ui.chat import INTERNAL_ERROR, agent_chat
 from ui.errors import ApiError, from_product_error
@@ -27,6 +28,7 @@ from ui.schemas import (
     AUTO_MODEL,
     OWN_MODELS,
     ChatCompletionRequest,
+    ResumeRequest,
     WriteJobRequest,
     error_body,
     model_entry,
@@ -91,7 +93,7 @@ def create_api(lifespan: Any, api_key: str | None, max_request_bytes: int, api_r
 
     @app.post("/v1/writes", status_code=202)
     async def start_write(body: WriteJobRequest, request: Request) -> dict[str, Any]:
-        return _jobs(request).create(body.instruction, body.target_words)
+        return _jobs(request).create(body.instruction, body.target_words, plan_only=body.plan_only)
 
     @app.get("/v1/writes")
     async def list_writes(request: Request, limit: int = 50) -> dict[str, Any]:
@@ -113,8 +115,9 @@ def create_api(lifespan: Any, api_key: str | None, max_request_bytes: int, api_r
         return StreamingResponse(events(), media_type="text/event-stream")
 
     @app.post("/v1/writes/{job_id}/resume", status_code=202)
-    async def resume_write(job_id: str, request: Request) -> dict[str, Any]:
-        return _jobs(request).resume(job_id)
+    async def resume_write(job_id: str, request: Request, body: ResumeRequest | None = None) -> dict[str, Any]:
+        plan = [Section(**section.model_dump()) for section in body.plan] if body and body.plan else None
+        return _jobs(request).resume(job_id, plan=plan, title=body.title if body else None)
 
     @app.delete("/v1/writes/{job_id}")
     async def cancel_write(job_id: str, request: Request) -> dict[str, Any]:
@@ -188,6 +191,9 @@ _FIELD_HINTS = {
     "messages": 'must be a non-empty list of {"role": ..., "content": ...} objects',
     "model": f'must name a model, e.g. "{AGENT_MODEL}"',
     "instruction": "must be a string saying what to write",
+    "plan": 'must be a non-empty list of {"title": ..., "points": ..., "words": ...} sections, each with a '
+    "title and a positive whole number of words",
+    "plan_only": "must be true or false",
 }
 
 

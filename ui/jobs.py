@@ -4,6 +4,10 @@ A job's text lives in the agent's SQLite checkpoints. This module adds one table
 write_jobs (langgraph owns a table named "writes"), with status, instruction, times and error,
 and runs each job in its own thread. A job that was running when the server died is marked
 interrupted at the next start and resumes from its last finished section.
+
+A job may stop after its plan (create(plan_only=True)): it is then "planned", holds no write
+slot, and resume() writes it, with an edited plan and title where given (agent.jobs.revise_plan
+puts them into the job's checkpoint), as the same job.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent.document import assemble
-from agent.jobs import JobResult, JobStore, new_job_id, run_job
+from agent.jobs import JobResult, JobStore, new_job_id, revise_plan, run_job
 from agent.state import (
     EVENT_DONE,
     EVENT_PLAN,
@@ -31,7 +35,7 @@ from agent.state import (
     WriteState,
 )
 from longwrite.errors import Cancelled, LongwriteError
-from longwrite.limits import target_from
+from longwrite.limits import check_target, target_from
 from longwrite.text import count_words, length_score
 from model.client import Endpoint, backend_errors
 from ui.errors import ApiError
@@ -40,7 +44,8 @@ from ui.service import WriteService
 log = logging.getLogger("longwrite.jobs")
 
 RUNNING, DONE, ERROR, CANCELLED, INTERRUPTED = "running", "done", "error", "cancelled", "interrupted"
-RESUMABLE = (ERROR, CANCELLED, INTERRUPTED)
+PLANNED = "planned"  # stopped after its plan, waiting to be written (see create(plan_only=True))
+RESUMABLE = (PLANNED, ERROR, CANCELLED, INTERRUPTED)
 EVENT_POLL_S = 0.2
 
 _SCHEMA = """
@@ -65,7 +70,7 @@ class JobRun:
 
     events: list[dict[str, Any]] = field(default_factory=list)
     cancel: threading.Event = field(default_factory=threading.Event)
-    finished: bool = False
+    ended: threading.Event = field(default_factory=threading.Event)  # set once its status is recorded
     live_text: str = ""
 
     def record(self, event: dict[str, Any]) -> None:
@@ -100,13 +105,14 @@ class JobManager:
 
     def create(
         self, instruction: str | None, target_words: int | None, plan: list[Section] | None = None,
-        title: str | None = None, endpoint: Endpoint | None = None,
+        title: str | None = None, endpoint: Endpoint | None = None, plan_only: bool = False,
     ) -> dict[str, Any]:  # fmt: skip
         """Start a job; with `plan` (edited in the web page) the agent writes that plan as it is,
-        and with `endpoint` (named in the page) it writes on that endpoint, resumes included."""
+        and with `endpoint` (named in the page) it writes on that endpoint, resumes included.
+        With `plan_only` it stops after planning, as a planned job that resume() writes."""
         text, target = self.service.check(instruction, target_words)
         if plan:
-            target = sum(section["words"] for section in plan)
+            target = self._plan_total(plan)
         own = endpoint is None or endpoint == self.service.endpoint
         self.service.take_slot()
         job_id = new_job_id()
@@ -119,7 +125,8 @@ class JobManager:
                     (job_id, text, target or 0, RUNNING, now, now, None if own else endpoint.base_url,
                      None if own else endpoint.model),
                 )  # fmt: skip
-            self._start(job_id, resume=False, instruction=text, target=target, plan=plan, title=title)
+            self._start(job_id, resume=False, instruction=text, target=target, plan=plan, title=title,
+                        plan_only=plan_only)  # fmt: skip
         return self.describe(job_id)
 
     @contextlib.contextmanager
@@ -131,18 +138,48 @@ class JobManager:
             self.service.slots.release()
             raise
 
-    def resume(self, job_id: str) -> dict[str, Any]:
+    def resume(self, job_id: str, plan: list[Section] | None = None, title: str | None = None) -> dict[str, Any]:
+        """Write a planned job, or continue an interrupted, failed or cancelled one; `plan` and
+        `title` (a planned job only) replace the ones it planned, and its target becomes the plan's total."""
         row = self._row(job_id)
         if row["status"] not in RESUMABLE:
             what = "is still running" if row["status"] == RUNNING else "has already finished"
-            raise ApiError(409, f"Job {job_id} {what}; only an interrupted, failed or cancelled job can be resumed.",
-                           code="not_resumable")  # fmt: skip
+            raise ApiError(409, f"Job {job_id} {what}; only a planned, interrupted, failed or cancelled job can be "
+                           "resumed.", code="not_resumable")  # fmt: skip
+        if (plan or title) and row["status"] != PLANNED:
+            raise ApiError(409, f"Job {job_id} is {row['status']}; only a planned job's plan and title can be "
+                           "changed. Resume it without them.", code="not_planned")  # fmt: skip
+        if plan:
+            self._plan_total(plan)  # over the cap: refused before anything changes
         self.service.take_slot()
         with self._slot_freed_on_failure():
-            self._set_status(job_id, RUNNING, None)
+            self._claim(job_id, row["status"])
+            try:
+                if plan or title:
+                    values = revise_plan(self.store, job_id, plan, title)
+                    if plan and row["target_words"]:  # 0 stays: the instruction states no length
+                        self._set_target(job_id, values["target_words"])
+            except BaseException:
+                self._set_status(job_id, row["status"], row["error"])  # as it was: still planned
+                raise
             self._start(job_id, resume=bool(self.store.values(job_id)), instruction=row["instruction"],
                         target=row["target_words"] or None)  # fmt: skip
         return self.describe(job_id)
+
+    def wait(self, job_id: str, timeout_s: float | None = None) -> dict[str, Any]:
+        """The job once its run has ended (or after `timeout_s`), as describe() shows it."""
+        run = self._runs.get(job_id)
+        if run is not None:
+            run.ended.wait(timeout_s)
+        return self.describe(job_id)
+
+    def asked_for(self, job_id: str, instruction: str, target_words: int | None, endpoint: Endpoint) -> bool:
+        """Whether job `job_id` was started for this instruction, stated length and endpoint."""
+        row = self._row(job_id)
+        own = endpoint == self.service.endpoint
+        where = (None, None) if own else (endpoint.base_url, endpoint.model)
+        return (row["instruction"], row["target_words"] or None, (row["base_url"], row["model"])) == (
+            instruction, target_words, where)  # fmt: skip
 
     def cancel(self, job_id: str) -> dict[str, Any]:
         row = self._row(job_id)
@@ -225,7 +262,7 @@ class JobManager:
             while sent < len(run.events):
                 yield run.events[sent]
                 sent += 1
-            if run.finished:
+            if run.ended.is_set():
                 return
             await asyncio.sleep(EVENT_POLL_S)
 
@@ -243,6 +280,27 @@ class JobManager:
         row = self._row(job_id)
         return self.service.endpoint_for(row["base_url"], row["model"])
 
+    def _claim(self, job_id: str, status: str) -> None:
+        """Mark the job running if it is still `status`: of two resumes at once, one starts it."""
+        with self._lock:
+            claimed = self._db.execute(
+                "UPDATE write_jobs SET status = ?, error = NULL, updated_at = ? WHERE id = ? AND status = ?",
+                (RUNNING, time.time(), job_id, status),
+            ).rowcount
+        if not claimed:
+            raise ApiError(409, f"Job {job_id} was resumed by another request meanwhile.", code="not_resumable")
+
+    def _set_target(self, job_id: str, target_words: int) -> None:
+        with self._lock:
+            self._db.execute(
+                "UPDATE write_jobs SET target_words = ?, updated_at = ? WHERE id = ?",
+                (target_words, time.time(), job_id),
+            )
+
+    def _plan_total(self, plan: list[Section]) -> int:
+        """The words of an edited plan, the job's target; InputError above the cap."""
+        return check_target(sum(section["words"] for section in plan), "The plan's total", self.service.settings)
+
     def _set_status(self, job_id: str, status: str, error: str | None) -> None:
         with self._lock:
             self._db.execute(
@@ -257,20 +315,22 @@ class JobManager:
 
     def _start(
         self, job_id: str, *, resume: bool, instruction: str, target: int, plan: list[Section] | None = None,
-        title: str | None = None,
+        title: str | None = None, plan_only: bool = False,
     ) -> None:  # fmt: skip
         run = JobRun(events=list(_history(self.store.values(job_id))) if resume else [])
         self._runs[job_id] = run
-        work = functools.partial(self._work, job_id, run, resume, instruction, target, plan, title)
+        work = functools.partial(self._work, job_id, run, resume, instruction, target, plan, title, plan_only)
         threading.Thread(target=work, name=f"write-{job_id}", daemon=True).start()
 
     def _work(
         self, job_id: str, run: JobRun, resume: bool, instruction: str, target: int, plan: list[Section] | None,
-        title: str | None,
+        title: str | None, plan_only: bool,
     ) -> None:  # fmt: skip
         # The status records a failure (this thread has no one to tell). The slot goes back before the
         # status is written: a client that sees the job end may start another at once.
-        with contextlib.suppress(Exception), self._outcome_recorded(job_id, run, first=self.service.slots.release):
+        recorded = self._outcome_recorded(job_id, run, first=self.service.slots.release,
+                                          succeeded=PLANNED if plan_only else DONE)  # fmt: skip
+        with contextlib.suppress(Exception), recorded:
             endpoint = self._endpoint(job_id)
             with backend_errors(endpoint):
                 run_job(
@@ -282,6 +342,7 @@ class JobManager:
                     plan=None if resume else plan,
                     title=None if resume else title,
                     resume=resume,
+                    plan_only=plan_only,
                     on_event=run.record,
                 )
 
@@ -313,10 +374,12 @@ class JobManager:
             )  # fmt: skip
 
     @contextlib.contextmanager
-    def _outcome_recorded(self, job_id: str, run: JobRun, first: Callable[[], None] = lambda: None) -> Iterator[None]:
-        """The job's status once its run ends, however it ends (the error is re-raised); `first`
-        runs before the status is written."""
-        status, error = DONE, None
+    def _outcome_recorded(
+        self, job_id: str, run: JobRun, first: Callable[[], None] = lambda: None, succeeded: str = DONE
+    ) -> Iterator[None]:
+        """The job's status once its run ends, however it ends (the error is re-raised): `succeeded`
+        when it ran to its end; `first` runs before the status is written."""
+        status, error = succeeded, None
         try:
             yield
         except Cancelled:
@@ -334,7 +397,7 @@ class JobManager:
             self._set_status(job_id, status, error)
             if status != DONE:
                 run.events.append(_status_event(status, error))
-            run.finished = True
+            run.ended.set()
             self._runs.pop(job_id, None)
 
 

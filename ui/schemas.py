@@ -54,6 +54,22 @@ class ChatCompletionRequest(BaseModel):
 class WriteJobRequest(BaseModel):
     instruction: str
     target_words: StrictInt | None = None
+    plan_only: StrictBool = False  # stop after the plan: a "planned" job that /resume writes
+
+
+class PlanSection(BaseModel):
+    """One section of an edited plan, as GET /v1/writes/{id} shows the plan."""
+
+    title: str = Field(min_length=1)
+    points: str = ""
+    words: StrictInt = Field(gt=0)
+
+
+class ResumeRequest(BaseModel):
+    """POST /v1/writes/{id}/resume's optional body: a planned job's edited plan and title."""
+
+    plan: list[PlanSection] | None = Field(default=None, min_length=1)
+    title: str | None = None
 
 
 class Usage(BaseModel):

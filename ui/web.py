@@ -116,9 +116,21 @@ def _write_tab(
         markdown_file = gr.DownloadButton("Download .md", visible=False, elem_id="download-md")
         docx_file = gr.DownloadButton("Download .docx", visible=False, elem_id="download-docx")
 
+    # the job Plan made, which Write writes with the edited table ("" when none waits); the job
+    # id box shows it too, but the user may type there, so Write reads this instead
+    planned_job = gr.State("")
+
     instruction.change(writer.target_for, instruction, target)
     plan.change(plan_total, [plan, target], total)
-    plan_button.click(shown(writer.plan), [instruction, target, base_url, model_id], [title, plan])
+
+    @shown
+    def make_plan(text: str, words: float | None, url: str, name: str) -> list[Any]:
+        heading, rows, planned = writer.plan(text, words, url, name)
+        note = f"**planned**: edit the plan, then press Write to write job `{planned}`"
+        return [heading, rows, planned, planned, planned, note]
+
+    plan_button.click(make_plan, [instruction, target, base_url, model_id],
+                      [title, plan, planned_job, job_id, remembered_job, status])  # fmt: skip
 
     def finish(progress: Progress, final_title: str) -> tuple[Any, Any]:
         if progress.status != "done" or not progress.text.strip():
@@ -135,20 +147,23 @@ def _write_tab(
 
     @shown
     def write(
-        text: str, words: float | None, chosen_mode: str, rows: list[list[Any]], heading: str, url: str, name: str
-    ) -> Iterator[Any]:
+        text: str, words: float | None, chosen_mode: str, rows: list[list[Any]], heading: str, url: str, name: str,
+        planned: str,
+    ) -> Iterator[Any]:  # fmt: skip
+        unchanged = [gr.skip(), gr.skip(), gr.skip()]  # job id, remembered job, planned job
         if chosen_mode == "agent":
-            new_id = writer.start(text, words, rows, heading, url, name)
-            yield [new_id, new_id, "", "", "**running**", gr.skip(), gr.skip()]
+            new_id = writer.start(text, words, rows, heading, url, name, planned)
+            # the planned job (if any) is now written or replaced: a second Write starts afresh
+            yield [new_id, new_id, "", "", "", "**running**", gr.skip(), gr.skip()]
             for progress in writer.follow(new_id):
-                yield [gr.skip(), gr.skip(), *shown_progress(progress, heading)]
+                yield [*unchanged, *shown_progress(progress, heading)]
             return
         for progress in writer.write_inline(text, words, chosen_mode, url, name):
-            yield [gr.skip(), gr.skip(), *shown_progress(progress, heading)]
+            yield [*unchanged, *shown_progress(progress, heading)]
 
     outputs = [document, counters, status, markdown_file, docx_file]
-    write_button.click(write, [instruction, target, mode, plan, title, base_url, model_id],
-                       [job_id, remembered_job, *outputs])  # fmt: skip
+    write_button.click(write, [instruction, target, mode, plan, title, base_url, model_id, planned_job],
+                       [job_id, remembered_job, planned_job, *outputs])  # fmt: skip
 
     @shown
     def resume(current: str) -> Iterator[Any]:

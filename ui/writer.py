@@ -3,28 +3,28 @@ counters, stop and resume, write in model mode, compare agent and model. Plain P
 logic is tested without a browser; ui/web.py lays it out in Gradio.
 
 The page drives the same WriteService and JobManager as the API: its jobs are ordinary write
-jobs (listed, followed and resumed through /v1/writes too) and take the same write slots.
+jobs (listed, followed and resumed through /v1/writes too) and take the same write slots. Plan
+makes a job that stops after its plan ("planned"); Write puts the edited table into that job's
+checkpoint and writes it, so the plan the page shows is the one the job writes.
 """
 
 from __future__ import annotations
 
 import contextlib
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from agent.direct import write_direct
-from agent.jobs import JobStore, new_job_id, run_job, write_once
+from agent.jobs import write_once
 from agent.model_first import write_auto
 from agent.state import Section
-from longwrite.errors import InputError
+from longwrite.errors import Cancelled, InputError, LongwriteError
 from longwrite.text import count_words, detect_language, length_score, repetition, required_length
 from model.client import backend_errors
-from ui.jobs import RESUMABLE, RUNNING, JobManager
+from ui.jobs import CANCELLED, PLANNED, RESUMABLE, RUNNING, JobManager
 from ui.service import WriteService
 
 POLL_S = 0.5
@@ -82,26 +82,39 @@ class Writer:
 
     def plan(
         self, instruction: str, target: float | None, base_url: str = "", model: str = ""
-    ) -> tuple[str, list[list[Any]]]:
-        """(title, table rows) of a fresh plan; nothing is stored as a job until Write."""
+    ) -> tuple[str, list[list[Any]], str]:
+        """(title, table rows, job id) of a fresh plan, made as a job that waits, planned, for Write."""
         text, words = self._check(instruction, target)
         endpoint = self.service.endpoint_for(base_url, model)
-        with self._slot(), tempfile.TemporaryDirectory() as folder, JobStore(Path(folder) / "plan.sqlite") as store:
-            ctx = self.service.context(endpoint=endpoint)
-            with backend_errors(endpoint):
-                result = run_job(store, ctx, new_job_id(), instruction=text, target=words, plan_only=True)
-        return result.title, [[s["title"], s["points"], s["words"]] for s in result.plan]
+        # the job's thread plans (holding a write slot until the plan is made); the page waits for it
+        job = self.jobs.wait(self.jobs.create(text, words, endpoint=endpoint, plan_only=True)["id"])
+        if job["status"] == CANCELLED:
+            raise Cancelled("Planning was stopped (the server is shutting down); press Plan again.")
+        if job["status"] != PLANNED:
+            raise LongwriteError(job["error"] or f"Planning ended as {job['status']}; press Plan again.")
+        return job["title"], [[s["title"], s["points"], s["words"]] for s in job["plan"]], job["id"]
 
     # ------------------------------------------------------------------ agent jobs
 
     def start(
         self, instruction: str, target: float | None, rows: list[list[Any]] | None, title: str, base_url: str = "",
-        model: str = "",
+        model: str = "", planned: str = "",
     ) -> str:  # fmt: skip
-        """Start a write job (with the edited plan when there is one); its id."""
+        """Write the job `planned` (Plan's) with the edited plan and title, or start a new job (with
+        the table's plan when there is one); the job's id."""
         text, words = self._check(instruction, target)
         plan = plan_from_rows(rows) if rows and any(_filled(row) for row in rows) else None
         endpoint = self.service.endpoint_for(base_url, model)
+        if planned:
+            if self.jobs.asked_for(planned, text, words, endpoint):
+                if self.jobs.describe(planned)["status"] == PLANNED:  # else written or stopped meanwhile
+                    return self.jobs.resume(planned, plan=plan, title=title or None)["id"]
+            else:
+                # The instruction, length or endpoint changed since Plan: the table and title belong
+                # to the old request, and writing them would answer it instead. The simple safe
+                # choice is a new job that the agent plans for the request as it is now; the
+                # planned job stays as it was (resumable through /v1/writes).
+                plan, title = None, ""
         job = self.jobs.create(text, words, plan=plan, title=title or None, endpoint=endpoint)
         return job["id"]
 
@@ -128,7 +141,8 @@ class Writer:
         return f"Job {job['id']} stopped after {job['progress']['sections_done']} sections; Resume continues it."
 
     def resume(self, job_id: str) -> str:
-        """Reattach to a running job, or restart an interrupted, failed or stopped one."""
+        """Reattach to a running job, write a planned one as planned, or restart an interrupted,
+        failed or stopped one."""
         job = self.jobs.describe(job_id.strip())
         if job["status"] in RESUMABLE:
             self.jobs.resume(job["id"])

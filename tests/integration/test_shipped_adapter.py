@@ -10,7 +10,7 @@ from pathlib import Path
 import openai
 import pytest
 
-from longwrite.cli_options import settings_from
+from longwrite.settings import settings_from
 from model.embedded import ADAPTED_ALIAS, MODEL_ALIAS, SHIPPED_ADAPTER, EmbeddedServer
 
 pytestmark = pytest.mark.integration

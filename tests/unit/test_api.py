@@ -360,6 +360,33 @@ def test_cancel_then_cancel_again_then_resume(make_client):
     assert wait_for(client, job_id)["status"] == "done"
 
 
+def test_a_plan_only_job_waits_planned_then_writes_the_edited_plan_as_the_same_job(make_client):
+    client = make_client()
+    started = client.post("/v1/writes", json={"instruction": "Write a 700-word essay on tea.", "plan_only": True},
+                          headers=AUTH)  # fmt: skip
+    assert started.status_code == 202
+    job_id = started.json()["id"]
+    job = wait_for(client, job_id)
+    assert job["status"] == "planned" and [s["title"] for s in job["plan"]] == ["Origins", "Trade"]
+    assert job["text"] == "" and client.get("/health", headers=AUTH).json()["writes_running"] == 0
+    events = client.get(f"/v1/writes/{job_id}/events", headers=AUTH).text
+    assert [line[7:] for line in events.splitlines() if line.startswith("event: ")] == ["plan", "planned"]
+    assert_error(client.post(f"/v1/writes/{job_id}/resume", json={"plan": [{"title": "Roots", "words": 0}]},
+                             headers=AUTH), 400, "plan", "positive")  # fmt: skip
+    assert wait_for(client, job_id)["status"] == "planned"  # a refused edit leaves it as it was
+
+    plan = [{"title": "Roots", "points": "where tea began", "words": 300}, {"title": "Routes", "words": 300},
+            {"title": "Rituals", "points": "how tea is drunk", "words": 200}]  # fmt: skip
+    resumed = client.post(f"/v1/writes/{job_id}/resume", json={"plan": plan, "title": "Tea, Retold"}, headers=AUTH)
+    assert resumed.status_code == 202 and resumed.json()["id"] == job_id
+    job = wait_for(client, job_id)
+    assert job["status"] == "done" and job["target_words"] == 800 and job["text"].startswith("# Tea, Retold")
+    assert [line for line in job["text"].splitlines() if line.startswith("## ")] == ["## Roots", "## Routes",
+                                                                                     "## Rituals"]  # fmt: skip
+    again = client.post(f"/v1/writes/{job_id}/resume", json={"title": "Too late"}, headers=AUTH)
+    assert_error(again, 409, "already finished")
+
+
 @pytest.mark.parametrize(
     ("method", "path"),
     [("get", "/v1/writes/nope"), ("get", "/v1/writes/nope/events"), ("post", "/v1/writes/nope/resume"),

@@ -3,6 +3,9 @@ job started from an edited plan against a scripted model."""
 
 from __future__ import annotations
 
+import tempfile
+import threading
+
 import pytest
 
 from agent.jobs import JobStore
@@ -57,8 +60,11 @@ def test_downloads_keep_the_headings(tmp_path):
 def writer(tmp_path, monkeypatch):
     settings = Settings(home=tmp_path)
     calls = {"n": 0}
+    gate = threading.Event()  # cleared, it holds the model's next answer (to see a job while it runs)
+    gate.set()
 
     def reply(messages, options):
+        assert gate.wait(30), "the test never opened the gate"
         calls["n"] += 1
         budget = int(options.get("extra_body", {}).get("max_tokens", 100))
         return prose(max(10, int(budget / 1.3)), seed=f"w{calls['n']}")
@@ -76,6 +82,7 @@ def writer(tmp_path, monkeypatch):
         jobs = JobManager(service, store)
         page = Writer(service=lambda: service, jobs=lambda: jobs)
         page.used_endpoints = used
+        page.gate = gate
         yield page
         jobs.shutdown()
 
@@ -90,6 +97,57 @@ def test_a_job_from_an_edited_plan_is_written_to_its_budgets_and_followed_to_the
     assert final.words == count_words(final.text) and abs(final.words - 500) <= 50  # the table's total, not 400
     assert "of 500 words · 2 of 2 sections · length score" in final.counters
     assert writer.service.slots.in_use == 0
+
+
+def test_plan_then_write_writes_the_edited_plan_into_the_planned_job(writer, monkeypatch):
+    def no_temporary_folders(*args, **kwargs):
+        raise AssertionError("planning used a temporary folder")
+
+    monkeypatch.setattr(tempfile, "TemporaryDirectory", no_temporary_folders)
+    monkeypatch.setattr(tempfile, "mkdtemp", no_temporary_folders)
+    instruction = "Write a 600-word history of tea."
+    title, rows, planned = writer.plan(instruction, 600)
+    assert title and rows and all(len(row) == 3 for row in rows)
+    job = writer.jobs.describe(planned)
+    assert job["status"] == "planned" and job["progress"]["sections_done"] == 0 and job["text"] == ""
+    assert [[s["title"], s["points"], s["words"]] for s in job["plan"]] == rows  # the table is the job's plan
+    assert writer.service.slots.in_use == 0  # a planned job holds no write slot
+
+    edited = [["Origins", "where tea began", 300], ["Trade", "how it spread", 250], ["", "", None]]
+    writer.gate.clear()  # hold the first section, to see the job running
+    job_id = writer.start(instruction, 600, edited, "A History of Tea", planned=planned)
+    assert job_id == planned
+    running = writer.jobs.describe(job_id)
+    assert running["status"] == "running" and running["target_words"] == 550  # the edited budgets' total
+    assert writer.service.slots.in_use == 1
+    writer.gate.set()
+    final = list(writer.follow(job_id))[-1]
+    assert final.status == "done" and final.text.startswith("# A History of Tea")
+    job = writer.jobs.describe(job_id)
+    assert job["status"] == "done" and [s["title"] for s in job["plan"]] == ["Origins", "Trade"]
+    assert job["title"] == "A History of Tea" and job["progress"]["sections_done"] == 2
+    headings = [line for line in job["text"].splitlines() if line.startswith("## ")]
+    assert headings == ["## Origins", "## Trade"]  # exactly the edited sections, each once
+    assert "of 550 words" in final.counters and abs(final.words - 550) <= 55
+    assert [row["id"] for row in writer.jobs.recent(10)] == [planned]  # one job: planned, then written
+    assert writer.service.slots.in_use == 0
+
+
+def test_write_after_the_instruction_changed_plans_a_new_job_instead_of_the_stale_table(writer):
+    _, _, planned = writer.plan("Write a 600-word history of tea.", 600)
+    stale = [["Origins", "where tea began", 300], ["Trade", "how it spread", 300]]
+    job_id = writer.start("Write a 600-word history of coffee.", 600, stale, "A History of Tea", planned=planned)
+    assert job_id != planned
+    assert list(writer.follow(job_id))[-1].status == "done"
+    job = writer.jobs.describe(job_id)
+    assert job["instruction"] == "Write a 600-word history of coffee." and job["title"] != "A History of Tea"
+    assert [s["title"] for s in job["plan"]] != ["Origins", "Trade"]  # the agent planned the new request
+    assert writer.jobs.describe(planned)["status"] == "planned"  # left as it was, still resumable
+    # the same request with an unedited table writes the planned job as planned
+    again, rows, planned = writer.plan("Write a 600-word history of tea.", 600)
+    assert writer.start("Write a 600-word history of tea.", 600, rows, again, planned=planned) == planned
+    assert list(writer.follow(planned))[-1].status == "done"
+    assert [[s["title"], s["points"]] for s in writer.jobs.describe(planned)["plan"]] == [r[:2] for r in rows]
 
 
 def test_page_inputs_are_checked_in_the_page_terms(writer):
