@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 
-from longwrite.errors import InputError, LongwriteError
+from longwrite.errors import InputError
 
 BaseUrl = Annotated[
     str | None,
@@ -20,11 +20,6 @@ ModelId = Annotated[
     typer.Option("--model", help="model id at the endpoint; with no endpoint, `base` is the untrained embedded model"),
 ]
 ApiKey = Annotated[str | None, typer.Option("--api-key", help="API key for the endpoint")]
-
-
-def fail(error: LongwriteError) -> NoReturn:
-    typer.echo(f"error: {error}", err=True)
-    raise typer.Exit(error.exit_code)
 
 
 HfDataset = Annotated[

@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from longwrite.cli_options import ApiKey, fail
-from longwrite.errors import LongwriteError
+from longwrite.cli.options import ApiKey
 from longwrite.settings import settings_from
 from training.recipe import DpoRecipe, PairsRecipe, SftRecipe, describe, load_recipe
 
@@ -42,13 +41,10 @@ Overwrite = Annotated[bool, typer.Option("--overwrite", help="replace another ru
 )
 def train_sft(ctx: typer.Context, config: Config = None, overwrite: Overwrite = False) -> None:
     """Supervised fine-tuning: loss on the answers, averaged over all target tokens, packed."""
-    try:
-        recipe = load_recipe(SftRecipe, config, ctx.args)
-        from training.sft import run_sft
+    recipe = load_recipe(SftRecipe, config, ctx.args)
+    from training.sft import run_sft
 
-        summary = run_sft(recipe, source=str(config or "the recipe"), overwrite=overwrite)
-    except LongwriteError as error:
-        fail(error)
+    summary = run_sft(recipe, source=str(config or "the recipe"), overwrite=overwrite)
     typer.echo(summary.line())
 
 
@@ -60,13 +56,10 @@ def train_sft(ctx: typer.Context, config: Config = None, overwrite: Overwrite = 
 )
 def train_dpo(ctx: typer.Context, config: Config = None, overwrite: Overwrite = False) -> None:
     """Direct preference optimisation on the rows `longwrite train pairs` writes."""
-    try:
-        recipe = load_recipe(DpoRecipe, config, ctx.args)
-        from training.dpo import run_dpo
+    recipe = load_recipe(DpoRecipe, config, ctx.args)
+    from training.dpo import run_dpo
 
-        summary = run_dpo(recipe, source=str(config or "the recipe"), overwrite=overwrite)
-    except LongwriteError as error:
-        fail(error)
+    summary = run_dpo(recipe, source=str(config or "the recipe"), overwrite=overwrite)
     typer.echo(summary.line())
 
 
@@ -87,14 +80,11 @@ def train_pairs(
     judge_api_key: Annotated[str | None, typer.Option("--judge-api-key")] = None,
 ) -> None:
     """Sample k answers per instruction, score them, write best-versus-worst DPO rows; resumable."""
-    try:
-        recipe = load_recipe(PairsRecipe, config, ctx.args)
-        from training.pairs import make_pairs
+    recipe = load_recipe(PairsRecipe, config, ctx.args)
+    from training.pairs import make_pairs
 
-        judge = _judge(settings_from(judge_base_url, judge_model, judge_api_key)) if judge_base_url else None
-        counts = make_pairs(recipe, settings_from(None, None, api_key), judge)
-    except LongwriteError as error:
-        fail(error)
+    judge = _judge(settings_from(judge_base_url, judge_model, judge_api_key)) if judge_base_url else None
+    counts = make_pairs(recipe, settings_from(None, None, api_key), judge)
     typer.echo(json.dumps(counts))
 
 

@@ -8,8 +8,7 @@ from typing import Annotated
 
 import typer
 
-from longwrite.cli_options import fail
-from longwrite.errors import InputError, LongwriteError
+from longwrite.errors import InputError
 
 
 def pipeline(
@@ -31,16 +30,13 @@ def pipeline(
     from training.pipeline_recipe import load_pipeline_recipe
     from training.pipeline_stages import stages
 
-    try:
-        loaded = load_pipeline_recipe(recipe)
-        flow = Pipeline(loaded, stages())
-        if dry_run:
-            typer.echo(flow.describe(start, until))
-            return
-        _check_device(loaded.device, recipe)
-        summaries = flow.run(start, until, overwrite)
-    except LongwriteError as error:
-        fail(error)
+    loaded = load_pipeline_recipe(recipe)
+    flow = Pipeline(loaded, stages())
+    if dry_run:
+        typer.echo(flow.describe(start, until))
+        return
+    _check_device(loaded.device, recipe)
+    summaries = flow.run(start, until, overwrite)
     typer.echo(json.dumps({"run_dir": str(loaded.run_dir), "stages_run": [s["stage"] for s in summaries]}))
 
 

@@ -1,0 +1,5 @@
+"""`python -m longwrite.cli`."""
+
+from longwrite.cli import main
+
+main()

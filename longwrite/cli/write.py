@@ -1,0 +1,73 @@
+"""`longwrite write`: the options; the command itself is longwrite/commands/write.py."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from longwrite.cli.app import app
+from longwrite.cli.options import (
+    ApiKey,
+    BaseUrl,
+    ModelId,
+)
+from longwrite.settings import settings_from
+
+
+class Mode(StrEnum):
+    agent = "agent"
+    model = "model"
+    auto = "auto"
+
+
+@app.command(
+    epilog=(
+        'Examples:\n\n  longwrite write "Write a 10000-word guide to personal finance." -o guide.md --json\n\n'
+        '  longwrite write "Write a 3000-word history of tea." --plan-only -o plan.json\n\n'
+        '  longwrite write "Write a 3000-word history of tea." --plan-file plan.json\n\n'
+        "  longwrite write --job 20261121-101500-a1b2c3 --resume\n\n"
+        '  longwrite write "Write a 5000-word report on urban trees." --mode auto --base-url http://localhost:8000/v1\n\n'
+        '  longwrite write "Write a 2000-word essay on rivers." --base-url http://localhost:8000/v1'
+    )
+)
+def write(
+    instruction: Annotated[str | None, typer.Argument(help="what to write; the length is read from it")] = None,
+    words: Annotated[int | None, typer.Option("--words", help="target length (overrides the instruction)")] = None,
+    mode: Annotated[
+        Mode,
+        typer.Option("--mode", help="agent: plan and write; model: one call; auto: the model, then the agent if short"),
+    ] = Mode.agent,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="write the markdown here")] = None,
+    job: Annotated[str | None, typer.Option("--job", help="job id (new, or one to resume)")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="continue the job given by --job")] = False,
+    plan_only: Annotated[bool, typer.Option("--plan-only", help="make the plan, print it as JSON, stop")] = False,
+    plan_file: Annotated[Path | None, typer.Option("--plan-file", help="use this plan (JSON from --plan-only)")] = None,
+    json_summary: Annotated[bool, typer.Option("--json", help="print a JSON summary as the last stdout line")] = False,
+    base_url: BaseUrl = None,
+    model: ModelId = None,
+    api_key: ApiKey = None,
+) -> None:
+    """Write one document. Progress goes to stderr; the markdown to stdout or -o FILE.
+
+    With no --words, the length comes from the instruction ("a 5000-word ...", "三千字", "five entries
+    of 400 words each"); where it states none, the plan sizes the document (at most
+    LONGWRITE_MAX_PLANNED_WORDS). Targets above 100,000 words are refused (LONGWRITE_MAX_TARGET_WORDS).
+    """
+    from longwrite.commands.write import WriteRequest, run
+
+    request = WriteRequest(
+        instruction=instruction,
+        words=words,
+        mode=mode.value,
+        output=output,
+        job=job,
+        resume=resume,
+        plan_only=plan_only,
+        plan_file=plan_file,
+        json_summary=json_summary,
+    )
+    code = run(request, settings_from(base_url, model, api_key))
+    raise typer.Exit(code)
