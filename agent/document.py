@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
-from agent.state import EVENT_DONE, EVENT_PLAN, EVENT_SECTION_FINISHED, Section, SectionResult
+from agent.state import Section, SectionResult
 
 _LEADING_HEADING = re.compile(
     r"^\s*(?:#{1,6}[^\n]*|\*\*[^\n*]{1,120}\*\*:?|(?:section|part)\s+\d+[^\n]{0,120}|第[^\n]{1,6}部分[^\n]{0,60})\s*\n+",
@@ -34,45 +33,6 @@ def assemble(title: str, plan: list[Section], sections: list[SectionResult], sin
         heading = plan[result["index"]]["title"] if result["index"] < len(plan) else result["title"]
         parts.append(section_part(heading, result["text"], single))
     return PART_SEPARATOR.join(parts) + "\n"
-
-
-class MarkdownStream:
-    """Turns the agent's events into markdown pieces that add up to exactly `assemble(...)`.
-
-    A front end streams finished sections rather than raw tokens: the loop guard and the trim
-    may still change a section while it is being written, and a reader must never see text
-    that is not in the final document.
-    """
-
-    def __init__(self) -> None:
-        self.single: bool | None = None
-        self.started = False
-        # The closing section is held back until the end: when it falls short the agent adds
-        # sections before it and writes it again (a new plan event announces that).
-        self.held_closing: str | None = None
-
-    def feed(self, event: dict[str, Any]) -> str:
-        kind = event.get("event")
-        if kind == EVENT_PLAN:
-            if self.single is None:
-                self.single = event["source"] == "single"
-                return "" if self.single or not event["title"] else self._part(f"# {event['title']}")
-            self.held_closing = None
-        elif kind == EVENT_SECTION_FINISHED:
-            part = section_part(event["title"], event["text"], bool(self.single))
-            if event["index"] == event["total"] - 1 and not self.single:
-                self.held_closing = part
-                return ""
-            return self._part(part)
-        elif kind == EVENT_DONE:
-            closing, self.held_closing = self.held_closing, None
-            return (self._part(closing) if closing else "") + ("\n" if self.started else "")
-        return ""
-
-    def _part(self, text: str) -> str:
-        separator = PART_SEPARATOR if self.started else ""
-        self.started = True
-        return separator + text
 
 
 def strip_heading(text: str) -> str:

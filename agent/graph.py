@@ -19,7 +19,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Checkpointer
 
-from agent import budget
+from agent import budget, events
 from agent.context import SAFETY_TOKENS, Step, estimate_tokens, outline_text, section_messages, section_turns
 from agent.document import assemble
 from agent.generate import Generation, generate
@@ -37,10 +37,6 @@ from agent.plan import (
 from agent.prompts import PromptSet, prompts_for
 from agent.section import planned_outline, write_section
 from agent.state import (
-    EVENT_DONE,
-    EVENT_PLAN,
-    EVENT_SECTION_FINISHED,
-    EVENT_SECTION_STARTED,
     AgentContext,
     DropSection,
     GraphContext,
@@ -49,7 +45,7 @@ from agent.state import (
     WriteState,
     agent_context,
 )
-from longwrite.text import count_words, detect_language, length_score
+from longwrite.text import count_words, detect_language
 from model.client import json_schema_format, refused_response_format
 
 # Room for one outline line, or one JSON item at the schema's longest (about 4 characters a token
@@ -128,8 +124,7 @@ def plan_node(state: WriteState, runtime: Runtime[GraphContext]) -> dict[str, An
     outline = outline_text(plan, prompts_for(language))
     update.update(title=title, plan=plan, outline=outline, plan_source=source, plan_attempts=attempts)
     target_from = update.get("target_from") or state.get("target_from", "")
-    ctx.emitter(runtime.stream_writer)({"event": EVENT_PLAN, "title": title, "plan": plan, "source": source,
-                                        "target": target, "target_from": target_from})  # fmt: skip
+    ctx.emitter(runtime.stream_writer)(events.plan_event(title, plan, source, target, target_from))
     return update | _learnt(ctx, sent)
 
 
@@ -276,8 +271,7 @@ def write_node(state: WriteState, runtime: Runtime[GraphContext]) -> dict[str, A
     plan = state["plan"]
     index = len(state.get("sections", []))
     emit = ctx.emitter(runtime.stream_writer)
-    emit({"event": EVENT_SECTION_STARTED, "index": index, "total": len(plan), "title": plan[index]["title"],
-          "budget": plan[index]["words"]})  # fmt: skip
+    emit(events.section_started(index, plan))
     outcome = write_section(ctx, state, emit)
     sections = [*state.get("sections", []), outcome.result]
     single = state["plan_source"] == "single"
@@ -285,9 +279,9 @@ def write_node(state: WriteState, runtime: Runtime[GraphContext]) -> dict[str, A
     words_left = _words_left(state, plan, index + 1, written)
     plan = budget.rebalance(plan, index + 1, words_left)
     remaining = len(plan) - index - 1
-    emit({"event": EVENT_SECTION_FINISHED, "index": index, "total": len(plan), "title": plan[index]["title"],
-          "words": outcome.result["words"], "document_words": written, "target": state["target_words"],
-          "text": outcome.result["text"], "seconds": outcome.result["seconds"]})  # fmt: skip
+    result = outcome.result
+    emit(events.section_finished(index, len(plan), plan[index]["title"], result["words"], written,
+                                 state["target_words"], result["text"], result["seconds"]))  # fmt: skip
     return {
         "sections": [outcome.result],
         "plan": plan,
@@ -387,8 +381,9 @@ def extend_node(state: WriteState, runtime: Runtime[GraphContext]) -> dict[str, 
            for s in extension_sections(plan, generation.text, count, prompts)]  # fmt: skip
     plan = [*plan[:-1], *new, plan[-1]]  # the closing section stays last
     plan = budget.rebalance(plan, index, _words_left(state, plan, index, written))
-    ctx.emitter(runtime.stream_writer)({"event": EVENT_PLAN, "title": state["title"], "plan": plan,
-                                        "source": "extended", "target": state["target_words"]})  # fmt: skip
+    ctx.emitter(runtime.stream_writer)(
+        events.plan_event(state["title"], plan, "extended", state["target_words"], state.get("target_from", ""))
+    )
     return (
         update
         | _learnt(ctx, sent)
@@ -411,9 +406,7 @@ def finalize_node(state: WriteState, runtime: Runtime[GraphContext]) -> dict[str
     """Assemble the document."""
     document = assemble(state["title"], state["plan"], state["sections"], state["plan_source"] == "single")
     words = count_words(document)
-    _context(runtime, state).emitter(runtime.stream_writer)(
-        {"event": EVENT_DONE, "words": words, "target": state["target_words"],
-         "length_score": length_score(state["target_words"], words)})  # fmt: skip
+    _context(runtime, state).emitter(runtime.stream_writer)(events.done(words, state["target_words"]))
     return {"document": document, "status": "done"}
 
 

@@ -18,7 +18,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from agent.context import outline_text
-from agent.document import assemble
+from agent.events import document_of
 from agent.graph import build_graph
 from agent.prompts import prompts_for
 from agent.state import AgentContext, Section, WriteState
@@ -298,12 +298,7 @@ def _stream(
 
 def _result(job_id: str, values: WriteState, seconds: float) -> JobResult:
     target = values["target_words"]
-    document = values.get("document") or assemble(
-        values.get("title", ""),
-        values.get("plan", []),
-        values.get("sections", []),
-        values.get("plan_source") == "single",
-    )
+    document = document_of(values)
     words = count_words(document)
     return JobResult(
         job=job_id,

@@ -13,7 +13,7 @@ import httpx
 import openai
 from langchain_core.messages import HumanMessage
 
-from agent import budget
+from agent import budget, events
 from agent.context import SAFETY_TOKENS, estimate_tokens
 from agent.direct import PROMPT_ESTIMATE_MARGIN
 from agent.document import drop_empty_lines, strip_heading
@@ -21,7 +21,7 @@ from agent.generate import generate
 from agent.guard import LoopGuard, cut_loop
 from agent.jobs import write_once
 from agent.plan import default_title
-from agent.state import EVENT_DONE, EVENT_PLAN, EVENT_SECTION_FINISHED, AgentContext, Section
+from agent.state import AgentContext, Section
 from longwrite.errors import LongwriteError
 from longwrite.text import count_words, detect_language, length_score
 
@@ -100,10 +100,9 @@ def write_auto(
         title = default_title(instruction, detect_language(instruction))
         words = count_words(attempt.text)
         plan = [Section(title=title, points="", words=target)]
-        emit({"event": EVENT_PLAN, "title": title, "plan": plan, "source": "single", "target": target})
-        emit({"event": EVENT_SECTION_FINISHED, "index": 0, "total": 1, "title": title, "words": words,
-              "document_words": words, "target": target, "text": attempt.text, "seconds": attempt.seconds})  # fmt: skip
-        emit({"event": EVENT_DONE, "words": words, "target": target, "length_score": length_score(target, words)})
+        emit(events.plan_event(title, plan, "single", target))
+        emit(events.section_finished(0, 1, title, words, words, target, attempt.text, attempt.seconds))
+        emit(events.done(words, target))
         document = attempt.text.strip() + "\n"
     else:
         document = write_once(ctx, instruction, target, opening=attempt.text, on_event=emit).document

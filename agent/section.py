@@ -8,7 +8,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage
 
-from agent import budget
+from agent import budget, events
 from agent.context import (
     SAFETY_TOKENS,
     Step,
@@ -23,7 +23,7 @@ from agent.document import drop_empty_lines, join_continuation, shown_answer, st
 from agent.generate import Generation, generate
 from agent.guard import LoopGuard, cut_loop
 from agent.prompts import PromptSet, prompts_for
-from agent.state import EVENT_TOKEN, AgentContext, SectionResult, Turn, Usage, WriteState
+from agent.state import AgentContext, SectionResult, Turn, Usage, WriteState
 from longwrite.errors import GenerationError
 from longwrite.text import count_words
 
@@ -147,7 +147,7 @@ def write_section(ctx: AgentContext, state: WriteState, emit: Callable[[dict[str
             options=call_options(
                 ctx, penalties=use_penalties or bool(body), min_tokens=budget.min_tokens_for(need, ratio, max_tokens)
             ),
-            on_token=lambda token: emit({"event": EVENT_TOKEN, "index": index, "text": token}),
+            on_token=lambda piece: emit(events.token(index, piece)),
             should_stop=looping,
             finished=long_enough,
             max_tokens_field=ctx.settings.max_tokens_field,

@@ -194,11 +194,3 @@ def agent_context(context: GraphContext | dict[str, Any] | None, configurable: d
 
 def _key(settings: Settings) -> str:
     return settings.api_key.get_secret_value() if settings.api_key else "not-needed"
-
-
-# Stream events (custom mode). Front ends render them; the agent never imports a front end.
-EVENT_PLAN = "plan"
-EVENT_SECTION_STARTED = "section_started"
-EVENT_TOKEN = "token"
-EVENT_SECTION_FINISHED = "section_finished"
-EVENT_DONE = "done"

@@ -21,6 +21,7 @@ import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
+from agent.events import EVENT_FINISHED
 from agent.jobs import JobResult, JobStore, new_job_id, run_job
 from agent.state import AgentContext
 from longwrite.errors import InputError
@@ -30,7 +31,6 @@ from model.client import backend_errors
 from model.embedded import endpoint_for
 
 Event = dict[str, Any]
-FINISHED = "finished"  # the last item of events(): {"event": "finished", "result": JobResult}
 
 
 def write(
@@ -108,7 +108,7 @@ def events(instruction: str | None = None, **options: Any) -> Iterator[Event]:
             if kind == "event":
                 yield item
             elif kind == "result":
-                yield {"event": FINISHED, "result": item}
+                yield {"event": EVENT_FINISHED, "result": item}
                 return
             else:
                 raise item

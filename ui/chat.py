@@ -18,7 +18,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from agent.document import MarkdownStream
+from agent.events import MarkdownStream
 from agent.jobs import new_job_id
 from longwrite.errors import Cancelled, LongwriteError
 from ui.errors import from_product_error

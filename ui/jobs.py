@@ -23,17 +23,9 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.document import assemble
+from agent.events import EVENT_SECTION_FINISHED, EVENT_SECTION_STARTED, EVENT_TOKEN, document_of, history, status_event
 from agent.jobs import JobResult, JobStore, new_job_id, revise_plan, run_job
-from agent.state import (
-    EVENT_DONE,
-    EVENT_PLAN,
-    EVENT_SECTION_FINISHED,
-    EVENT_SECTION_STARTED,
-    EVENT_TOKEN,
-    Section,
-    WriteState,
-)
+from agent.state import Section
 from longwrite.errors import Cancelled, LongwriteError
 from longwrite.limits import check_target, target_from
 from longwrite.text import count_words, length_score
@@ -210,7 +202,7 @@ class JobManager:
         values = self.store.values(job_id)
         plan = values.get("plan", [])
         sections = values.get("sections", [])
-        text = _document(values) if sections else ""
+        text = document_of(values) if sections else ""
         words = count_words(text)
         # 0 in the table: the instruction states no length, and the plan sets it (None until then)
         target = values.get("target_words") or row["target_words"] or None
@@ -252,10 +244,10 @@ class JobManager:
         row = self._row(job_id)
         run = self._runs.get(job_id)
         if run is None:
-            for event in _history(self.store.values(job_id)):
+            for event in history(self.store.values(job_id)):
                 yield event
             if row["status"] != DONE:  # a finished job's history ends with its done event
-                yield _status_event(row["status"], row["error"])
+                yield status_event(row["status"], row["error"])
             return
         sent = 0
         while True:
@@ -317,7 +309,7 @@ class JobManager:
         self, job_id: str, *, resume: bool, instruction: str, target: int, plan: list[Section] | None = None,
         title: str | None = None, plan_only: bool = False,
     ) -> None:  # fmt: skip
-        run = JobRun(events=list(_history(self.store.values(job_id))) if resume else [])
+        run = JobRun(events=list(history(self.store.values(job_id))) if resume else [])
         self._runs[job_id] = run
         work = functools.partial(self._work, job_id, run, resume, instruction, target, plan, title, plan_only)
         threading.Thread(target=work, name=f"write-{job_id}", daemon=True).start()
@@ -396,51 +388,6 @@ class JobManager:
             first()
             self._set_status(job_id, status, error)
             if status != DONE:
-                run.events.append(_status_event(status, error))
+                run.events.append(status_event(status, error))
             run.ended.set()
             self._runs.pop(job_id, None)
-
-
-def _document(values: WriteState) -> str:
-    return values.get("document") or assemble(
-        values.get("title", ""),
-        values.get("plan", []),
-        values.get("sections", []),
-        values.get("plan_source") == "single",
-    )
-
-
-def _history(values: WriteState) -> list[dict[str, Any]]:
-    """The events a finished part of a job would have sent: its plan and its finished sections."""
-    if not values.get("plan"):
-        return []
-    plan, target = values["plan"], values["target_words"]
-    events: list[dict[str, Any]] = [
-        {
-            "event": EVENT_PLAN,
-            "title": values.get("title", ""),
-            "plan": plan,
-            "source": values.get("plan_source"),
-            "target": target,
-            "target_from": values.get("target_from", ""),
-        }
-    ]
-    sections = values.get("sections", [])
-    single = values.get("plan_source") == "single"
-    for done, section in enumerate(sections, start=1):
-        document_words = count_words(assemble(values.get("title", ""), plan, sections[:done], single))
-        events.append({"event": EVENT_SECTION_FINISHED, "index": section["index"], "total": len(plan),
-                       "title": section["title"], "words": section["words"], "document_words": document_words,
-                       "target": target, "text": section["text"], "seconds": section["seconds"]})  # fmt: skip
-    if values.get("status") == "done":
-        words = count_words(_document(values))
-        events.append(
-            {"event": EVENT_DONE, "words": words, "target": target, "length_score": length_score(target, words)}
-        )
-    return events
-
-
-def _status_event(status: str, error: str | None) -> dict[str, Any]:
-    if status == ERROR:
-        return {"event": "error", "message": error}
-    return {"event": status}

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent.direct import write_direct
+from agent.events import EVENT_TOKEN
 from agent.jobs import write_once
 from agent.model_first import write_auto
 from agent.state import Section
@@ -296,7 +297,7 @@ def _stream_while(
 
 def _token_sink(arrived: list[str]) -> Callable[[dict[str, Any]], None]:
     def sink(event: dict[str, Any]) -> None:
-        if event.get("event") == "token":
+        if event.get("event") == EVENT_TOKEN:
             arrived.append(event.get("text", ""))
 
     return sink

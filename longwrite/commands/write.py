@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
+from agent import events
 from longwrite.clock import duration_text
 from longwrite.errors import InputError, LongwriteError, StorageError
 from longwrite.limits import check_instruction, target_length, target_note
@@ -127,18 +128,18 @@ class Progress:
 
     def _show(self, event: dict[str, Any]) -> None:
         kind = event.get("event")
-        if kind == "plan":
+        if kind == events.EVENT_PLAN:
             sections = len(event["plan"])
             sized = f" - {event['target']:,} words, sized by the plan" if event.get("target_from") == "plan" else ""
             self._line(f"plan ({event['source']}): {sections} section{'s' * (sections != 1)} - {event['title']}{sized}")
-        elif kind == "section_started":
+        elif kind == events.EVENT_SECTION_STARTED:
             self.section = (event["index"] + 1, event["total"])
             self.tokens = 0
-        elif kind == "token":
+        elif kind == events.EVENT_TOKEN:
             self.tokens += 1
             if self.live and time.monotonic() - self._last_draw > 0.5:
                 self._draw()
-        elif kind == "section_finished":
+        elif kind == events.EVENT_SECTION_FINISHED:
             self.words_done = event["document_words"]
             i, n = event["index"] + 1, event["total"]
             left = max(event["target"] - self.words_done, 0) if i < n else 0

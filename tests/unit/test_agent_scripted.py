@@ -222,7 +222,7 @@ class ShortClosingScript(Script):
 
 
 def test_a_closing_that_ends_short_is_written_again_after_added_sections(tmp_path):
-    from agent.document import MarkdownStream
+    from agent.events import MarkdownStream
 
     ctx, _ = _context(ShortClosingScript())
     stream = MarkdownStream()
