@@ -32,6 +32,7 @@ from longwrite.text import count_words, length_score
 from model.client import Endpoint, backend_errors
 from ui.errors import ApiError
 from ui.service import WriteService
+from ui.threads import start_worker
 
 log = logging.getLogger("longwrite.jobs")
 
@@ -312,7 +313,7 @@ class JobManager:
         run = JobRun(events=list(history(self.store.values(job_id))) if resume else [])
         self._runs[job_id] = run
         work = functools.partial(self._work, job_id, run, resume, instruction, target, plan, title, plan_only)
-        threading.Thread(target=work, name=f"write-{job_id}", daemon=True).start()
+        start_worker(work, f"write-{job_id}")  # _work records how it ended in the job itself
 
     def _work(
         self, job_id: str, run: JobRun, resume: bool, instruction: str, target: int, plan: list[Section] | None,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -128,34 +126,3 @@ class WriteService:
                 job=job,
             ),
         )
-
-
-def in_thread(work: Callable[[], T], name: str) -> asyncio.Future[T]:
-    """Run blocking `work` in its own thread; the future resolves on the calling event loop.
-
-    Writes take minutes, so they get their own threads rather than the event loop's small
-    default pool, which /health and the other routes must never wait behind.
-    """
-    loop = asyncio.get_running_loop()
-    future: asyncio.Future[T] = loop.create_future()
-
-    def settle(result: T | None, error: BaseException | None) -> None:
-        if future.cancelled():
-            return
-        if error is not None:
-            future.set_exception(error)
-        else:
-            future.set_result(result)  # type: ignore[arg-type]
-
-    def body() -> None:
-        try:
-            result = work()
-        except BaseException as error:  # handed to the awaiting coroutine, which decides
-            outcome: tuple[T | None, BaseException | None] = (None, error)
-        else:
-            outcome = (result, None)
-        with contextlib.suppress(RuntimeError):  # the loop closed: the server is shutting down
-            loop.call_soon_threadsafe(settle, *outcome)
-
-    threading.Thread(target=body, name=name, daemon=True).start()
-    return future

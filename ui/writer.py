@@ -10,8 +10,8 @@ checkpoint and writes it, so the plan the page shows is the one the job writes.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -27,6 +27,7 @@ from longwrite.text import count_words, detect_language, length_score, repetitio
 from model.client import backend_errors
 from ui.jobs import CANCELLED, PLANNED, RESUMABLE, RUNNING, JobManager
 from ui.service import WriteService
+from ui.threads import start_worker
 
 POLL_S = 0.5
 PAGE_EXAMPLE = "'Write a 3000-word guide to growing tomatoes'"
@@ -274,25 +275,15 @@ def _stream_while(
     work: Callable[[], None], arrived: list[str], target: int | None, instruction: str
 ) -> Iterator[Progress]:
     """Run `work` in a thread, yielding the text that has arrived until it ends (its error re-raised)."""
-    failure: list[BaseException] = []
-
-    def body() -> None:
-        try:
-            work()
-        except BaseException as error:  # re-raised in the page's thread below
-            failure.append(error)
-
-    thread = threading.Thread(target=body, name="web-write", daemon=True)
     started = time.monotonic()
-    thread.start()
-    while thread.is_alive():
-        thread.join(POLL_S)
+    outcome = start_worker(work, "web-write")
+    while not outcome.done():
+        concurrent.futures.wait([outcome], timeout=POLL_S)
         text = "".join(arrived)
         words = count_words(text)
         rate = words / max(time.monotonic() - started, 1e-9)
         yield Progress(text, counters_for(target, words, instruction, rate=rate), RUNNING, words)
-    if failure:
-        raise failure[0]
+    outcome.result()  # its error, if it raised one, is raised here in the page's thread
 
 
 def _token_sink(arrived: list[str]) -> Callable[[dict[str, Any]], None]:
