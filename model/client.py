@@ -18,6 +18,7 @@ from longwrite.settings import Settings, StructuredOutput
 from model.waits import SilentServer, Waits, check_answers, http_client, wait_that_ran_out
 
 REMOTE_CONTEXT_TOKENS = 32_768  # assumed for a remote endpoint unless LONGWRITE_CONTEXT_TOKENS says
+REMOTE_SECTION_WORDS = 500  # what the agent plans per section on a remote model unless LONGWRITE_SECTION_WORDS says
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class Endpoint:
     repeat_penalty_param: str | None = None
     min_tokens_param: str | None = None  # the server's field for a floor on the answer's length
     structured_output: StructuredOutput = "json_schema"  # see Settings.structured_output
-    section_words: int = 500  # what the agent plans per section on this model
+    section_words: int = REMOTE_SECTION_WORDS  # what the agent plans per section on this model
     # Outlines carry one sentence per section on what it covers; a small model's are mostly noise
     # (links, brackets, "1000 words") and, decoded under a JSON grammar, double planning time.
     outline_points: bool = True
@@ -149,7 +150,7 @@ def resolve_endpoint(settings: Settings) -> Endpoint:
         repeat_penalty_param=_chosen(settings.repeat_penalty_param, detected.repeat_penalty_param),
         min_tokens_param=_chosen(settings.min_tokens_param, detected.min_tokens_param),
         structured_output=settings.structured_output,
-        section_words=settings.section_words or 500,
+        section_words=settings.section_words or REMOTE_SECTION_WORDS,
     )
 
 
