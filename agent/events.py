@@ -20,7 +20,7 @@ EVENT_SECTION_STARTED = "section_started"
 EVENT_TOKEN = "token"  # a piece of the section being written, as the model sends it
 EVENT_SECTION_FINISHED = "section_finished"
 EVENT_DONE = "done"  # the document is assembled
-# What a job store adds for a job that stopped without its done event (ui/jobs.py)
+# What a job store adds for a job that stopped without its done event (ui/job_manager.py)
 EVENT_PLANNED, EVENT_ERROR, EVENT_CANCELLED, EVENT_INTERRUPTED = "planned", "error", "cancelled", "interrupted"
 EVENT_FINISHED = "finished"  # the Python API's last event, with the job's result (longwrite/library.py)
 

@@ -20,6 +20,7 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from agent.context import outline_text
 from agent.events import document_of
 from agent.graph import build_graph
+from agent.job_records import JobRecords
 from agent.prompts import prompts_for
 from agent.state import AgentContext, Section, WriteState
 from longwrite.errors import GenerationError, InputError
@@ -52,7 +53,8 @@ def new_job_id() -> str:
 
 
 class JobStore:
-    """The SQLite file that holds every job's checkpoints, and which process is writing each job."""
+    """The SQLite file that holds every job: its checkpoints (the document), which process is
+    writing it (job_holders), and the record of its last run (records: write_jobs)."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -60,6 +62,7 @@ class JobStore:
         self.connection = sqlite3.connect(str(path), check_same_thread=False)
         self.saver = SqliteSaver(self.connection)
         self.saver.setup()
+        self.records = JobRecords(path)  # each job's last run, for the server's job API
         with self._lock_connection() as locks:
             locks.execute(
                 "CREATE TABLE IF NOT EXISTS job_holders (job_id TEXT PRIMARY KEY, pid INTEGER NOT NULL, "
@@ -103,6 +106,7 @@ class JobStore:
                 locks.execute("DELETE FROM job_holders WHERE job_id = ? AND pid = ?", (job_id, pid))
 
     def close(self) -> None:
+        self.records.close()
         self.connection.close()
 
     def __enter__(self) -> JobStore:

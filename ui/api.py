@@ -21,7 +21,7 @@ from longwrite.errors import LongwriteError
 from ui.chat import INTERNAL_ERROR, agent_chat
 from ui.errors import ApiError, from_product_error
 from ui.guard import RequestGuard
-from ui.jobs import JobManager
+from ui.job_manager import JobManager
 from ui.proxy import BackendProxy
 from ui.schemas import (
     AGENT_MODEL,

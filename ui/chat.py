@@ -22,7 +22,7 @@ from agent.events import MarkdownStream
 from agent.jobs import new_job_id
 from longwrite.errors import Cancelled, LongwriteError
 from ui.errors import from_product_error
-from ui.jobs import JobManager
+from ui.job_manager import JobManager
 from ui.schemas import AGENT_MODEL, ChatCompletionRequest, chunk_body, completion_body, completion_id, error_body
 from ui.service import ChatOutcome, WriteService
 from ui.threads import in_thread

@@ -15,7 +15,7 @@ from longwrite.settings import Settings
 from model.client import Endpoint
 from ui.api import create_api
 from ui.endpoints import LOOPBACK, EndpointAllowList
-from ui.jobs import JobManager
+from ui.job_manager import JobManager
 from ui.proxy import BackendProxy
 from ui.service import WriteService
 

@@ -19,13 +19,14 @@ from typing import Any
 
 from agent.direct import write_direct
 from agent.events import EVENT_TOKEN
+from agent.job_records import CANCELLED, PLANNED, RESUMABLE, RUNNING
 from agent.jobs import write_once
 from agent.model_first import write_auto
 from agent.state import Section
 from longwrite.errors import Cancelled, InputError, LongwriteError
 from longwrite.text import count_words, detect_language, length_score, repetition, required_length
 from model.client import backend_errors
-from ui.jobs import CANCELLED, PLANNED, RESUMABLE, RUNNING, JobManager
+from ui.job_manager import JobManager
 from ui.service import WriteService
 from ui.threads import start_worker
 

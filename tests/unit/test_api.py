@@ -426,7 +426,7 @@ def test_text_that_is_not_valid_unicode_is_refused_before_a_slot_is_taken(make_c
 
 
 def test_a_job_that_fails_to_start_frees_its_slot(make_client, monkeypatch):
-    from ui.jobs import JobManager
+    from ui.job_manager import JobManager
 
     client = make_client(max_concurrent_writes=1)
 

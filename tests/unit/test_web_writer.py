@@ -15,7 +15,7 @@ from longwrite.text import count_words
 from model.client import Endpoint
 from tests.unit.scripted import ScriptedChatModel, prose, scripted_context
 from ui.export import file_stem, write_docx, write_markdown
-from ui.jobs import JobManager
+from ui.job_manager import JobManager
 from ui.service import WriteService
 from ui.writer import Writer, counters_for, plan_from_rows, plan_total
 

@@ -1,9 +1,9 @@
 """Write jobs for long runs: started, watched, cancelled and resumed over HTTP.
 
-A job's text lives in the agent's SQLite checkpoints. This module adds one table next to them,
-write_jobs (langgraph owns a table named "writes"), with status, instruction, times and error,
-and runs each job in its own thread. A job that was running when the server died is marked
-interrupted at the next start and resumes from its last finished section.
+A job lives in the job store (agent.jobs.JobStore): its text in the checkpoints, its last run in
+the store's records (agent.job_records). This module runs each job in its own thread and keeps
+its live events for the clients that follow it. A job that was running when the server died is
+marked interrupted at the next start and resumes from its last finished section.
 
 A job may stop after its plan (create(plan_only=True)): it is then "planned", holds no write
 slot, and resume() writes it, with an edited plan and title where given (agent.jobs.revise_plan
@@ -18,12 +18,20 @@ import functools
 import logging
 import sqlite3
 import threading
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from agent.events import EVENT_SECTION_FINISHED, EVENT_SECTION_STARTED, EVENT_TOKEN, document_of, history, status_event
+from agent.job_records import (
+    CANCELLED,
+    DONE,
+    ERROR,
+    LISTED,
+    PLANNED,
+    RESUMABLE,
+    RUNNING,
+)
 from agent.jobs import JobResult, JobStore, new_job_id, revise_plan, run_job
 from agent.state import Section
 from longwrite.errors import Cancelled, LongwriteError
@@ -36,24 +44,7 @@ from ui.threads import start_worker
 
 log = logging.getLogger("longwrite.jobs")
 
-RUNNING, DONE, ERROR, CANCELLED, INTERRUPTED = "running", "done", "error", "cancelled", "interrupted"
-PLANNED = "planned"  # stopped after its plan, waiting to be written (see create(plan_only=True))
-RESUMABLE = (PLANNED, ERROR, CANCELLED, INTERRUPTED)
 EVENT_POLL_S = 0.2
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS write_jobs (
-    id TEXT PRIMARY KEY,
-    instruction TEXT NOT NULL,
-    target_words INTEGER NOT NULL,
-    status TEXT NOT NULL,
-    error TEXT,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL
-)
-"""
-# columns added after the first release; NULL = the server's own backend
-_ADDED_COLUMNS = {"base_url": "TEXT", "model": "TEXT"}
 
 
 @dataclass
@@ -79,20 +70,9 @@ class JobManager:
     def __init__(self, service: WriteService, store: JobStore) -> None:
         self.service = service
         self.store = store
-        self._db = sqlite3.connect(str(store.path), check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._lock = threading.Lock()
+        self.records = store.records
         self._runs: dict[str, JobRun] = {}
-        with self._lock:
-            self._db.execute(_SCHEMA)
-            present = {row["name"] for row in self._db.execute("PRAGMA table_info(write_jobs)")}
-            for column, kind in _ADDED_COLUMNS.items():
-                if column not in present:
-                    self._db.execute(f"ALTER TABLE write_jobs ADD COLUMN {column} {kind}")
-            # whatever was running when the last server stopped did not finish
-            self._db.execute(
-                "UPDATE write_jobs SET status = ?, updated_at = ? WHERE status = ?", (INTERRUPTED, time.time(), RUNNING)
-            )
+        self.records.interrupt_running()  # what was running when the last server stopped did not finish
 
     # ------------------------------------------------------------------ commands
 
@@ -109,15 +89,8 @@ class JobManager:
         own = endpoint is None or endpoint == self.service.endpoint
         self.service.take_slot()
         job_id = new_job_id()
-        now = time.time()
         with self._slot_freed_on_failure():
-            with self._lock:
-                self._db.execute(  # target 0: the instruction states no length, and the plan sets it
-                    "INSERT INTO write_jobs (id, instruction, target_words, status, created_at, updated_at, "
-                    "base_url, model) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (job_id, text, target or 0, RUNNING, now, now, None if own else endpoint.base_url,
-                     None if own else endpoint.model),
-                )  # fmt: skip
+            self.records.add(job_id, text, target, None if own else endpoint.base_url, None if own else endpoint.model)
             self._start(job_id, resume=False, instruction=text, target=target, plan=plan, title=title,
                         plan_only=plan_only)  # fmt: skip
         return self.describe(job_id)
@@ -151,9 +124,9 @@ class JobManager:
                 if plan or title:
                     values = revise_plan(self.store, job_id, plan, title)
                     if plan and row["target_words"]:  # 0 stays: the instruction states no length
-                        self._set_target(job_id, values["target_words"])
+                        self.records.set_target(job_id, values["target_words"])
             except BaseException:
-                self._set_status(job_id, row["status"], row["error"])  # as it was: still planned
+                self.records.set_status(job_id, row["status"], row["error"])  # as it was: still planned
                 raise
             self._start(job_id, resume=bool(self.store.values(job_id)), instruction=row["instruction"],
                         target=row["target_words"] or None)  # fmt: skip
@@ -183,17 +156,14 @@ class JobManager:
         if run is not None:
             run.cancel.set()  # the thread stops at its next event and records the status
         else:
-            self._set_status(job_id, CANCELLED, None)
+            self.records.set_status(job_id, CANCELLED, None)
         return self.describe(job_id) | {"status": CANCELLED}
 
     def shutdown(self) -> None:
         """Stop every running job; each stays resumable (marked interrupted)."""
         for run in list(self._runs.values()):
             run.cancel.set()
-        with self._lock:
-            self._db.execute(
-                "UPDATE write_jobs SET status = ?, updated_at = ? WHERE status = ?", (INTERRUPTED, time.time(), RUNNING)
-            )
+        self.records.interrupt_running()
 
     # ------------------------------------------------------------------ queries
 
@@ -231,14 +201,8 @@ class JobManager:
 
     def recent(self, limit: int) -> list[dict[str, Any]]:
         """The newest jobs first, without their text (GET /v1/writes/ID has it)."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT id, status, instruction, error, created_at, updated_at FROM write_jobs "
-                "ORDER BY created_at DESC LIMIT ?",
-                (limit,),
-            ).fetchall()
-        fields = ("status", "instruction", "error", "created_at", "updated_at")
-        return [{"id": row["id"], "object": "write"} | {key: row[key] for key in fields} for row in rows]
+        return [{"id": row["id"], "object": "write"} | {key: row[key] for key in LISTED}
+                for row in self.records.recent(limit)]  # fmt: skip
 
     async def follow(self, job_id: str) -> AsyncIterator[dict[str, Any]]:
         """The job's events: what happened so far, then live ones until it stops."""
@@ -262,8 +226,7 @@ class JobManager:
     # ------------------------------------------------------------------ internals
 
     def _row(self, job_id: str) -> sqlite3.Row:
-        with self._lock:
-            row = self._db.execute("SELECT * FROM write_jobs WHERE id = ?", (job_id,)).fetchone()
+        row = self.records.get(job_id)
         if row is None:
             raise ApiError(404, f"There is no write job '{job_id}'; GET /v1/writes lists the jobs.",
                            code="job_not_found")  # fmt: skip
@@ -275,31 +238,12 @@ class JobManager:
 
     def _claim(self, job_id: str, status: str) -> None:
         """Mark the job running if it is still `status`: of two resumes at once, one starts it."""
-        with self._lock:
-            claimed = self._db.execute(
-                "UPDATE write_jobs SET status = ?, error = NULL, updated_at = ? WHERE id = ? AND status = ?",
-                (RUNNING, time.time(), job_id, status),
-            ).rowcount
-        if not claimed:
+        if not self.records.claim(job_id, status):
             raise ApiError(409, f"Job {job_id} was resumed by another request meanwhile.", code="not_resumable")
-
-    def _set_target(self, job_id: str, target_words: int) -> None:
-        with self._lock:
-            self._db.execute(
-                "UPDATE write_jobs SET target_words = ?, updated_at = ? WHERE id = ?",
-                (target_words, time.time(), job_id),
-            )
 
     def _plan_total(self, plan: list[Section]) -> int:
         """The words of an edited plan, the job's target; InputError above the cap."""
         return check_target(sum(section["words"] for section in plan), "The plan's total", self.service.settings)
-
-    def _set_status(self, job_id: str, status: str, error: str | None) -> None:
-        with self._lock:
-            self._db.execute(
-                "UPDATE write_jobs SET status = ?, error = ?, updated_at = ? WHERE id = ?",
-                (status, error, time.time(), job_id),
-            )
 
     def live_text(self, job_id: str) -> str:
         """The part of the section being written that has arrived so far ("" when none is)."""
@@ -346,13 +290,7 @@ class JobManager:
         """A chat write, run in the calling thread but kept as job `job_id` like /v1/writes ones:
         when the client goes away or the server stops, its finished sections stay and the job
         resumes (POST /v1/writes/ID/resume). The caller holds the write slot."""
-        now = time.time()
-        with self._lock:
-            self._db.execute(
-                "INSERT INTO write_jobs (id, instruction, target_words, status, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (job_id, instruction, target or 0, RUNNING, now, now),
-            )
+        self.records.add(job_id, instruction, target)
         run = JobRun(cancel=cancel)
         self._runs[job_id] = run
 
@@ -387,7 +325,7 @@ class JobManager:
             raise
         finally:
             first()
-            self._set_status(job_id, status, error)
+            self.records.set_status(job_id, status, error)
             if status != DONE:
                 run.events.append(status_event(status, error))
             run.ended.set()
