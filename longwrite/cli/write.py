@@ -27,6 +27,8 @@ class Mode(StrEnum):
     epilog=(
         'Examples:\n\n  longwrite write "Write a 10000-word guide to personal finance." -o guide.md --json\n\n'
         '  longwrite write "Write a 3000-word history of tea." --plan-only -o plan.json\n\n'
+        '  longwrite write "Write a 3000-word history of tea." --plan-only --job tea -o plan.json\n\n'
+        "  longwrite write --job tea --resume --plan-file plan.json\n\n"
         '  longwrite write "Write a 3000-word history of tea." --plan-file plan.json\n\n'
         "  longwrite write --job 20261121-101500-a1b2c3 --resume\n\n"
         '  longwrite write "Write a 5000-word report on urban trees." --mode auto --base-url http://localhost:8000/v1\n\n'

@@ -53,9 +53,10 @@ def check_request(request: WriteRequest, settings: Settings) -> int | None:
     if request.output is not None:
         _check_output(request.output)
     if request.resume:
-        if request.plan_file or request.words is not None:
-            raise InputError("A resumed job keeps its plan and length; drop --plan-file and --words.")
-        return None
+        if request.words is not None:
+            raise InputError("A resumed job keeps its length; drop --words (an edited --plan-file sets a planned "
+                             "job's length).")  # fmt: skip
+        return None  # with --plan-file: the edited plan of a job made with --plan-only (see run)
     instruction = check_instruction(
         request.instruction, settings, example='longwrite write "Write a 3000-word guide to ..."'
     )
@@ -83,9 +84,9 @@ class Progress:
     """Live progress on stderr: section i/n, words/target, words/s; while used as a context
     manager, also how long the model has been silent."""
 
-    def __init__(self, stream: TextIO = sys.stderr) -> None:
-        self.stream = stream
-        self.live = stream.isatty()
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr  # the stderr of now, not of import time (test runners swap it)
+        self.live = self.stream.isatty()
         self.started = time.monotonic()
         self.words_done = 0
         self.tokens = 0
@@ -188,7 +189,7 @@ STORAGE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES)
 def run(request: WriteRequest, settings: Settings) -> int:
     """The whole command; returns the exit code."""
     target = check_request(request, settings)
-    from agent.jobs import JobStore, new_job_id, run_job
+    from agent.jobs import JobStore, new_job_id, revise_plan, run_job
     from agent.state import AgentContext
     from longwrite.plan_files import load_plan_file
     from model.client import backend_errors
@@ -209,6 +210,8 @@ def run(request: WriteRequest, settings: Settings) -> int:
             log.info("job %s on %s", job_id, endpoint.backend)
             if not request.resume and plan is None:  # where the length comes from: stated, or the plan's
                 log.info("length: %s", target_note((request.instruction or "").strip(), target, settings))
+            if request.resume and plan is not None:  # the plan --plan-only printed, edited: into the same job
+                revise_plan(store, job_id, plan, title)
             try:
                 with backend_errors(endpoint), Progress() as progress:
                     result = run_job(
