@@ -12,7 +12,6 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from pathlib import Path
 
 RUNNING, DONE, ERROR, CANCELLED, INTERRUPTED = "running", "done", "error", "cancelled", "interrupted"
 PLANNED = "planned"  # stopped after its plan, waiting to be written
@@ -35,10 +34,11 @@ LISTED = ("status", "instruction", "error", "created_at", "updated_at")  # what 
 
 
 class JobRecords:
-    """The write_jobs table through one connection (threads share it under a lock)."""
+    """The write_jobs table through one autocommit connection that JobStore opens (threads share
+    it under a lock)."""
 
-    def __init__(self, path: Path) -> None:
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._db = connection
         self._db.row_factory = sqlite3.Row
         self._lock = threading.Lock()
         with self._lock:

@@ -62,7 +62,8 @@ class JobStore:
         self.connection = sqlite3.connect(str(path), check_same_thread=False)
         self.saver = SqliteSaver(self.connection)
         self.saver.setup()
-        self.records = JobRecords(path)  # each job's last run, for the server's job API
+        # each job's last run, for the server's job API; autocommit, shared by the server's threads
+        self.records = JobRecords(sqlite3.connect(str(path), check_same_thread=False, isolation_level=None))
         with self._lock_connection() as locks:
             locks.execute(
                 "CREATE TABLE IF NOT EXISTS job_holders (job_id TEXT PRIMARY KEY, pid INTEGER NOT NULL, "
