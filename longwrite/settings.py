@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import types
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin
 
@@ -195,12 +194,6 @@ def what_it_takes(field: FieldInfo) -> str:
     ]
     kind = kinds.get(annotation, "text")
     return f"{kind} {' and '.join(bounds)}" if bounds else kind
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The process-wide settings, read once from the environment."""
-    return Settings()
 
 
 # With no endpoint, model "base" means the embedded model without longwrite's long-output adapter.

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import gzip
 import re
-from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
@@ -190,10 +189,3 @@ def longest_line_run(text: str) -> int:
         best = max(best, run)
         previous = key
     return best
-
-
-def repeated_ngram_counts(text: str, n: int = 4) -> Counter[tuple[str, ...]]:
-    """How often each n-gram of `text` occurs (only those seen more than once)."""
-    tokens = tokens_for_repetition(text)
-    counts = Counter(tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
-    return Counter({gram: c for gram, c in counts.items() if c > 1})
