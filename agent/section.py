@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -71,138 +72,174 @@ def call_options(ctx: AgentContext, *, penalties: bool, min_tokens: int) -> dict
 
 def write_section(ctx: AgentContext, state: WriteState, emit: Callable[[dict[str, Any]], None]) -> SectionOutcome:
     """Write section len(state.sections) until it reaches its budget (within the call cap)."""
-    settings = ctx.settings
-    language = state["language"]
-    prompts = prompts_for(language)
-    plan = state["plan"]
-    index = len(state.get("sections", []))
-    budget_words = plan[index]["words"]
-    single = state["plan_source"] == "single"
-    earlier = state.get("sections", [])
-    bodies = [s["text"] for s in earlier]
-    written = [section_turns(s) for s in earlier]
-    usage = Usage(**state["usage"])
-    window = state.get("window_start", 0)
-    model = ctx.make_model()
-
-    body = _draft(state, index)
-    turns = [Turn(ask="", said=body)] if body else []
-    last = index == len(plan) - 1
-    enough = budget.SHORT_FRACTION if last else budget.LATER_SECTIONS_TAKE_OVER
-    calls = continuations = loops_cut = stalls = 0
-    prompt_tokens = completion_tokens = 0
-    seconds = 0.0
-    use_penalties = False
-    while calls < settings.section_calls:
-        need = budget_words if not body else budget.words_still_needed(count_words(body), budget_words, enough)
+    writer = _SectionWriter(ctx, state, emit)
+    while writer.calls < ctx.settings.section_calls:
+        need = writer.words_needed()
         if need == 0:
             break
-        step = Step(index=index, words=need, turns=tuple(turns))
-        ratio = budget.tokens_per_word(usage, language)
-        max_tokens = budget.max_tokens_for(
-            need, ratio, ceiling=int(settings.max_section_words * MAX_TOKENS_HEADROOM * ratio)
-        )
+        messages, max_tokens, guard = writer.request(need)
+        generation = writer.call(messages, max_tokens, guard, need)
+        writer.judge(generation, messages, guard)
+        if writer.leaves_short():
+            break
+        writer.refresh_if_stalled()
+    return writer.outcome()
 
-        def build(start: int, step: Step = step) -> list[BaseMessage]:
-            if single:
-                return single_messages(state["instruction"], step.words, step.turns, prompts)
-            return section_messages(
-                instruction=state["instruction"],
-                title=state["title"],
-                outline=planned_outline(state, prompts),
-                plan=plan,
-                written=written,
-                window_start=start,
-                step=step,
-                prompts=prompts,
-            )
 
-        prompt_ratio = budget.prompt_token_ratio(usage)
-        room = ctx.endpoint.context_tokens - max_tokens - SAFETY_TOKENS
-        chosen = choose_window(build=build, current_start=window, index=index, room=room, ratio=prompt_ratio)
+class _SectionWriter:
+    """One section's calls: each asks for what is still missing (request), calls the model
+    (call), keeps what is usable of the answer (judge), until the budget is met, the call cap
+    is reached, or the section stalls (leaves_short); outcome() is the finished section."""
+
+    def __init__(self, ctx: AgentContext, state: WriteState, emit: Callable[[dict[str, Any]], None]) -> None:
+        self.ctx, self.state, self.emit = ctx, state, emit
+        self.prompts = prompts_for(state["language"])
+        self.plan = state["plan"]
+        earlier = state.get("sections", [])
+        self.index = len(earlier)
+        self.budget_words = self.plan[self.index]["words"]
+        self.single = state["plan_source"] == "single"
+        self.last = self.index == len(self.plan) - 1
+        self.bodies = [s["text"] for s in earlier]
+        self.written = [section_turns(s) for s in earlier]
+        self.usage = Usage(**state["usage"])
+        self.window = state.get("window_start", 0)
+        self.model = ctx.make_model()
+        self.body = _draft(state, self.index)
+        self.turns = [Turn(ask="", said=self.body)] if self.body else []
+        self.calls = self.continuations = self.loops_cut = self.stalls = 0
+        self.prompt_tokens = self.completion_tokens = 0
+        self.seconds = 0.0
+        self.use_penalties = False
+
+    def words_needed(self) -> int:
+        """Words still to ask for (0: the section is long enough; a later one takes the rest)."""
+        if not self.body:
+            return self.budget_words
+        enough = budget.SHORT_FRACTION if self.last else budget.LATER_SECTIONS_TAKE_OVER
+        return budget.words_still_needed(count_words(self.body), self.budget_words, enough)
+
+    def request(self, need: int) -> tuple[list[BaseMessage], int, LoopGuard]:
+        """The prompt for `need` more words inside the context window, its max_tokens, and the loop
+        guard that checks the answer against all earlier text."""
+        settings, language = self.ctx.settings, self.state["language"]
+        step = Step(index=self.index, words=need, turns=tuple(self.turns))
+        ratio = budget.tokens_per_word(self.usage, language)
+        ceiling = int(settings.max_section_words * MAX_TOKENS_HEADROOM * ratio)
+        max_tokens = budget.max_tokens_for(need, ratio, ceiling=ceiling)
+        room = self.ctx.endpoint.context_tokens - max_tokens - SAFETY_TOKENS
+        build = functools.partial(self._messages, step)
+        chosen = choose_window(build=build, current_start=self.window, index=self.index, room=room,
+                               ratio=budget.prompt_token_ratio(self.usage))  # fmt: skip
         if chosen is None:
             raise GenerationError(
-                f"The request and its plan alone do not fit the model's {ctx.endpoint.context_tokens}-token "
+                f"The request and its plan alone do not fit the model's {self.ctx.endpoint.context_tokens}-token "
                 "context; shorten the instruction, use fewer sections, or use a model with a longer context."
             )
-        window = chosen
-        messages = build(window)
-        prefix = body
+        self.window = chosen
+        messages = build(self.window)
         # the prompts' own sentences count as earlier text: echoing them is a repeat too
         instructions = "\n".join(str(m.content) for m in messages if not isinstance(m, AIMessage))
-        guard = LoopGuard("\n\n".join(bodies), prompt=instructions)
+        return messages, max_tokens, LoopGuard("\n\n".join(self.bodies), prompt=instructions)
 
-        def looping(text: str, prefix: str = prefix, guard: LoopGuard = guard) -> bool:
+    def _messages(self, step: Step, start: int) -> list[BaseMessage]:
+        state = self.state
+        if self.single:
+            return single_messages(state["instruction"], step.words, step.turns, self.prompts)
+        return section_messages(
+            instruction=state["instruction"],
+            title=state["title"],
+            outline=planned_outline(state, self.prompts),
+            plan=self.plan,
+            written=self.written,
+            window_start=start,
+            step=step,
+            prompts=self.prompts,
+        )
+
+    def call(self, messages: list[BaseMessage], max_tokens: int, guard: LoopGuard, need: int) -> Generation:
+        """One model call, stopped early when it loops or has written enough."""
+        prefix = self.body
+        ratio = budget.tokens_per_word(self.usage, self.state["language"])
+
+        def looping(text: str) -> bool:
             return guard.is_looping(join_continuation(prefix, text))
 
-        def long_enough(text: str, need: int = need) -> bool:
+        def long_enough(text: str) -> bool:
             # the answer is stopped at the first sentence end past what was asked: the rest
             # would be trimmed, or cut off unfinished at max_tokens
             return budget.ends_sentence(text) and count_words(text) >= need
 
+        penalties = self.use_penalties or bool(self.body)
+        options = call_options(self.ctx, penalties=penalties, min_tokens=budget.min_tokens_for(need, ratio, max_tokens))
         generation = generate(
-            model,
-            messages,
-            max_tokens=max_tokens,
-            options=call_options(
-                ctx, penalties=use_penalties or bool(body), min_tokens=budget.min_tokens_for(need, ratio, max_tokens)
-            ),
-            on_token=lambda piece: emit(events.token(index, piece)),
-            should_stop=looping,
-            finished=long_enough,
-            max_tokens_field=ctx.settings.max_tokens_field,
-        )
-        calls += 1
-        seconds += generation.seconds
-        completion_tokens += generation.completion_tokens
-        prompt_tokens += generation.prompt_tokens or 0
-        usage = _add_usage(usage, generation, messages)
+            self.model, messages, max_tokens=max_tokens, options=options,
+            on_token=lambda piece: self.emit(events.token(self.index, piece)), should_stop=looping,
+            finished=long_enough, max_tokens_field=self.ctx.settings.max_tokens_field,
+        )  # fmt: skip
+        self.calls += 1
+        self.seconds += generation.seconds
+        self.completion_tokens += generation.completion_tokens
+        self.prompt_tokens += generation.prompt_tokens or 0
+        self.usage = _add_usage(self.usage, generation, messages)
+        return generation
 
+    def judge(self, generation: Generation, messages: list[BaseMessage], guard: LoopGuard) -> None:
+        """Keep the usable, non-repeating part of the answer; note a loop or a stall."""
+        body = self.body
         kept, repeats = cut_loop(join_continuation(body, _usable_text(generation, first=not body)), guard)
-        turns = _with_answer(turns, body, kept, generation.text, ask=str(messages[-1].content) if turns else "")
+        ask = str(messages[-1].content) if self.turns else ""
+        self.turns = _with_answer(self.turns, body, kept, generation.text, ask=ask)
         if repeats:
-            loops_cut += 1
-            use_penalties = True  # the rest is rewritten with repetition penalties
+            self.loops_cut += 1
+            self.use_penalties = True  # the rest is rewritten with repetition penalties
             # A model that copies what the prompt shows it goes on copying: the rest of this
             # section, and the sections after it, are written without the earlier sections in
             # the prompt (a window slide; the guard still checks against them). Measured in
             # docs/BENCHMARKS.md ("Agent overhead").
-            window = index
+            self.window = self.index
         if count_words(kept) - count_words(body) >= MIN_PROGRESS_WORDS or (kept and not body):
-            continuations += 1 if body else 0
-            stalls = 0
+            self.continuations += 1 if body else 0
+            self.stalls = 0
         else:
-            stalls += 1
-        body = kept
-        if body and stalls >= STALLS_BEFORE_LEAVING_SHORT and not last:
-            break  # (the last section has no later ones to take its missing words: it keeps trying)
-        if stalls >= STALLS_BEFORE_FRESH_CONTEXT:
-            window = index  # (as after a loop: nothing left in the prompt to copy)
+            self.stalls += 1
+        self.body = kept
 
-    if not body.strip():
-        raise GenerationError(
-            f"The model returned no usable text for section {index + 1} after {calls} calls "
-            "(empty or looping answers); try again, or use a stronger model with --base-url."
+    def leaves_short(self) -> bool:
+        """A section with text that stalls is left short; the last one has no later ones to take
+        its missing words, so it keeps trying."""
+        return bool(self.body) and self.stalls >= STALLS_BEFORE_LEAVING_SHORT and not self.last
+
+    def refresh_if_stalled(self) -> None:
+        """After calls in a row without progress, the next is asked without the earlier sections
+        (as after a loop: nothing left in the prompt to copy)."""
+        if self.stalls >= STALLS_BEFORE_FRESH_CONTEXT:
+            self.window = self.index
+
+    def outcome(self) -> SectionOutcome:
+        if not self.body.strip():
+            raise GenerationError(
+                f"The model returned no usable text for section {self.index + 1} after {self.calls} calls "
+                "(empty or looping answers); try again, or use a stronger model with --base-url."
+            )
+        body, trimmed = budget.trim_to_budget(self.body, self.budget_words, last=self.last)
+        turns = [Turn(ask="", said=body)] if trimmed else self.turns  # a cut end matches no answer
+        result = SectionResult(
+            index=self.index,
+            title=self.plan[self.index]["title"],
+            text=body,
+            words=count_words(body),
+            budget=self.budget_words,
+            calls=self.calls,
+            continuations=self.continuations,
+            loops_cut=self.loops_cut,
+            trimmed=trimmed,
+            turns=turns,
+            prompt_tokens=self.prompt_tokens,
+            completion_tokens=self.completion_tokens,
+            seconds=round(self.seconds, 3),
         )
-    body, trimmed = budget.trim_to_budget(body, budget_words, last=last)
-    if trimmed:
-        turns = [Turn(ask="", said=body)]  # its cut end no longer matches any answer
-    result = SectionResult(
-        index=index,
-        title=plan[index]["title"],
-        text=body,
-        words=count_words(body),
-        budget=budget_words,
-        calls=calls,
-        continuations=continuations,
-        loops_cut=loops_cut,
-        trimmed=trimmed,
-        turns=turns,
-        prompt_tokens=prompt_tokens,
-        completion_tokens=completion_tokens,
-        seconds=round(seconds, 3),
-    )
-    return SectionOutcome(result=result, usage=usage, window_start=window)
+        return SectionOutcome(result=result, usage=self.usage, window_start=self.window)
 
 
 def planned_outline(state: WriteState, prompts: PromptSet) -> str:
