@@ -136,6 +136,7 @@ class Pipeline:
     def run(self, start: str | None = None, until: str | None = None, overwrite: bool = False) -> list[dict[str, Any]]:
         first, last = self._window(start, until)
         self._claim_run_dir(overwrite)
+        self._reuse_finished()
         items = self.plan()
         selected = [(n, item) for n, item in enumerate(items) if first <= n <= last and item.state != "not in recipe"]
         self._check_inputs([item for _, item in selected], {item.stage.name: item for item in items})
@@ -160,6 +161,19 @@ class Pipeline:
                     f"Stage {item.stage.name} reads the output of stage {name} ({self.recipe.run_dir / name}), "
                     f"which has not finished ({source.state}); run with --from {name}, or without --from/--until."
                 )
+
+    def _reuse_finished(self) -> None:
+        """Copy, from the runs named in `reuse`, every finished stage that this run has not begun
+        and that has the same fingerprint here (the same settings as written, the same inputs)."""
+        for item in self.plan():
+            if item.state != "to run":
+                continue
+            for other in self.recipe.reuse:
+                marker = _read_marker(other / item.stage.name)
+                if marker and marker.get("finished") and marker.get("fingerprint") == item.fingerprint:
+                    shutil.copytree(other / item.stage.name, self.recipe.run_dir / item.stage.name)
+                    _progress(f"{item.stage.name}: reused from {other} (same settings and inputs)")
+                    break
 
     def _claim_run_dir(self, overwrite: bool) -> None:
         run_dir = self.recipe.run_dir

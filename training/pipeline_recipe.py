@@ -103,7 +103,7 @@ STAGE_SECTIONS: dict[str, type] = {
     "eval": EvalStage,
 }
 TRAIN_SECTIONS = ("sft", "anneal", "pairs", "dpo")  # checked by training.recipe's own dataclasses
-TOP_LEVEL = ("run_dir", "report_dir", "device")
+TOP_LEVEL = ("run_dir", "report_dir", "device", "reuse")
 
 
 @dataclass
@@ -112,6 +112,9 @@ class PipelineRecipe:
     run_dir: Path
     report_dir: Path | None
     device: Literal["cpu", "cuda"]
+    # other runs whose finished stages this one copies where their settings and inputs are the same
+    # (a lever that changes only training reuses the data and the base model's evaluation)
+    reuse: tuple[Path, ...]
     sections: dict[str, Any]  # stage name -> its dataclass (train sections: the raw mapping)
     written: dict[str, Any]  # stage name -> the section as written in the YAML file
 
@@ -152,11 +155,17 @@ def load_pipeline_recipe(path: Path) -> PipelineRecipe:
         if values.get(name) is not None:
             sections[name] = _train_section(path, name, values[name])
     report_dir = values.get("report_dir")
+    reuse = values.get("reuse") or []
+    if isinstance(reuse, str):
+        reuse = [reuse]
+    if not isinstance(reuse, list) or not all(isinstance(item, str) for item in reuse):
+        raise InputError(f"{path}: reuse must be a run folder or a list of them, not {reuse!r}.")
     return PipelineRecipe(
         path=path,
         run_dir=Path(values["run_dir"]),
         report_dir=Path(report_dir) if report_dir else None,
         device=device,
+        reuse=tuple(Path(item) for item in reuse),
         sections=sections,
         written={name: values[name] for name in [*STAGE_SECTIONS, *TRAIN_SECTIONS] if values.get(name) is not None},
     )

@@ -83,6 +83,18 @@ def test_finished_stages_are_skipped_and_changed_ones_redone(tmp_path):
     assert calls[3:] == ["synth", "curate"]
 
 
+def test_a_lever_reuses_the_finished_stages_whose_settings_and_inputs_are_the_same(tmp_path):
+    calls: list[str] = []
+    first = _recipe(tmp_path, MINIMAL + "synth:\n  limit: 3\n")
+    Pipeline(load_pipeline_recipe(first), _counting_stages(calls)).run()
+    lever = tmp_path / "lever.yaml"
+    lever.write_text(f"run_dir: {tmp_path / 'lever'}\nreuse: {tmp_path / 'run'}\nsft:\n  embedded_model: true\n"
+                     "synth:\n  limit: 3\ncurate:\n  min_length_score: 90\n", encoding="utf-8")  # fmt: skip
+    Pipeline(load_pipeline_recipe(lever), _counting_stages(calls)).run()
+    assert calls[3:] == ["curate"]  # instructions and synth were copied; curate's settings differ
+    assert (tmp_path / "lever" / "synth" / "out.txt").read_text(encoding="utf-8") == "synth"
+
+
 def test_from_and_until_choose_the_stages(tmp_path):
     calls: list[str] = []
     recipe = load_pipeline_recipe(_recipe(tmp_path, MINIMAL))
