@@ -78,6 +78,11 @@ def test_plan_edit_write_stream_and_download(page, server):
     budget.wait_for(timeout=180_000)
     planned = int(budget.inner_text())
     page.wait_for_function("document.querySelector('#plan-total').innerText.includes('of 600 asked')", timeout=30_000)
+    # the plan is a real job, planned and waiting (plan review goes back into it)
+    page.wait_for_function("document.querySelector('#job-id textarea')?.value !== ''", timeout=30_000)
+    job_id = page.input_value("#job-id textarea")
+    assert "planned" in page.inner_text("#status")
+    assert httpx.get(f"{server.url}/v1/writes/{job_id}", timeout=10).json()["status"] == "planned"
     total = plan_total(page) + 100
     budget.dblclick()
     page.keyboard.press("Control+A")
@@ -91,6 +96,10 @@ def test_plan_edit_write_stream_and_download(page, server):
     streaming = [words for words in readings if words]
     assert len(set(streaming)) >= 3 and max(streaming) > streaming[0]  # the counter rose while it streamed
     assert f"of {total:,} words" in page.inner_text("#counters")  # the edited budget is the target
+    assert page.input_value("#job-id textarea") == job_id  # Write wrote the planned job, not a new one
+    written = httpx.get(f"{server.url}/v1/writes/{job_id}", timeout=10).json()
+    assert written["status"] == "done" and written["plan"][0]["words"] == planned + 100  # the edited budget
+    assert [job["id"] for job in httpx.get(f"{server.url}/v1/writes", timeout=10).json()["data"]].count(job_id) == 1
     final = counter_words(page)
     assert abs(final - total) <= 0.25 * total
 
