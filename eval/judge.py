@@ -40,9 +40,10 @@ DIMENSION_KEYS: dict[str, str] = {
 JUDGE_ATTEMPTS = 3
 JUDGE_MAX_TOKENS = 1_024  # LongBench-Write's allowance: the analysis is written before the grades
 # A small model held to a grammar can write its analysis until the token limit and never reach
-# the grades; about 500 tokens of analysis leaves room for them (llama.cpp grammars only: OpenAI's
-# strict schemas take no string length).
-ANALYSIS_MAX_CHARS = 2_000
+# the grades; about 250 tokens of analysis leaves room for them (llama.cpp grammars only: OpenAI's
+# strict schemas take no string length). llama.cpp expands a string's maxLength into nested rules
+# and refuses the grammar above about 1,000 (1,500 fails), and then the server goes down.
+ANALYSIS_MAX_CHARS = 1_000
 
 INSTRUCTION_SLOT = "$INST$"
 RESPONSE_SLOT = "$RESPONSE$"
