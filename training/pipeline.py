@@ -115,7 +115,10 @@ class Pipeline:
                 continue
             selected = first <= number - 1 <= last
             action = ("redo" if start == stage.name else item.state) if selected else "outside --from/--until"
-            eta = None if item.state == "done" and start != stage.name else self._estimate(stage)
+            reused = self._reusable_from(item) if selected and start != stage.name else None
+            if reused is not None:
+                action = f"reuse {reused.name}"
+            eta = None if (item.state == "done" or reused) and start != stage.name else self._estimate(stage)
             if selected and action != "done":
                 total += eta or 0.0
             lines.append(
@@ -166,14 +169,21 @@ class Pipeline:
         """Copy, from the runs named in `reuse`, every finished stage that this run has not begun
         and that has the same fingerprint here (the same settings as written, the same inputs)."""
         for item in self.plan():
-            if item.state != "to run":
-                continue
-            for other in self.recipe.reuse:
-                marker = _read_marker(other / item.stage.name)
-                if marker and marker.get("finished") and marker.get("fingerprint") == item.fingerprint:
-                    shutil.copytree(other / item.stage.name, self.recipe.run_dir / item.stage.name)
-                    _progress(f"{item.stage.name}: reused from {other} (same settings and inputs)")
-                    break
+            other = self._reusable_from(item)
+            if other is not None:
+                shutil.copytree(other / item.stage.name, self.recipe.run_dir / item.stage.name)
+                _progress(f"{item.stage.name}: reused from {other} (same settings and inputs)")
+
+    def _reusable_from(self, item: PlanItem) -> Path | None:
+        """The run in `reuse` that finished this stage with the same fingerprint, if this run has
+        not begun it."""
+        if item.state != "to run":
+            return None
+        for other in self.recipe.reuse:
+            marker = _read_marker(other / item.stage.name)
+            if marker and marker.get("finished") and marker.get("fingerprint") == item.fingerprint:
+                return other
+        return None
 
     def _claim_run_dir(self, overwrite: bool) -> None:
         run_dir = self.recipe.run_dir
