@@ -18,8 +18,8 @@ from longwrite.cli.options import (
     PushToHub,
     SaveToDisk,
     one_source,
+    settings_from,
 )
-from longwrite.settings import settings_from
 
 
 @app.command(

@@ -14,9 +14,9 @@ from longwrite.cli.options import (
     ApiKey,
     BaseUrl,
     ModelId,
+    settings_from,
 )
 from longwrite.errors import LongwriteError
-from longwrite.settings import settings_from
 
 eval_app = typer.Typer(
     help="Evaluation: LongBench-Write (S_l, S_q), LongWrite-Ruler, comparisons.", no_args_is_help=True

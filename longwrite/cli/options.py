@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from longwrite.errors import InputError
+
+if TYPE_CHECKING:
+    from longwrite.settings import Settings
 
 BaseUrl = Annotated[
     str | None,
@@ -73,3 +76,11 @@ def one_source(source: Path | None, hf_dataset: str | None) -> Path:
         f"--hf-dataset {hf_dataset} is not a folder (one written by datasets' save_to_disk, or of data files) "
         "nor a Hub dataset id OWNER/NAME[:SPLIT]; pass a .jsonl/.parquet file without --hf-dataset."
     )
+
+
+def settings_from(base_url: str | None = None, model: str | None = None, api_key: str | None = None) -> Settings:
+    """longwrite.settings.settings_from, imported when a command runs: pydantic-settings takes about
+    0.2 s to import, which `longwrite --help` need not pay (bench/cli_startup.py)."""
+    from longwrite.settings import settings_from as from_environment
+
+    return from_environment(base_url, model, api_key)

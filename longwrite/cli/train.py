@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from longwrite.cli.options import ApiKey
-from longwrite.settings import settings_from
+from longwrite.cli.options import ApiKey, settings_from
 from training.recipe import DpoRecipe, PairsRecipe, SftRecipe, describe, load_recipe
 
 if TYPE_CHECKING:

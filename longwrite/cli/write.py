@@ -13,8 +13,8 @@ from longwrite.cli.options import (
     ApiKey,
     BaseUrl,
     ModelId,
+    settings_from,
 )
-from longwrite.settings import settings_from
 
 
 class Mode(StrEnum):
