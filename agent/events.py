@@ -77,8 +77,9 @@ def plan_event(title: str, plan: list[Section], source: str, target: int, target
 
 
 def section_started(index: int, plan: list[Section]) -> SectionStartedEvent:
-    return SectionStartedEvent(event="section_started", index=index, total=len(plan), title=plan[index]["title"],
-                               budget=plan[index]["words"])  # fmt: skip
+    return SectionStartedEvent(
+        event="section_started", index=index, total=len(plan), title=plan[index]["title"], budget=plan[index]["words"]
+    )
 
 
 def token(index: int, text: str) -> TokenEvent:
@@ -88,8 +89,17 @@ def token(index: int, text: str) -> TokenEvent:
 def section_finished(
     index: int, total: int, title: str, words: int, document_words: int, target: int, text: str, seconds: float
 ) -> SectionFinishedEvent:
-    return SectionFinishedEvent(event="section_finished", index=index, total=total, title=title, words=words,
-                                document_words=document_words, target=target, text=text, seconds=seconds)  # fmt: skip
+    return SectionFinishedEvent(
+        event="section_finished",
+        index=index,
+        total=total,
+        title=title,
+        words=words,
+        document_words=document_words,
+        target=target,
+        text=text,
+        seconds=seconds,
+    )
 
 
 def done(words: int, target: int) -> DoneEvent:
@@ -107,9 +117,11 @@ def document_of(values: WriteState) -> str:
     """The document a job's checkpoint holds: the assembled one when it finished, else its
     finished sections so far."""
     return values.get("document") or assemble(
-        values.get("title", ""), values.get("plan", []), values.get("sections", []),
+        values.get("title", ""),
+        values.get("plan", []),
+        values.get("sections", []),
         values.get("plan_source") == "single",
-    )  # fmt: skip
+    )
 
 
 def history(values: WriteState) -> list[PlanEvent | SectionFinishedEvent | DoneEvent]:
@@ -124,16 +136,25 @@ def history(values: WriteState) -> list[PlanEvent | SectionFinishedEvent | DoneE
         plan_event(title, plan, values.get("plan_source", ""), target, values.get("target_from", ""))
     ]
     for count, section in enumerate(sections, start=1):
-        events.append(_finished(section, len(plan), count_words(assemble(title, plan, sections[:count], single)),
-                                target))  # fmt: skip
+        events.append(
+            _finished(section, len(plan), count_words(assemble(title, plan, sections[:count], single)), target)
+        )
     if values.get("status") == "done":
         events.append(done(count_words(document_of(values)), target))
     return events
 
 
 def _finished(section: SectionResult, total: int, document_words: int, target: int) -> SectionFinishedEvent:
-    return section_finished(section["index"], total, section["title"], section["words"], document_words, target,
-                            section["text"], section["seconds"])  # fmt: skip
+    return section_finished(
+        section["index"],
+        total,
+        section["title"],
+        section["words"],
+        document_words,
+        target,
+        section["text"],
+        section["seconds"],
+    )
 
 
 class MarkdownStream:

@@ -146,16 +146,25 @@ def _plan_with_model(
 
     def request(parts: str) -> str:
         if target is None:
-            return prompts.plan_sized.format(instruction=instruction.strip(), fewest=2, most=count, cap=cap,
-                                             parts=parts)  # fmt: skip
-        return template.format(instruction=instruction.strip(), opening=excerpt, sections=count, target=target,
-                               parts=parts)  # fmt: skip
+            return prompts.plan_sized.format(
+                instruction=instruction.strip(), fewest=2, most=count, cap=cap, parts=parts
+            )
+        return template.format(
+            instruction=instruction.strip(), opening=excerpt, sections=count, target=target, parts=parts
+        )
 
     seconds = 0.0
     for attempt in range(1, settings.plan_attempts + 1):
-        generation = _outline_call(ctx, prompts, request, count, with_title=True, retry=attempt > 1,
-                                   fewest=2 if target is None else None,
-                                   words=(low, high) if target is None else None)  # fmt: skip
+        generation = _outline_call(
+            ctx,
+            prompts,
+            request,
+            count,
+            with_title=True,
+            retry=attempt > 1,
+            fewest=2 if target is None else None,
+            words=(low, high) if target is None else None,
+        )
         seconds += generation.seconds
         outline = parse_outline(generation.text)
         planned = target
@@ -240,8 +249,13 @@ def _outline_call(
 
     def ask(content: str, options: dict[str, Any] | None = None) -> Generation:
         messages = (conversation or on_its_own)(content)
-        return generate(ctx.make_model(), messages, max_tokens=max_tokens, options=options,
-                        max_tokens_field=ctx.settings.max_tokens_field)  # fmt: skip
+        return generate(
+            ctx.make_model(),
+            messages,
+            max_tokens=max_tokens,
+            options=options,
+            max_tokens_field=ctx.settings.max_tokens_field,
+        )
 
     if response_format:
         try:
@@ -280,8 +294,18 @@ def write_node(state: WriteState, runtime: Runtime[GraphContext]) -> dict[str, A
     plan = budget.rebalance(plan, index + 1, words_left)
     remaining = len(plan) - index - 1
     result = outcome.result
-    emit(events.section_finished(index, len(plan), plan[index]["title"], result["words"], written,
-                                 state["target_words"], result["text"], result["seconds"]))  # fmt: skip
+    emit(
+        events.section_finished(
+            index,
+            len(plan),
+            plan[index]["title"],
+            result["words"],
+            written,
+            state["target_words"],
+            result["text"],
+            result["seconds"],
+        )
+    )
     return {
         "sections": [outcome.result],
         "plan": plan,
@@ -372,13 +396,16 @@ def extend_node(state: WriteState, runtime: Runtime[GraphContext]) -> dict[str, 
     covered = prompts.outline_separator.join(s["title"] for s in plan)
 
     def request(parts: str) -> str:
-        return prompts.extend.format(instruction=state["instruction"].strip(), covered=covered, sections=count,
-                                     parts=parts)  # fmt: skip
+        return prompts.extend.format(
+            instruction=state["instruction"].strip(), covered=covered, sections=count, parts=parts
+        )
 
     conversation = _conversation(ctx, state, sections, outline_tokens(count))
     generation = _outline_call(ctx, prompts, request, count, with_title=False, conversation=conversation)
-    new = [Section(title=s["title"], points=s["points"], words=ctx.endpoint.section_words)
-           for s in extension_sections(plan, generation.text, count, prompts)]  # fmt: skip
+    new = [
+        Section(title=s["title"], points=s["points"], words=ctx.endpoint.section_words)
+        for s in extension_sections(plan, generation.text, count, prompts)
+    ]
     plan = [*plan[:-1], *new, plan[-1]]  # the closing section stays last
     plan = budget.rebalance(plan, index, _words_left(state, plan, index, written))
     ctx.emitter(runtime.stream_writer)(

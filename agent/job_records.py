@@ -49,9 +49,13 @@ class JobRecords:
                     self._db.execute(f"ALTER TABLE write_jobs ADD COLUMN {column} {kind}")
 
     def add(
-        self, job_id: str, instruction: str, target_words: int | None, base_url: str | None = None,
+        self,
+        job_id: str,
+        instruction: str,
+        target_words: int | None,
+        base_url: str | None = None,
         model: str | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """A new record, running; target 0 where the instruction states no length and the plan sets it."""
         now = time.time()
         with self._lock:
@@ -80,10 +84,12 @@ class JobRecords:
     def claim(self, job_id: str, expected: str) -> bool:
         """Mark the job running if it is still `expected`; False when another request was first."""
         with self._lock:
-            return bool(self._db.execute(
-                "UPDATE write_jobs SET status = ?, error = NULL, updated_at = ? WHERE id = ? AND status = ?",
-                (RUNNING, time.time(), job_id, expected),
-            ).rowcount)  # fmt: skip
+            return bool(
+                self._db.execute(
+                    "UPDATE write_jobs SET status = ?, error = NULL, updated_at = ? WHERE id = ? AND status = ?",
+                    (RUNNING, time.time(), job_id, expected),
+                ).rowcount
+            )
 
     def interrupt_running(self) -> None:
         """Whatever is marked running did not finish: the server that ran it stopped."""

@@ -221,8 +221,10 @@ def revise_plan(
         if not values:
             raise InputError(f"There is no job '{job_id}' to take an edited plan; plan it first.")
         if values.get("status") != "planned" or values.get("sections") or snapshot.next != ("write",):
-            raise InputError(f"Job '{job_id}' is past its plan; only a planned job that has not started writing "
-                             "can take an edited plan.")  # fmt: skip
+            raise InputError(
+                f"Job '{job_id}' is past its plan; only a planned job that has not started writing "
+                "can take an edited plan."
+            )
         update: dict[str, Any] = {}
         if title and title != values.get("title"):
             update["title"] = title
@@ -233,9 +235,12 @@ def revise_plan(
             # a one-section plan of a short target stays one untitled block; any other edited plan is
             # written as given, like a plan handed to a new job
             single = values.get("plan_source") == "single" and len(plan) == 1
-            update.update(plan=plan, target_words=sum(section["words"] for section in plan),
-                          outline=outline_text(plan, prompts_for(values["language"])),
-                          plan_source="single" if single else "file")  # fmt: skip
+            update.update(
+                plan=plan,
+                target_words=sum(section["words"] for section in plan),
+                outline=outline_text(plan, prompts_for(values["language"])),
+                plan_source="single" if single else "file",
+            )
         if update:
             graph.update_state(config, update, as_node="plan")
         return graph.get_state(config).values

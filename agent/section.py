@@ -129,8 +129,13 @@ class _SectionWriter:
         max_tokens = budget.max_tokens_for(need, ratio, ceiling=ceiling)
         room = self.ctx.endpoint.context_tokens - max_tokens - SAFETY_TOKENS
         build = functools.partial(self._messages, step)
-        chosen = choose_window(build=build, current_start=self.window, index=self.index, room=room,
-                               ratio=budget.prompt_token_ratio(self.usage))  # fmt: skip
+        chosen = choose_window(
+            build=build,
+            current_start=self.window,
+            index=self.index,
+            room=room,
+            ratio=budget.prompt_token_ratio(self.usage),
+        )
         if chosen is None:
             raise GenerationError(
                 f"The request and its plan alone do not fit the model's {self.ctx.endpoint.context_tokens}-token "
@@ -173,10 +178,15 @@ class _SectionWriter:
         penalties = self.use_penalties or bool(self.body)
         options = call_options(self.ctx, penalties=penalties, min_tokens=budget.min_tokens_for(need, ratio, max_tokens))
         generation = generate(
-            self.model, messages, max_tokens=max_tokens, options=options,
-            on_token=lambda piece: self.emit(events.token(self.index, piece)), should_stop=looping,
-            finished=long_enough, max_tokens_field=self.ctx.settings.max_tokens_field,
-        )  # fmt: skip
+            self.model,
+            messages,
+            max_tokens=max_tokens,
+            options=options,
+            on_token=lambda piece: self.emit(events.token(self.index, piece)),
+            should_stop=looping,
+            finished=long_enough,
+            max_tokens_field=self.ctx.settings.max_tokens_field,
+        )
         self.calls += 1
         self.seconds += generation.seconds
         self.completion_tokens += generation.completion_tokens

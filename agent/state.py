@@ -147,8 +147,9 @@ class AgentContext:
         cls, endpoint: Endpoint, settings: Settings, cancel: threading.Event | None = None
     ) -> AgentContext:
         """The context for writing against `endpoint`: its client, context size and dialect."""
-        return cls(settings=settings, endpoint=endpoint, make_model=lambda: chat_model(endpoint, settings),
-                   cancel=cancel)  # fmt: skip
+        return cls(
+            settings=settings, endpoint=endpoint, make_model=lambda: chat_model(endpoint, settings), cancel=cancel
+        )
 
     def graph_context(self) -> GraphContext:
         endpoint = {k: v for k, v in dataclasses.asdict(self.endpoint).items() if k not in _PRIVATE_ENDPOINT_FIELDS}
@@ -188,8 +189,9 @@ def agent_context(context: GraphContext | dict[str, Any] | None, configurable: d
     if make_model is None:  # no caller's model (a LangGraph server): one made from the settings' key
         endpoint = dataclasses.replace(endpoint, api_key=_key(settings))
         return AgentContext.for_endpoint(endpoint, settings, configurable.get(CANCEL_KEY))
-    return AgentContext(settings=settings, endpoint=endpoint, make_model=make_model,
-                        cancel=configurable.get(CANCEL_KEY))  # fmt: skip
+    return AgentContext(
+        settings=settings, endpoint=endpoint, make_model=make_model, cancel=configurable.get(CANCEL_KEY)
+    )
 
 
 def _key(settings: Settings) -> str:

@@ -96,16 +96,35 @@ def _judge_all(
     appender = JsonlAppender(store)
     model = chat_model(endpoint, settings)
     response_format = judgement_format(endpoint)
-    bar = tqdm(total=len(preds), initial=len(preds) - len(todo), desc="judging", unit="row",
-               disable=not request.progress, file=sys.stderr)  # fmt: skip
+    bar = tqdm(
+        total=len(preds),
+        initial=len(preds) - len(todo),
+        desc="judging",
+        unit="row",
+        disable=not request.progress,
+        file=sys.stderr,
+    )
 
     def one(pred: dict[str, Any]) -> None:
-        judgement = judge_answer(model, pred["prompt"], pred["response"], response_format=response_format,
-                                 prompt=prompt, context_tokens=endpoint.context_tokens)  # fmt: skip
-        record = {"index": pred["index"], "judge": endpoint.backend, "judge_model": endpoint.model,
-                  "prompt": prompt.name, "prompt_sha256": prompt.sha256, "scores": judgement.scores,
-                  "attempts": judgement.attempts, "left_out_words": judgement.left_out_words,
-                  "raw": judgement.raw}  # fmt: skip
+        judgement = judge_answer(
+            model,
+            pred["prompt"],
+            pred["response"],
+            response_format=response_format,
+            prompt=prompt,
+            context_tokens=endpoint.context_tokens,
+        )
+        record = {
+            "index": pred["index"],
+            "judge": endpoint.backend,
+            "judge_model": endpoint.model,
+            "prompt": prompt.name,
+            "prompt_sha256": prompt.sha256,
+            "scores": judgement.scores,
+            "attempts": judgement.attempts,
+            "left_out_words": judgement.left_out_words,
+            "raw": judgement.raw,
+        }
         appender.append(record)
         done[pred["index"]] = record
         bar.update(1)

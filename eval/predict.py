@@ -127,8 +127,14 @@ def run_predictions(
     done = {p["index"]: p for p in read_jsonl(store)}
     todo = [row for row in rows if row.index not in done]
     appender = JsonlAppender(store)
-    bar = tqdm(total=len(rows), initial=len(rows) - len(todo), desc=f"{mode} answers", unit="row",
-               disable=not show_progress, file=sys.stderr)  # fmt: skip
+    bar = tqdm(
+        total=len(rows),
+        initial=len(rows) - len(todo),
+        desc=f"{mode} answers",
+        unit="row",
+        disable=not show_progress,
+        file=sys.stderr,
+    )
 
     def one(row: BenchRow) -> None:
         started = time.monotonic()

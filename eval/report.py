@@ -163,10 +163,18 @@ def _answers_table(
     """Every answer; with judgements, its S_q and how much of it the judge saw."""
     header = ["row", "range", "required", "output", "S_l", "rep-4", "seconds", "path"]
     rows = [
-        [p["index"], range_of(p["length"]), p["length"], p["response_length"], p["length_score"], p["rep_4"],
-         p["seconds"], p["path"]]
+        [
+            p["index"],
+            range_of(p["length"]),
+            p["length"],
+            p["response_length"],
+            p["length_score"],
+            p["rep_4"],
+            p["seconds"],
+            p["path"],
+        ]
         for p in preds
-    ]  # fmt: skip
+    ]
     if judgements is None:
         return table(header, rows)
     by_index = {j["index"]: j for j in judgements}

@@ -93,12 +93,37 @@ def stated_length(instruction: str) -> StatedLength:
 # ---------------------------------------------------------------- numbers
 
 _EN_SMALL = {
-    "zero": 0, "one": 1, "a": 1, "an": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
-    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
-    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
-    "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
-    "seventy": 70, "eighty": 80, "ninety": 90,
-}  # fmt: skip
+    "zero": 0,
+    "one": 1,
+    "a": 1,
+    "an": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+}
 _EN_SCALES = {"hundred": 100, "thousand": 1000}
 _EN_NUMBER_WORD = "|".join(sorted([*_EN_SMALL, *_EN_SCALES], key=len, reverse=True))
 # Words that count parts ("five entries"): not the articles, not one.
@@ -161,8 +186,7 @@ def _parse_english_words(text: str, smallest: int = 2) -> int | None:
     return value if seen and value >= smallest else None
 
 
-_ZH_DIGIT = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6,
-             "七": 7, "八": 8, "九": 9}  # fmt: skip
+_ZH_DIGIT = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _ZH_SMALL_UNIT = {"十": 10, "百": 100, "千": 1000}
 
 
@@ -418,8 +442,9 @@ def _combine(mentions: list[_Mention]) -> StatedLength:
     ceilings = [m for m in listed if m.qualifier == "max"]
     if len(listed) == 2 and len(floors) == 1 and len(ceilings) == 1 and floors[0].words < ceilings[0].words:
         low, high = floors[0], ceilings[0]
-        return StatedLength(high.words, "range", f"{low.source} … {high.source}",
-                            f"upper bound of {low.words}-{high.words}")  # fmt: skip
+        return StatedLength(
+            high.words, "range", f"{low.source} … {high.source}", f"upper bound of {low.words}-{high.words}"
+        )
     return StatedLength(
         sum(m.words for m in listed),
         "parts",

@@ -155,6 +155,12 @@ def _run(
     with endpoint_for(settings) as endpoint, JobStore(settings.jobs_db) as store, backend_errors(endpoint):
         context = AgentContext.for_endpoint(endpoint, settings, cancel)
         return run_job(
-            store, context, job or new_job_id(), instruction=text, target=target, resume=resume, plan_only=plan_only,
+            store,
+            context,
+            job or new_job_id(),
+            instruction=text,
+            target=target,
+            resume=resume,
+            plan_only=plan_only,
             on_event=on_event,
-        )  # fmt: skip
+        )

@@ -84,21 +84,37 @@ class ModelServerSpec:
 
     def _vllm(self) -> list[str]:
         command = [
-            "vllm", "serve", self.model,
-            "--host", self.host,
-            "--port", str(self.port),
-            "--served-model-name", self.name,
-            "--max-model-len", str(self.context),
+            "vllm",
+            "serve",
+            self.model,
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+            "--served-model-name",
+            self.name,
+            "--max-model-len",
+            str(self.context),
             # the checkpoint's generation_config.json would otherwise change sampling silently
-            "--generation-config", "vllm",
-        ]  # fmt: skip
+            "--generation-config",
+            "vllm",
+        ]
         if self.loras:
             command += ["--enable-lora", "--lora-modules", *(f"{name}={path}" for name, path in self.loras)]
         return command
 
     def _transformers(self) -> list[str]:
-        command = [sys.executable, "-m", "transformers.cli.transformers", "serve", self.model,
-                   "--host", self.host, "--port", str(self.port)]  # fmt: skip
+        command = [
+            sys.executable,
+            "-m",
+            "transformers.cli.transformers",
+            "serve",
+            self.model,
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+        ]
         if self.device:
             command += ["--device", self.device]
         if self.continuous_batching:
@@ -112,23 +128,34 @@ def llamacpp_command(
     """llama-cpp-python's OpenAI server for one GGUF file (with a GGUF LoRA adapter on top, if given)."""
     adapter = ["--lora_path", lora] if lora else []
     return [
-        sys.executable, "-m", "llama_cpp.server",
-        "--model", gguf,
-        "--model_alias", alias,
-        "--host", host,
-        "--port", str(port),
-        "--n_ctx", str(context_tokens),
-        "--last_n_tokens_size", str(PENALTY_WINDOW_TOKENS),
+        sys.executable,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        gguf,
+        "--model_alias",
+        alias,
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--n_ctx",
+        str(context_tokens),
+        "--last_n_tokens_size",
+        str(PENALTY_WINDOW_TOKENS),
         # by default a new request cuts off the one streaming; a server with several clients must not
-        "--interrupt_requests", "False",
+        "--interrupt_requests",
+        "False",
         # llama.cpp decodes on half the cores by default; a machine serving one model wants all
-        "--n_threads", str(threads or _cpu_count()),
+        "--n_threads",
+        str(threads or _cpu_count()),
         # the server keeps every position's logits by default (n_ctx x vocabulary floats, 1.6 GB at
         # 8k for SmolLM2) though only logprobs need them: off, prompts read and decode 12-22% faster
         # (bench/llamacpp_flags.py)
-        "--logits_all", "False",
+        "--logits_all",
+        "False",
         *adapter,
-    ]  # fmt: skip
+    ]
 
 
 def _cpu_count() -> int:
@@ -160,8 +187,10 @@ def check_spec(spec: ModelServerSpec) -> None:
     if len(spec.loras) > 1 and spec.engine == "llamacpp":
         raise InputError("--engine llamacpp serves one --lora adapter (a GGUF LoRA file) on its model.")
     if spec.loras and spec.engine == "llamacpp" and not Path(spec.loras[0][1]).is_file():
-        raise InputError(f"--lora {spec.loras[0][1]} is not a file; give a GGUF LoRA adapter (longwrite pipeline's "
-                         "export stage writes one).")  # fmt: skip
+        raise InputError(
+            f"--lora {spec.loras[0][1]} is not a file; give a GGUF LoRA adapter (longwrite pipeline's "
+            "export stage writes one)."
+        )
     if spec.served_name and spec.engine == "transformers":
         raise InputError("transformers serve answers to the model path or id itself; drop --served-model-name.")
     if spec.engine == "vllm":

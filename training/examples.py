@@ -80,8 +80,13 @@ def _preference_problem(row: dict[str, Any]) -> str | None:
         return problem or "a prompt that is not a list of messages"
     for key in ("chosen", "rejected"):
         answer = row[key]
-        if not (isinstance(answer, list) and len(answer) == 1 and isinstance(answer[0], dict)
-                and answer[0].get("role") == "assistant" and isinstance(answer[0].get("content"), str)):  # fmt: skip
+        if not (
+            isinstance(answer, list)
+            and len(answer) == 1
+            and isinstance(answer[0], dict)
+            and answer[0].get("role") == "assistant"
+            and isinstance(answer[0].get("content"), str)
+        ):
             return f"{key!r} is not one assistant message"
     return None
 
@@ -126,8 +131,9 @@ def chat_token_counter(tokenizer: Any) -> Callable[[dict[str, Any]], int]:
 
     def count(example: dict[str, Any]) -> int:
         answers = [example[k] for k in ("completion", "chosen", "rejected") if k in example]
-        return max(len(_ids(tokenizer.apply_chat_template(example["prompt"] + answer, tokenize=True)))
-                   for answer in answers)  # fmt: skip
+        return max(
+            len(_ids(tokenizer.apply_chat_template(example["prompt"] + answer, tokenize=True))) for answer in answers
+        )
 
     return count
 

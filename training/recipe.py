@@ -34,19 +34,23 @@ class TrainRecipe:
 
     data: str = _help("training rows: JSONL, Parquet or a dataset folder saved with save_to_disk")
     output_dir: str = _help("where checkpoints and the final model go")
-    model: str | None = _help("a Hugging Face checkpoint folder, or a hub id already in the local cache; "
-                              "with gguf_file, the folder that holds the GGUF", None)  # fmt: skip
+    model: str | None = _help(
+        "a Hugging Face checkpoint folder, or a hub id already in the local cache; "
+        "with gguf_file, the folder that holds the GGUF",
+        None,
+    )
     gguf_file: str | None = _help("load the model from this GGUF file in `model` (de-quantised to float32)", None)
     embedded_model: bool = _help("train the embedded default (SmolLM2-135M-Instruct GGUF); model is ignored", False)
-    device: Literal["auto", "cpu", "cuda"] = _help("auto uses CUDA when present; cuda refuses to run without it",
-                                                   "auto")  # fmt: skip
+    device: Literal["auto", "cpu", "cuda"] = _help(
+        "auto uses CUDA when present; cuda refuses to run without it", "auto"
+    )
     bf16: bool = _help("bfloat16 mixed precision: on a GPU, or CPU autocast with device: cpu", False)
     max_length: int = _help("the longest sample in tokens (with packing: the packed sequence length)", 2048)
-    overlong: Literal["drop", "truncate"] = _help("samples over max_length: drop them (as the papers did) or "
-                                                  "truncate them", "drop")  # fmt: skip
+    overlong: Literal["drop", "truncate"] = _help(
+        "samples over max_length: drop them (as the papers did) or truncate them", "drop"
+    )
     learning_rate: float = _help("peak learning rate", 1e-5)
-    lr_scheduler_type: str = _help("learning-rate schedule (transformers names: cosine, linear, constant...)",
-                                   "cosine")  # fmt: skip
+    lr_scheduler_type: str = _help("learning-rate schedule (transformers names: cosine, linear, constant...)", "cosine")
     warmup_ratio: float = _help("share of the steps spent warming up", 0.0)
     weight_decay: float = _help("AdamW weight decay", 0.0)
     max_grad_norm: float = _help("gradient clipping (0 = off)", 1.0)
@@ -62,20 +66,30 @@ class TrainRecipe:
     lora_target_modules: list[str] = field(
         default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"], metadata={"help": "modules LoRA adapts"}
     )
-    init_adapter: str | None = _help("continue training this PEFT LoRA adapter (a folder) instead of starting a new "
-                                     "one: an anneal or DPO stage after a LoRA SFT", None)  # fmt: skip
-    merge_lora: bool = _help("merge the LoRA weights into the model when saving, so it serves as one checkpoint",
-                             True)  # fmt: skip
-    resume_from_checkpoint: str | None = _help("a checkpoint folder to resume from, or 'latest' for the newest "
-                                               "one in output_dir", None)  # fmt: skip
+    init_adapter: str | None = _help(
+        "continue training this PEFT LoRA adapter (a folder) instead of starting a new "
+        "one: an anneal or DPO stage after a LoRA SFT",
+        None,
+    )
+    merge_lora: bool = _help("merge the LoRA weights into the model when saving, so it serves as one checkpoint", True)
+    resume_from_checkpoint: str | None = _help(
+        "a checkpoint folder to resume from, or 'latest' for the newest one in output_dir", None
+    )
     logging_steps: int = _help("log the loss every N steps", 1)
     save_steps: int = _help("save a checkpoint every N steps", 500)
     save_total_limit: int = _help("checkpoints kept", 2)
     seed: int = _help("random seed", 42)
 
     def __post_init__(self) -> None:
-        _positive(self, "max_length", "per_device_train_batch_size", "gradient_accumulation_steps", "logging_steps",
-                  "save_steps", "save_total_limit")  # fmt: skip
+        _positive(
+            self,
+            "max_length",
+            "per_device_train_batch_size",
+            "gradient_accumulation_steps",
+            "logging_steps",
+            "save_steps",
+            "save_total_limit",
+        )
         if not self.learning_rate > 0:
             raise InputError(f"learning_rate must be above 0, got {self.learning_rate}.")
         if self.max_steps == 0 or self.max_steps < -1:
@@ -119,8 +133,9 @@ class PairsRecipe:
     max_tokens_factor: float = _help("cap each answer at this many times the target, in tokens", 2.0)
     min_margin: float = _help("keep a pair only when chosen beats rejected by this many points", 5.0)
     limit: int | None = _help("use at most this many instructions", None)
-    base_url: str | None = _help("the endpoint that answers (usually the SFT model); unset = the embedded default",
-                                 None)  # fmt: skip
+    base_url: str | None = _help(
+        "the endpoint that answers (usually the SFT model); unset = the embedded default", None
+    )
     model: str | None = _help("the model id at base_url", None)
     seed: int = _help("random seed for sampling order", 42)
 
@@ -163,8 +178,11 @@ def recipe_from_values(kind: type[R] | type[PairsRecipe], values: dict[str, Any]
             hint = f" (did you mean {close[0]}?)" if close else ""
             raise InputError(f"Unknown recipe key {key!r} in {source}{hint}; the keys are listed by --help.")
         values[key] = checked_value(key, value, hints[key])
-    missing = [f.name for f in dataclasses.fields(kind) if f.default is dataclasses.MISSING
-               and f.default_factory is dataclasses.MISSING and f.name not in values]  # fmt: skip
+    missing = [
+        f.name
+        for f in dataclasses.fields(kind)
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING and f.name not in values
+    ]
     if missing:
         raise InputError(f"The recipe lacks {', '.join(missing)}; set them in the YAML or as --{missing[0]} VALUE.")
     return kind(**values)

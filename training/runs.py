@@ -198,8 +198,12 @@ def prepare_run(
 
 def check_counts(prepared: Prepared, max_length: int) -> None:
     if prepared.dropped_overlong:
-        log.warning("dropped %d samples longer than max_length %d tokens (the longest has %d)",
-                    prepared.dropped_overlong, max_length, prepared.longest_tokens)  # fmt: skip
+        log.warning(
+            "dropped %d samples longer than max_length %d tokens (the longest has %d)",
+            prepared.dropped_overlong,
+            max_length,
+            prepared.longest_tokens,
+        )
     if prepared.truncated:
         log.warning("%d samples are cut at max_length %d tokens", prepared.truncated, max_length)
 

@@ -128,8 +128,14 @@ def create_api(lifespan: Any, api_key: str | None, max_request_bytes: int, api_r
     @app.api_route("/v1/{rest:path}", methods=["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"])
     async def other_methods(request: Request) -> Response:
         """A /v1 path asked with a method it does not take gets 405 with Allow (not the page's 404)."""
-        allowed = sorted({method for route in api_routes_so_far if route.path_regex.match(request.url.path)
-                          for method in route.methods or ()})  # fmt: skip
+        allowed = sorted(
+            {
+                method
+                for route in api_routes_so_far
+                if route.path_regex.match(request.url.path)
+                for method in route.methods or ()
+            }
+        )
         if not allowed:
             raise ApiError(404, "There is no such route; the API is under /v1 (see /docs).")
         # OPTIONS too: the API answers no CORS preflight, and a 405 with Allow says what the path takes

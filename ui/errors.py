@@ -9,9 +9,13 @@ class ApiError(Exception):
     """An error the API returns as it is: status, OpenAI error type and a message that says what to fix."""
 
     def __init__(
-        self, status: int, message: str, kind: str = "invalid_request_error", code: str | None = None,
+        self,
+        status: int,
+        message: str,
+        kind: str = "invalid_request_error",
+        code: str | None = None,
         headers: dict[str, str] | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message

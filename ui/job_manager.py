@@ -77,9 +77,14 @@ class JobManager:
     # ------------------------------------------------------------------ commands
 
     def create(
-        self, instruction: str | None, target_words: int | None, plan: list[Section] | None = None,
-        title: str | None = None, endpoint: Endpoint | None = None, plan_only: bool = False,
-    ) -> dict[str, Any]:  # fmt: skip
+        self,
+        instruction: str | None,
+        target_words: int | None,
+        plan: list[Section] | None = None,
+        title: str | None = None,
+        endpoint: Endpoint | None = None,
+        plan_only: bool = False,
+    ) -> dict[str, Any]:
         """Start a job; with `plan` (edited in the web page) the agent writes that plan as it is,
         and with `endpoint` (named in the page) it writes on that endpoint, resumes included.
         With `plan_only` it stops after planning, as a planned job that resume() writes."""
@@ -91,8 +96,9 @@ class JobManager:
         job_id = new_job_id()
         with self._slot_freed_on_failure():
             self.records.add(job_id, text, target, None if own else endpoint.base_url, None if own else endpoint.model)
-            self._start(job_id, resume=False, instruction=text, target=target, plan=plan, title=title,
-                        plan_only=plan_only)  # fmt: skip
+            self._start(
+                job_id, resume=False, instruction=text, target=target, plan=plan, title=title, plan_only=plan_only
+            )
         return self.describe(job_id)
 
     @contextlib.contextmanager
@@ -110,11 +116,18 @@ class JobManager:
         row = self._row(job_id)
         if row["status"] not in RESUMABLE:
             what = "is still running" if row["status"] == RUNNING else "has already finished"
-            raise ApiError(409, f"Job {job_id} {what}; only a planned, interrupted, failed or cancelled job can be "
-                           "resumed.", code="not_resumable")  # fmt: skip
+            raise ApiError(
+                409,
+                f"Job {job_id} {what}; only a planned, interrupted, failed or cancelled job can be resumed.",
+                code="not_resumable",
+            )
         if (plan or title) and row["status"] != PLANNED:
-            raise ApiError(409, f"Job {job_id} is {row['status']}; only a planned job's plan and title can be "
-                           "changed. Resume it without them.", code="not_planned")  # fmt: skip
+            raise ApiError(
+                409,
+                f"Job {job_id} is {row['status']}; only a planned job's plan and title can be "
+                "changed. Resume it without them.",
+                code="not_planned",
+            )
         if plan:
             self._plan_total(plan)  # over the cap: refused before anything changes
         self.service.take_slot()
@@ -128,8 +141,12 @@ class JobManager:
             except BaseException:
                 self.records.set_status(job_id, row["status"], row["error"])  # as it was: still planned
                 raise
-            self._start(job_id, resume=bool(self.store.values(job_id)), instruction=row["instruction"],
-                        target=row["target_words"] or None)  # fmt: skip
+            self._start(
+                job_id,
+                resume=bool(self.store.values(job_id)),
+                instruction=row["instruction"],
+                target=row["target_words"] or None,
+            )
         return self.describe(job_id)
 
     def wait(self, job_id: str, timeout_s: float | None = None) -> dict[str, Any]:
@@ -145,13 +162,17 @@ class JobManager:
         own = endpoint == self.service.endpoint
         where = (None, None) if own else (endpoint.base_url, endpoint.model)
         return (row["instruction"], row["target_words"] or None, (row["base_url"], row["model"])) == (
-            instruction, target_words, where)  # fmt: skip
+            instruction,
+            target_words,
+            where,
+        )
 
     def cancel(self, job_id: str) -> dict[str, Any]:
         row = self._row(job_id)
         if row["status"] in (DONE, CANCELLED):
-            raise ApiError(409, f"Job {job_id} is already {row['status']}; there is nothing to cancel.",
-                           code="not_cancellable")  # fmt: skip
+            raise ApiError(
+                409, f"Job {job_id} is already {row['status']}; there is nothing to cancel.", code="not_cancellable"
+            )
         run = self._runs.get(job_id)
         if run is not None:
             run.cancel.set()  # the thread stops at its next event and records the status
@@ -201,8 +222,10 @@ class JobManager:
 
     def recent(self, limit: int) -> list[dict[str, Any]]:
         """The newest jobs first, without their text (GET /v1/writes/ID has it)."""
-        return [{"id": row["id"], "object": "write"} | {key: row[key] for key in LISTED}
-                for row in self.records.recent(limit)]  # fmt: skip
+        return [
+            {"id": row["id"], "object": "write"} | {key: row[key] for key in LISTED}
+            for row in self.records.recent(limit)
+        ]
 
     async def follow(self, job_id: str) -> AsyncIterator[dict[str, Any]]:
         """The job's events: what happened so far, then live ones until it stops."""
@@ -228,8 +251,9 @@ class JobManager:
     def _row(self, job_id: str) -> sqlite3.Row:
         row = self.records.get(job_id)
         if row is None:
-            raise ApiError(404, f"There is no write job '{job_id}'; GET /v1/writes lists the jobs.",
-                           code="job_not_found")  # fmt: skip
+            raise ApiError(
+                404, f"There is no write job '{job_id}'; GET /v1/writes lists the jobs.", code="job_not_found"
+            )
         return row
 
     def _endpoint(self, job_id: str) -> Endpoint:
@@ -251,22 +275,37 @@ class JobManager:
         return run.live_text if run else ""
 
     def _start(
-        self, job_id: str, *, resume: bool, instruction: str, target: int, plan: list[Section] | None = None,
-        title: str | None = None, plan_only: bool = False,
-    ) -> None:  # fmt: skip
+        self,
+        job_id: str,
+        *,
+        resume: bool,
+        instruction: str,
+        target: int,
+        plan: list[Section] | None = None,
+        title: str | None = None,
+        plan_only: bool = False,
+    ) -> None:
         run = JobRun(events=list(history(self.store.values(job_id))) if resume else [])
         self._runs[job_id] = run
         work = functools.partial(self._work, job_id, run, resume, instruction, target, plan, title, plan_only)
         start_worker(work, f"write-{job_id}")  # _work records how it ended in the job itself
 
     def _work(
-        self, job_id: str, run: JobRun, resume: bool, instruction: str, target: int, plan: list[Section] | None,
-        title: str | None, plan_only: bool,
-    ) -> None:  # fmt: skip
+        self,
+        job_id: str,
+        run: JobRun,
+        resume: bool,
+        instruction: str,
+        target: int,
+        plan: list[Section] | None,
+        title: str | None,
+        plan_only: bool,
+    ) -> None:
         # The status records a failure (this thread has no one to tell). The slot goes back before the
         # status is written: a client that sees the job end may start another at once.
-        recorded = self._outcome_recorded(job_id, run, first=self.service.slots.release,
-                                          succeeded=PLANNED if plan_only else DONE)  # fmt: skip
+        recorded = self._outcome_recorded(
+            job_id, run, first=self.service.slots.release, succeeded=PLANNED if plan_only else DONE
+        )
         with contextlib.suppress(Exception), recorded:
             endpoint = self._endpoint(job_id)
             with backend_errors(endpoint):
@@ -284,9 +323,13 @@ class JobManager:
                 )
 
     def write_attached(
-        self, job_id: str, instruction: str, target: int | None, on_event: Callable[[dict[str, Any]], None],
+        self,
+        job_id: str,
+        instruction: str,
+        target: int | None,
+        on_event: Callable[[dict[str, Any]], None],
         cancel: threading.Event,
-    ) -> JobResult:  # fmt: skip
+    ) -> JobResult:
         """A chat write, run in the calling thread but kept as job `job_id` like /v1/writes ones:
         when the client goes away or the server stops, its finished sections stay and the job
         resumes (POST /v1/writes/ID/resume). The caller holds the write slot."""
@@ -300,9 +343,13 @@ class JobManager:
 
         with self._outcome_recorded(job_id, run), backend_errors(self.service.endpoint):
             return run_job(
-                self.store, self.service.context(cancel), job_id, instruction=instruction, target=target,
+                self.store,
+                self.service.context(cancel),
+                job_id,
+                instruction=instruction,
+                target=target,
                 on_event=record,
-            )  # fmt: skip
+            )
 
     @contextlib.contextmanager
     def _outcome_recorded(

@@ -25,9 +25,13 @@ log = logging.getLogger(__name__)
 
 
 def create_app(
-    endpoint: Endpoint, settings: Settings, api_key: str | None = None, api_routes: bool = True, page: bool = True,
+    endpoint: Endpoint,
+    settings: Settings,
+    api_key: str | None = None,
+    api_routes: bool = True,
+    page: bool = True,
     allowed: EndpointAllowList | None = None,
-) -> FastAPI:  # fmt: skip
+) -> FastAPI:
     """The app for a backend that is already up (the caller starts and stops it): the API at /v1
     and the web writer at /; `allowed`: the other endpoints the page may write on (default: those
     of a server on loopback)."""
@@ -64,8 +68,16 @@ def create_app(
     blocks.queue(default_concurrency_limit=None)  # writes are limited by the write slots, shared with the API
     # with a key, the page asks for it too (any user name): it can start writes like the API
     auth = (lambda _user, password: hmac.compare_digest(password.encode(), api_key.encode())) if api_key else None
-    return gr.mount_gradio_app(app, blocks, path="/", allowed_paths=[str(downloads)], ssr_mode=False,
-                               footer_links=[], auth=auth, auth_message=LOGIN_MESSAGE)  # fmt: skip
+    return gr.mount_gradio_app(
+        app,
+        blocks,
+        path="/",
+        allowed_paths=[str(downloads)],
+        ssr_mode=False,
+        footer_links=[],
+        auth=auth,
+        auth_message=LOGIN_MESSAGE,
+    )
 
 
 SHUTDOWN_GRACE_S = 3

@@ -45,9 +45,12 @@ class WriteService:
         self.allowed = allowed or EndpointAllowList.from_setting(settings.allowed_endpoints, LOOPBACK)
 
     def check(
-        self, instruction: str | None, target_words: int | None, example: str = REQUEST_EXAMPLE,
+        self,
+        instruction: str | None,
+        target_words: int | None,
+        example: str = REQUEST_EXAMPLE,
         target_name: str = "target_words",
-    ) -> tuple[str, int | None]:  # fmt: skip
+    ) -> tuple[str, int | None]:
         """The instruction and its target (None: it states no length, so the plan sizes it), or an
         InputError that says what to fix (in the caller's terms)."""
         text = check_instruction(instruction, self.settings, example=example)
@@ -72,8 +75,9 @@ class WriteService:
             )
         if url != self.endpoint.base_url:
             self.allowed.check(url)  # before any request: the server fetches what it is given
-        other = self.settings.model_copy(update={"base_url": url, "model": (model or "").strip() or None,
-                                                 "api_key": None})  # fmt: skip
+        other = self.settings.model_copy(
+            update={"base_url": url, "model": (model or "").strip() or None, "api_key": None}
+        )
         return resolve_endpoint(other)
 
     def write_chat(

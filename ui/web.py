@@ -26,8 +26,11 @@ EXAMPLES = [
     "写一篇800字的文章，介绍中国茶文化的历史。",
 ]
 WRITER_COLOURS = {"agent": "#1f77b4", "model": "#d62728"}  # fixed, so a later writer is drawn too
-MODES = [("Agent: plan, then write section by section", "agent"), ("Model: one call", "model"),
-         ("Auto: the model first, the agent if it falls short", "auto")]  # fmt: skip
+MODES = [
+    ("Agent: plan, then write section by section", "agent"),
+    ("Model: one call", "model"),
+    ("Auto: the model first, the agent if it falls short", "auto"),
+]
 
 
 def shown(handler: Callable[..., Any]) -> Callable[..., Any]:
@@ -80,22 +83,31 @@ def build_page(
 
 
 def _write_tab(
-    page: gr.Blocks, writer: Writer, downloads: Path, backend: Callable[[], str], remembered_job: gr.BrowserState,
+    page: gr.Blocks,
+    writer: Writer,
+    downloads: Path,
+    backend: Callable[[], str],
+    remembered_job: gr.BrowserState,
     others: Callable[[], str] | None = None,
-) -> None:  # fmt: skip
+) -> None:
     with gr.Row():
         with gr.Column(scale=3):
-            instruction = gr.Textbox(label="Instruction", lines=3, elem_id="instruction",
-                                     placeholder="Write a 3000-word guide to ...")  # fmt: skip
+            instruction = gr.Textbox(
+                label="Instruction", lines=3, elem_id="instruction", placeholder="Write a 3000-word guide to ..."
+            )
             gr.Examples(EXAMPLES, inputs=instruction, label="Examples")
         with gr.Column(scale=2):
-            target = gr.Number(None, label="Target length (words; characters for Chinese)", precision=0,
-                               elem_id="target")  # fmt: skip
+            target = gr.Number(
+                None, label="Target length (words; characters for Chinese)", precision=0, elem_id="target"
+            )
             mode = gr.Radio(MODES, value="agent", label="Mode", elem_id="mode")
             with gr.Accordion("Endpoint", open=False):
                 endpoint = gr.Markdown(elem_id="endpoint")
-                base_url = gr.Textbox(label="Base URL (empty: this server's backend)", elem_id="base-url",
-                                      placeholder="http://localhost:8001/v1")  # fmt: skip
+                base_url = gr.Textbox(
+                    label="Base URL (empty: this server's backend)",
+                    elem_id="base-url",
+                    placeholder="http://localhost:8001/v1",
+                )
                 model_id = gr.Textbox(label="Model (empty: the one the endpoint serves)", elem_id="model-id")
     with gr.Row():
         plan_button = gr.Button("Plan", elem_id="plan")
@@ -103,9 +115,15 @@ def _write_tab(
         stop_button = gr.Button("Stop", variant="stop", elem_id="stop")
         resume_button = gr.Button("Resume", elem_id="resume")
     title = gr.Textbox(label="Title", elem_id="title")
-    plan = gr.Dataframe(headers=PLAN_COLUMNS, datatype=["str", "str", "number"], type="array", interactive=True,
-                        label="Plan (edit titles, points and budgets; clear it to let the agent plan)",
-                        elem_id="plan-table", column_count=3)  # fmt: skip
+    plan = gr.Dataframe(
+        headers=PLAN_COLUMNS,
+        datatype=["str", "str", "number"],
+        type="array",
+        interactive=True,
+        label="Plan (edit titles, points and budgets; clear it to let the agent plan)",
+        elem_id="plan-table",
+        column_count=3,
+    )
     total = gr.Markdown(elem_id="plan-total")
     with gr.Row():
         job_id = gr.Textbox(label="Job id", elem_id="job-id", scale=2)
@@ -129,16 +147,19 @@ def _write_tab(
         note = f"**planned**: edit the plan, then press Write to write job `{planned}`"
         return [heading, rows, planned, planned, planned, note]
 
-    plan_button.click(make_plan, [instruction, target, base_url, model_id],
-                      [title, plan, planned_job, job_id, remembered_job, status])  # fmt: skip
+    plan_button.click(
+        make_plan, [instruction, target, base_url, model_id], [title, plan, planned_job, job_id, remembered_job, status]
+    )
 
     def finish(progress: Progress, final_title: str) -> tuple[Any, Any]:
         if progress.status != "done" or not progress.text.strip():
             return gr.DownloadButton(visible=False), gr.DownloadButton(visible=False)
         stem = file_stem(final_title or progress.text.splitlines()[0].lstrip("# "))
         folder = Path(downloads)
-        return (gr.DownloadButton(value=str(write_markdown(progress.text, folder, stem)), visible=True),
-                gr.DownloadButton(value=str(write_docx(progress.text, folder, stem)), visible=True))  # fmt: skip
+        return (
+            gr.DownloadButton(value=str(write_markdown(progress.text, folder, stem)), visible=True),
+            gr.DownloadButton(value=str(write_docx(progress.text, folder, stem)), visible=True),
+        )
 
     def shown_progress(progress: Progress, final_title: str) -> list[Any]:
         note = f"**{progress.status}**" + (f": {progress.error}" if progress.error else "")
@@ -147,9 +168,15 @@ def _write_tab(
 
     @shown
     def write(
-        text: str, words: float | None, chosen_mode: str, rows: list[list[Any]], heading: str, url: str, name: str,
+        text: str,
+        words: float | None,
+        chosen_mode: str,
+        rows: list[list[Any]],
+        heading: str,
+        url: str,
+        name: str,
         planned: str,
-    ) -> Iterator[Any]:  # fmt: skip
+    ) -> Iterator[Any]:
         unchanged = [gr.skip(), gr.skip(), gr.skip()]  # job id, remembered job, planned job
         if chosen_mode == "agent":
             new_id = writer.start(text, words, rows, heading, url, name, planned)
@@ -162,8 +189,11 @@ def _write_tab(
             yield [*unchanged, *shown_progress(progress, heading)]
 
     outputs = [document, counters, status, markdown_file, docx_file]
-    write_button.click(write, [instruction, target, mode, plan, title, base_url, model_id, planned_job],
-                       [job_id, remembered_job, planned_job, *outputs])  # fmt: skip
+    write_button.click(
+        write,
+        [instruction, target, mode, plan, title, base_url, model_id, planned_job],
+        [job_id, remembered_job, planned_job, *outputs],
+    )
 
     @shown
     def resume(current: str) -> Iterator[Any]:
@@ -205,8 +235,14 @@ def _compare_tab(writer: Writer) -> None:
             model_summary = gr.Markdown(elem_id="model-summary")
             model_text = gr.Markdown(elem_id="model-text", height=400)
     runs = gr.State([])
-    scatter = gr.ScatterPlot(x="required", y="actual", color="writer", title="Required vs actual length (this page)",
-                             color_map=WRITER_COLOURS, elem_id="scatter")  # fmt: skip
+    scatter = gr.ScatterPlot(
+        x="required",
+        y="actual",
+        color="writer",
+        title="Required vs actual length (this page)",
+        color_map=WRITER_COLOURS,
+        elem_id="scatter",
+    )
 
     instruction.change(writer.target_for, instruction, target)
 

@@ -59,8 +59,10 @@ class Written:
     seconds: float
 
     def summary(self) -> str:
-        return (f"**{self.writer}**: {self.words:,} of {self.required:,} words, length score "
-                f"{self.length_score:.1f}, rep-4 {self.rep4:.3f}, {self.seconds:.0f} s")  # fmt: skip
+        return (
+            f"**{self.writer}**: {self.words:,} of {self.required:,} words, length score "
+            f"{self.length_score:.1f}, rep-4 {self.rep4:.3f}, {self.seconds:.0f} s"
+        )
 
 
 class Writer:
@@ -100,9 +102,15 @@ class Writer:
     # ------------------------------------------------------------------ agent jobs
 
     def start(
-        self, instruction: str, target: float | None, rows: list[list[Any]] | None, title: str, base_url: str = "",
-        model: str = "", planned: str = "",
-    ) -> str:  # fmt: skip
+        self,
+        instruction: str,
+        target: float | None,
+        rows: list[list[Any]] | None,
+        title: str,
+        base_url: str = "",
+        model: str = "",
+        planned: str = "",
+    ) -> str:
         """Write the job `planned` (Plan's) with the edited plan and title, or start a new job (with
         the table's plan when there is one); the job's id."""
         text, words = self._check(instruction, target)
@@ -242,15 +250,29 @@ def counters(job: dict[str, Any], words: int, rate: float) -> str:
     section = (
         f"section {min(done + 1, total)} of {total}" if job["status"] == RUNNING else f"{done} of {total} sections"
     )
-    return counters_for(job["target_words"], words, job["instruction"], rate=rate, section=section,
-                        done=job["status"] != RUNNING, job=job["id"],
-                        planned=job.get("target_from") == "plan")  # fmt: skip
+    return counters_for(
+        job["target_words"],
+        words,
+        job["instruction"],
+        rate=rate,
+        section=section,
+        done=job["status"] != RUNNING,
+        job=job["id"],
+        planned=job.get("target_from") == "plan",
+    )
 
 
 def counters_for(
-    target: int | None, words: int, instruction: str, *, rate: float = 0.0, section: str = "", done: bool = False,
-    job: str = "", planned: bool = False,
-) -> str:  # fmt: skip
+    target: int | None,
+    words: int,
+    instruction: str,
+    *,
+    rate: float = 0.0,
+    section: str = "",
+    done: bool = False,
+    job: str = "",
+    planned: bool = False,
+) -> str:
     """The counters line; `target` None while the plan has not sized it yet, `planned` once it has."""
     unit = "characters" if detect_language(instruction) == "zh" else "words"
     if target is None:
@@ -297,8 +319,15 @@ def _token_sink(arrived: list[str]) -> Callable[[dict[str, Any]], None]:
 
 def _written(writer: str, text: str, required: int, started: float) -> Written:
     words = count_words(text)
-    return Written(writer, text, required, words, round(length_score(required, words), 2),
-                   round(repetition(text).rep_n, 4), time.monotonic() - started)  # fmt: skip
+    return Written(
+        writer,
+        text,
+        required,
+        words,
+        round(length_score(required, words), 2),
+        round(repetition(text).rep_n, 4),
+        time.monotonic() - started,
+    )
 
 
 def _filled(row: list[Any]) -> bool:

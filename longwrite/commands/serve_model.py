@@ -20,8 +20,12 @@ def run_serve_model(spec: ModelServerSpec, settings: Settings, dry_run: bool) ->
     server = start(spec, settings)
     log.info(
         "ready: %s serves '%s' (log: %s)\nuse it: longwrite write --mode model --base-url %s --model %s \"...\"",
-        spec.base_url, spec.name, server.log_path, spec.base_url, shlex.quote(spec.name),
-    )  # fmt: skip
+        spec.base_url,
+        spec.name,
+        server.log_path,
+        spec.base_url,
+        shlex.quote(spec.name),
+    )
     try:
         code = server.wait()
     except KeyboardInterrupt:

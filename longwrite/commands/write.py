@@ -54,8 +54,9 @@ def check_request(request: WriteRequest, settings: Settings) -> int | None:
         _check_output(request.output)
     if request.resume:
         if request.words is not None:
-            raise InputError("A resumed job keeps its length; drop --words (an edited --plan-file sets a planned "
-                             "job's length).")  # fmt: skip
+            raise InputError(
+                "A resumed job keeps its length; drop --words (an edited --plan-file sets a planned job's length)."
+            )
         return None  # with --plan-file: the edited plan of a job made with --plan-only (see run)
     instruction = check_instruction(
         request.instruction, settings, example='longwrite write "Write a 3000-word guide to ..."'
