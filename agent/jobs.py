@@ -180,18 +180,7 @@ def _run_held_job(
         raise InputError(f"There is no job '{job_id}' in {store.path}; start it without --resume.")
     if not resume and existing.values:
         raise InputError(f"Job '{job_id}' already exists; add --resume to continue it, or choose another --job.")
-    if resume:
-        graph_input = None
-    else:
-        if instruction is None:
-            raise InputError("A new job needs an instruction.")
-        graph_input = _graph_input(instruction, target)
-        if plan:
-            graph_input["plan"] = plan
-        if title:
-            graph_input["title"] = title
-        if opening:
-            graph_input["opening"] = opening
+    graph_input = None if resume else _new_job_input(instruction, target, plan, title, opening)
     run_from = config
     if resume and not existing.next and existing.values.get("status") != "done":
         graph_input, run_from = _resumable_point(graph, config, existing.values)
@@ -260,6 +249,18 @@ def _resumable_point(
         if snapshot.next:
             return None, snapshot.config | {"recursion_limit": config["recursion_limit"]}
     return _graph_input(values["instruction"], values.get("target_words")), config
+
+
+def _new_job_input(
+    instruction: str | None, target: int | None, plan: list[Section] | None, title: str | None, opening: str
+) -> WriteState:
+    """A new job's input: its instruction, and the plan, title and opening a caller hands in."""
+    if instruction is None:
+        raise InputError("A new job needs an instruction.")
+    graph_input = _graph_input(instruction, target)
+    given = {"plan": plan, "title": title, "opening": opening}
+    graph_input.update({key: value for key, value in given.items() if value})  # type: ignore[typeddict-item]
+    return graph_input
 
 
 def _graph_input(instruction: str, target: int | None) -> WriteState:

@@ -155,20 +155,24 @@ def load_pipeline_recipe(path: Path) -> PipelineRecipe:
         if values.get(name) is not None:
             sections[name] = _train_section(path, name, values[name])
     report_dir = values.get("report_dir")
-    reuse = values.get("reuse") or []
-    if isinstance(reuse, str):
-        reuse = [reuse]
-    if not isinstance(reuse, list) or not all(isinstance(item, str) for item in reuse):
-        raise InputError(f"{path}: reuse must be a run folder or a list of them, not {reuse!r}.")
+    reuse = _reuse_dirs(path, values.get("reuse"))
     return PipelineRecipe(
         path=path,
         run_dir=Path(values["run_dir"]),
         report_dir=Path(report_dir) if report_dir else None,
         device=device,
-        reuse=tuple(Path(item) for item in reuse),
+        reuse=reuse,
         sections=sections,
         written={name: values[name] for name in [*STAGE_SECTIONS, *TRAIN_SECTIONS] if values.get(name) is not None},
     )
+
+
+def _reuse_dirs(path: Path, raw: Any) -> tuple[Path, ...]:
+    """The `reuse` key: one run folder or a list of them."""
+    folders = [raw] if isinstance(raw, str) else raw or []
+    if not isinstance(folders, list) or not all(isinstance(item, str) for item in folders):
+        raise InputError(f"{path}: reuse must be a run folder or a list of them, not {raw!r}.")
+    return tuple(Path(item) for item in folders)
 
 
 def _section(path: Path, name: str, kind: type, raw: Any) -> Any:

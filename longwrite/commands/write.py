@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import logging
@@ -10,6 +11,7 @@ import sqlite3
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TextIO
@@ -214,7 +216,7 @@ def run(request: WriteRequest, settings: Settings) -> int:
             if request.resume and plan is not None:  # the plan --plan-only printed, edited: into the same job
                 revise_plan(store, job_id, plan, title)
             try:
-                with backend_errors(endpoint), Progress() as progress:
+                with _failures_say_how_to_continue(store, job_id, settings), backend_errors(endpoint), Progress() as on:
                     result = run_job(
                         store,
                         ctx,
@@ -225,34 +227,46 @@ def run(request: WriteRequest, settings: Settings) -> int:
                         title=title,
                         resume=request.resume,
                         plan_only=request.plan_only,
-                        on_event=progress,
+                        on_event=on,
                     )
             except KeyboardInterrupt:
                 log.warning(_stopped_note(store, job_id, "Stopped"))
                 return 130
-            except (sqlite3.OperationalError, OSError) as error:
-                if isinstance(error, OSError) and error.errno not in STORAGE_ERRNOS:
-                    raise
-                raise StorageError(
-                    f"Could not save job {job_id} in {settings.jobs_db} ({error}); what was finished is kept. "
-                    f"Free space (or fix the folder), then continue with: longwrite write --job {job_id} --resume"
-                ) from error
-            except LongwriteError as error:
-                if store.values(job_id):
-                    raise type(error)(f"{error} {_stopped_note(store, job_id, 'The job is saved')}") from error
-                raise
+    _emit_result(request, result, endpoint.backend)
+    return 0
+
+
+@contextlib.contextmanager
+def _failures_say_how_to_continue(store: Any, job_id: str, settings: Settings) -> Iterator[None]:
+    """A job that fails once it exists is saved: the error says so and how to go on."""
+    try:
+        yield
+    except (sqlite3.OperationalError, OSError) as error:
+        if isinstance(error, OSError) and error.errno not in STORAGE_ERRNOS:
+            raise
+        raise StorageError(
+            f"Could not save job {job_id} in {settings.jobs_db} ({error}); what was finished is kept. "
+            f"Free space (or fix the folder), then continue with: longwrite write --job {job_id} --resume"
+        ) from error
+    except LongwriteError as error:
+        if store.values(job_id):
+            raise type(error)(f"{error} {_stopped_note(store, job_id, 'The job is saved')}") from error
+        raise
+
+
+def _emit_result(request: WriteRequest, result: Any, backend: str) -> None:
+    """The document (or, with --plan-only, the plan as JSON) and the --json summary."""
     if request.plan_only:
         from agent.plan import plan_to_json
 
         emit_document(plan_to_json(result.title, result.plan, result.target, result.target_from) + "\n", request.output)
-        log.info("plan saved in job %s; write it with: longwrite write --job %s --resume", job_id, job_id)
+        log.info("plan saved in job %s; write it with: longwrite write --job %s --resume", result.job, result.job)
     else:
         emit_document(result.document, request.output)
     if request.json_summary:
-        summary = _summary(result.document, result.target, result.seconds, backend=endpoint.backend, mode="agent")
-        summary.update(job=job_id, status=result.status, sections=result.sections, plan_source=result.plan_source)
+        summary = _summary(result.document, result.target, result.seconds, backend=backend, mode="agent")
+        summary.update(job=result.job, status=result.status, sections=result.sections, plan_source=result.plan_source)
         print(json.dumps(summary))
-    return 0
 
 
 def _summary(document: str, target: int, seconds: float, *, backend: str, mode: Mode) -> dict[str, Any]:
