@@ -16,7 +16,7 @@ from eval.report import pyplot, scatter, table
 from eval.ruler import ruler_scores
 from longwrite.jsonl import read_jsonl
 from longwrite.text import LOOP_REP_4
-from training.pipeline import StageRun, stage_seconds
+from training.pipeline import StageRun, stage_seconds, stage_summary
 
 BASE_MODEL = "eval-base/longbench-model"
 TRAINED = {
@@ -309,11 +309,7 @@ def _levers(run_dir: Path) -> str:
         recipe = other / "pipeline.json"
         if scores is None or not recipe.is_file():
             continue
-        sft = (
-            json.loads((other / "sft" / "stage.json").read_text(encoding="utf-8")).get("summary", {})
-            if (other / "sft" / "stage.json").is_file()
-            else {}
-        )
+        sft = stage_summary(other, "sft") or {}
         ranges = [scores["S_l_by_range"][label]["S_l"] for label, _ in RANGES]
         rows.append(
             [

@@ -397,8 +397,7 @@ def _free_port() -> int:
 def _needs(run: StageRun, stage: str, name: str) -> Path:
     """The output `name` of `stage`, or InputError saying which stage makes it."""
     path = run.of(stage) / name
-    marker = run.of(stage) / "stage.json"
-    finished = marker.is_file() and json.loads(marker.read_text(encoding="utf-8")).get("finished")
+    finished = stage_summary(run.recipe.run_dir, stage) is not None
     if not finished or not path.exists():
         raise InputError(
             f"{path} is missing: stage {stage} makes it and has not finished; run the pipeline "
