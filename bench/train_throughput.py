@@ -24,8 +24,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import torch
 
-from training.recipe import SftRecipe, load_recipe
 from training.sft import run_sft
+from training.train_config import load_train_config
 
 
 def main() -> None:
@@ -46,10 +46,10 @@ def main() -> None:
                 steps = str(args.steps)
                 overrides = ["--data", args.data, "--output_dir", f"{tmp}/{name}-{run}", "--max_steps", steps,
                              "--device", args.device, "--save_steps", steps, *extra]  # fmt: skip
-                recipe = load_recipe(SftRecipe, args.config, overrides)
+                config = load_train_config("sft", args.config, overrides)
                 if args.device == "cuda":
                     torch.cuda.reset_peak_memory_stats()
-                summary = run_sft(recipe, str(args.config))
+                summary = run_sft(config)
                 rates[name].append(summary.tokens / summary.seconds)
                 if args.device == "cuda":
                     cuda_peaks.append(torch.cuda.max_memory_allocated() / 2**30)

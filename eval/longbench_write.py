@@ -147,7 +147,7 @@ def _check_same_judge(store: Path, prompt: JudgePrompt, endpoint: Endpoint | Non
             raise InputError(
                 f"{store} holds judgements by {record['judge']} with {held}; this run would judge with "
                 f"{describe_prompt(prompt.name, prompt.sha256)}{judge}. S_q never mixes judges or prompts: move "
-                "that file away to judge again, or choose another --out."
+                "that file away to judge again, or choose another -o/--output folder."
             )
 
 

@@ -67,7 +67,8 @@ def open_run(out: Path, kind: str, data: Path, mode: WriteMode, backend: str, ro
             if existing.get(field) != getattr(manifest, field):
                 held = existing.get("data") if field == "data_sha256" else existing.get(field)
                 raise InputError(
-                    f"{out} holds a run with a different {what} ({held}); choose another --out (runs are never mixed)."
+                    f"{out} holds a run with a different {what} ({held}); choose another -o/--output folder "
+                    "(runs are never mixed)."
                 )
         return RunManifest(**existing)
     out.mkdir(parents=True, exist_ok=True)

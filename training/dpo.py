@@ -8,27 +8,21 @@ from __future__ import annotations
 
 from longwrite.extras import require
 from training.examples import dpo_examples
-from training.recipe import DpoRecipe
-from training.runs import TrainSummary, common_arguments, lora_config, prepare_run, train_and_save
+from training.runs import TrainSummary, lora_config, prepare_run, train_and_save
+from training.train_config import TrainConfig
 
 
-def run_dpo(recipe: DpoRecipe, source: str, overwrite: bool = False) -> TrainSummary:
+def run_dpo(config: TrainConfig, overwrite: bool = False) -> TrainSummary:
     require("train", "Training (longwrite train dpo)")
     from datasets import Dataset
-    from trl import DPOConfig, DPOTrainer
+    from trl import DPOTrainer
 
-    run = prepare_run(recipe, source, overwrite, dpo_examples)
-    config = DPOConfig(
-        **common_arguments(recipe, run.out, run.device),
-        beta=recipe.beta,
-        loss_type=[recipe.loss_type],
-        dataset_num_proc=1,
-    )
+    run = prepare_run(config, overwrite, dpo_examples)
     trainer = DPOTrainer(
         model=run.model,
-        args=config,
+        args=config.trainer,
         train_dataset=Dataset.from_list(run.prepared.examples),
         processing_class=run.tokenizer,
-        peft_config=lora_config(recipe),
+        peft_config=lora_config(config),
     )
-    return train_and_save(trainer, recipe, run.out, run.resume, run.prepared)
+    return train_and_save(trainer, config, run)

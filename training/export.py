@@ -64,7 +64,7 @@ def _adapter_config(adapter_dir: Path) -> dict[str, Any]:
     if not path.is_file() or not (adapter_dir / ADAPTER_WEIGHTS).is_file():
         raise InputError(
             f"{adapter_dir} holds no PEFT LoRA adapter ({ADAPTER_CONFIG} and {ADAPTER_WEIGHTS}); "
-            "train with lora_r > 0 and merge_lora: false."
+            "train with use_peft: true and merge_lora: false."
         )
     config = json.loads(path.read_text(encoding="utf-8"))
     if config.get("use_dora") or config.get("use_rslora"):

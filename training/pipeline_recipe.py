@@ -11,13 +11,12 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from longwrite.errors import InputError
-from training.recipe import checked_value, find_recipe, read_yaml
+from training.recipe import build, find_recipe, parse_recipe, read_yaml
 
 
 @dataclass
@@ -85,6 +84,10 @@ class EvalStage:
     judge_model: str | None = None
 
     def __post_init__(self) -> None:
+        if not self.ruler_lengths or any(length < 1 for length in self.ruler_lengths):
+            raise InputError(
+                f"eval.ruler_lengths must be a list of positive numbers of words, got {self.ruler_lengths}."
+            )
         unknown = [mode for mode in self.trained_modes if mode not in ("model", "agent", "auto")]
         if unknown:
             raise InputError(f"eval.trained_modes has {unknown}; the modes are model, agent and auto.")
@@ -178,35 +181,24 @@ def _reuse_dirs(path: Path, raw: Any) -> tuple[Path, ...]:
 def _section(path: Path, name: str, kind: type, raw: Any) -> Any:
     if not isinstance(raw, dict):
         raise InputError(f"{path}: section {name} must be a mapping of keys to values, not {raw!r}.")
-    hints = typing.get_type_hints(kind)
-    checked = {}
-    for key, value in raw.items():
-        if key not in hints:
-            close = difflib.get_close_matches(key, list(hints), n=1)
-            hint = f" (did you mean {close[0]}?)" if close else ""
-            raise InputError(f"{path}: unknown key {key!r} in section {name}{hint}; its keys are {', '.join(hints)}.")
-        if key == "ruler_lengths":
-            if not isinstance(value, list) or not all(isinstance(v, int) and v > 0 for v in value):
-                raise InputError(f"{path}: {name}.ruler_lengths must be a list of positive numbers of words.")
-            checked[key] = value
-            continue
-        try:
-            checked[key] = checked_value(key, value, hints[key])
-        except InputError as error:
-            raise InputError(f"{path}: section {name}: {error}") from error
-    return kind(**checked)
+    source = f"{path} section {name}"
+    return build(kind, parse_recipe([kind], raw, [], source), source)
 
 
 def _train_section(path: Path, name: str, raw: Any) -> dict[str, Any]:
     """A training section as written (the pipeline fills in data and output folders), checked
     now against `longwrite train`'s own keys so a typo stops the run before it starts."""
-    from training.recipe import DpoRecipe, PairsRecipe, SftRecipe, recipe_from_values
-
     if not isinstance(raw, dict):
         raise InputError(f"{path}: section {name} must be a mapping of keys to values.")
-    kind = {"sft": SftRecipe, "anneal": SftRecipe, "dpo": DpoRecipe, "pairs": PairsRecipe}[name]
-    filled = {"data": "-", "output": "-"} if name == "pairs" else {"data": "-", "output_dir": "-"}
-    recipe_from_values(kind, filled | raw, f"{path} section {name}")
+    source = f"{path} section {name}"
+    if name == "pairs":
+        from training.recipe import PairsRecipe
+
+        build(PairsRecipe, parse_recipe([PairsRecipe], {"data": "-", "output": "-"} | raw, [], source), source)
+    else:
+        from training.train_config import train_namespace
+
+        train_namespace("dpo" if name == "dpo" else "sft", raw, [], source)
     return dict(raw)
 
 

@@ -201,8 +201,8 @@ def run_mix(run: StageRun) -> dict[str, Any]:
 # ------------------------------------------------------------ training
 
 
-def _train_recipe(run: StageRun, name: str, kind: type, data: Path, init_adapter: Path | None) -> Any:
-    from training.recipe import recipe_from_values
+def _train_config(run: StageRun, name: str, data: Path, init_adapter: Path | None, dpo: bool) -> Any:
+    from training.train_config import train_config
 
     values = dict(run.settings(name))
     for key in ("data", "output_dir", "resume_from_checkpoint", "init_adapter"):
@@ -215,7 +215,7 @@ def _train_recipe(run: StageRun, name: str, kind: type, data: Path, init_adapter
         values["init_adapter"] = str(init_adapter)
     if _last_checkpoint(run.folder / MODEL_DIR):
         values["resume_from_checkpoint"] = "latest"
-    return recipe_from_values(kind, values, f"{run.recipe.path} section {name}")
+    return train_config("dpo" if dpo else "sft", values, [], f"{run.recipe.path} section {name}")
 
 
 def _last_checkpoint(folder: Path) -> str | None:
@@ -227,19 +227,17 @@ def _last_checkpoint(folder: Path) -> str | None:
 
 
 def _train(run: StageRun, name: str, data: Path, init_adapter: Path | None, dpo: bool = False) -> dict[str, Any]:
-    from training.recipe import DpoRecipe, SftRecipe
-
-    recipe = _train_recipe(run, name, DpoRecipe if dpo else SftRecipe, data, init_adapter)
-    resumed = _last_checkpoint(run.folder / MODEL_DIR) if recipe.resume_from_checkpoint else None
+    config = _train_config(run, name, data, init_adapter, dpo)
+    resumed = _last_checkpoint(run.folder / MODEL_DIR) if config.trainer.resume_from_checkpoint else None
     with contextlib.redirect_stdout(sys.stderr):
         if dpo:
             from training.dpo import run_dpo
 
-            summary = run_dpo(recipe, f"{run.recipe.path} section {name}", overwrite=True)
+            summary = run_dpo(config, overwrite=True)
         else:
             from training.sft import run_sft
 
-            summary = run_sft(recipe, f"{run.recipe.path} section {name}", overwrite=True)
+            summary = run_sft(config, overwrite=True)
     _drop_checkpoints(run.folder / MODEL_DIR)
     return {
         "steps": summary.steps,
@@ -278,7 +276,7 @@ def run_anneal(run: StageRun) -> dict[str, Any]:
 
 def run_pairs(run: StageRun) -> dict[str, Any]:
     from training.pairs import make_pairs
-    from training.recipe import PairsRecipe, recipe_from_values
+    from training.recipe import PairsRecipe, build, parse_recipe
 
     with _serving(run, trained=True, upto=("anneal", "sft")) as settings:
         values = dict(run.settings("pairs")) | {
@@ -286,7 +284,8 @@ def run_pairs(run: StageRun) -> dict[str, Any]:
             "output": str(run.folder / "pairs.jsonl"),
         }
         values |= {"base_url": settings.base_url, "model": settings.model} if settings.base_url else {}
-        recipe = recipe_from_values(PairsRecipe, values, f"{run.recipe.path} section pairs")
+        source = f"{run.recipe.path} section pairs"
+        recipe = build(PairsRecipe, parse_recipe([PairsRecipe], values, [], source), source)
         return make_pairs(recipe, settings)
 
 
@@ -366,7 +365,8 @@ def _serving(run: StageRun, trained: bool, upto: tuple[str, ...] = ()) -> Iterat
         return
     from model.engines import ModelServerSpec, check_spec, start
 
-    model = str(trained_model(run)) if trained else str(run.settings("sft")["model"])
+    sft = run.settings("sft")
+    model = str(trained_model(run)) if trained else str(sft.get("model_name_or_path") or sft.get("model"))
     spec = ModelServerSpec(engine=section.serve, model=model, port=_free_port())
     check_spec(spec)
     server = start(spec, Settings())

@@ -1,133 +1,72 @@
-"""Training recipes: one dataclass per stage, read from YAML and overridden from the command line.
+"""Recipes: YAML files of keys and values, overridden by `--key value` on the command line.
 
-A recipe file is a flat YAML mapping of field names to values. Every field carries its help text
-in its metadata; `describe()` prints them for `--help`. Unknown keys and values of the wrong type
-are refused with the key named, before anything heavy is loaded.
+Every recipe (training, preference pairs, a pipeline's sections) is read by one parser: TRL's
+`TrlParser` (transformers' `HfArgumentParser`) over the recipe's dataclasses. The file's values
+go through the same typed arguments as the command line's, so a value of the wrong type, an
+unknown key and a missing value are refused in one line that names the key, before anything
+heavy loads. Our own dataclasses carry their help text in their fields' metadata.
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import difflib
-import types
+import json
+import os
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, NoReturn
 
 import yaml
 
 from longwrite.errors import InputError
 
-R = TypeVar("R", bound="TrainRecipe")
 
-
-def _help(text: str, default: Any = dataclasses.MISSING) -> Any:
-    if default is dataclasses.MISSING:
-        return field(metadata={"help": text})
+def _help(text: str, default: Any = None) -> Any:
+    """A field with its help (the parser passes metadata to argparse, so it holds nothing else);
+    a required one defaults to None and is checked after parsing, so that its value may come
+    from the file or from the command line."""
     return field(default=default, metadata={"help": text})
 
 
 @dataclass
-class TrainRecipe:
-    """What SFT and DPO share: the model, the data, the optimiser, saving and LoRA."""
+class LongwriteArguments:
+    """What a training recipe holds beside TRL's SFTConfig/DPOConfig and ModelConfig."""
 
-    data: str = _help("training rows: JSONL, Parquet or a dataset folder saved with save_to_disk")
-    output_dir: str = _help("where checkpoints and the final model go")
-    model: str | None = _help(
-        "a Hugging Face checkpoint folder, or a hub id already in the local cache; "
-        "with gguf_file, the folder that holds the GGUF",
-        None,
+    data: str | None = _help(
+        "training rows: JSONL, Parquet, a dataset folder saved with save_to_disk, or hf:OWNER/NAME[:SPLIT]"
     )
-    gguf_file: str | None = _help("load the model from this GGUF file in `model` (de-quantised to float32)", None)
-    embedded_model: bool = _help("train the embedded default (SmolLM2-135M-Instruct GGUF); model is ignored", False)
+    embedded_model: bool = _help(
+        "train the embedded default (SmolLM2-135M-Instruct GGUF) when model_name_or_path is not set", False
+    )
+    gguf_file: str | None = _help(
+        "load the model from this GGUF file inside model_name_or_path (de-quantised to float32)", None
+    )
     device: Literal["auto", "cpu", "cuda"] = _help(
-        "auto uses CUDA when present; cuda refuses to run without it", "auto"
+        "auto uses CUDA when present; cuda refuses to run without it; cpu with bf16 is CPU autocast", "auto"
     )
-    bf16: bool = _help("bfloat16 mixed precision: on a GPU, or CPU autocast with device: cpu", False)
-    max_length: int = _help("the longest sample in tokens (with packing: the packed sequence length)", 2048)
     overlong: Literal["drop", "truncate"] = _help(
         "samples over max_length: drop them (as the papers did) or truncate them", "drop"
     )
-    learning_rate: float = _help("peak learning rate", 1e-5)
-    lr_scheduler_type: str = _help("learning-rate schedule (transformers names: cosine, linear, constant...)", "cosine")
-    warmup_ratio: float = _help("share of the steps spent warming up", 0.0)
-    weight_decay: float = _help("AdamW weight decay", 0.0)
-    max_grad_norm: float = _help("gradient clipping (0 = off)", 1.0)
-    optim: str = _help("optimiser (transformers names: adamw_torch, adamw_torch_fused, sgd...)", "adamw_torch")
-    num_train_epochs: float = _help("passes over the data", 1.0)
-    max_steps: int = _help("stop after this many optimiser steps (-1 = run the epochs)", -1)
-    per_device_train_batch_size: int = _help("samples per device per micro-batch", 1)
-    gradient_accumulation_steps: int = _help("micro-batches per optimiser step", 1)
-    gradient_checkpointing: bool = _help("recompute activations in the backward pass to save memory", False)
-    lora_r: int = _help("LoRA rank; 0 trains every weight", 0)
-    lora_alpha: int = _help("LoRA scaling", 16)
-    lora_dropout: float = _help("LoRA dropout", 0.05)
-    lora_target_modules: list[str] = field(
-        default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"], metadata={"help": "modules LoRA adapts"}
-    )
     init_adapter: str | None = _help(
-        "continue training this PEFT LoRA adapter (a folder) instead of starting a new "
-        "one: an anneal or DPO stage after a LoRA SFT",
+        "continue training this PEFT LoRA adapter (a folder) instead of starting a new one: "
+        "an anneal or DPO stage after a LoRA SFT",
         None,
     )
     merge_lora: bool = _help("merge the LoRA weights into the model when saving, so it serves as one checkpoint", True)
-    resume_from_checkpoint: str | None = _help(
-        "a checkpoint folder to resume from, or 'latest' for the newest one in output_dir", None
+    logging_dir: str | None = _help(
+        "where TensorBoard writes its event files with --report_to tensorboard (default: output_dir/runs/...)", None
     )
-    logging_steps: int = _help("log the loss every N steps", 1)
-    save_steps: int = _help("save a checkpoint every N steps", 500)
-    save_total_limit: int = _help("checkpoints kept", 2)
-    seed: int = _help("random seed", 42)
-
-    def __post_init__(self) -> None:
-        _positive(
-            self,
-            "max_length",
-            "per_device_train_batch_size",
-            "gradient_accumulation_steps",
-            "logging_steps",
-            "save_steps",
-            "save_total_limit",
-        )
-        if not self.learning_rate > 0:
-            raise InputError(f"learning_rate must be above 0, got {self.learning_rate}.")
-        if self.max_steps == 0 or self.max_steps < -1:
-            raise InputError(f"max_steps must be -1 (run the epochs) or a positive number, got {self.max_steps}.")
-        if not 0 <= self.warmup_ratio < 1:
-            raise InputError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}.")
-        if self.lora_r < 0:
-            raise InputError(f"lora_r must be 0 (off) or positive, got {self.lora_r}.")
-        if not self.embedded_model and not self.model:
-            raise InputError("The recipe names no model: set model (or embedded_model: true).")
-
-
-@dataclass
-class SftRecipe(TrainRecipe):
-    """Supervised fine-tuning on long-output conversations (TRL SFTTrainer)."""
-
-    packing: bool = _help("pack several samples into each max_length sequence (no cross-sample attention)", True)
-
-
-@dataclass
-class DpoRecipe(TrainRecipe):
-    """Direct preference optimisation on (prompt, chosen, rejected) rows (TRL DPOTrainer)."""
-
-    beta: float = _help("how far the policy may move from the reference model", 0.1)
-    loss_type: str = _help("DPO loss (TRL names: sigmoid, ipo, ...)", "sigmoid")
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if not self.beta > 0:
-            raise InputError(f"beta must be above 0, got {self.beta}.")
 
 
 @dataclass
 class PairsRecipe:
     """Preference pairs: k answers per instruction from an endpoint, scored, best against worst."""
 
-    data: str = _help("instructions: JSONL/Parquet rows with `prompt` (or `instruction`) or with messages")
-    output: str = _help("the DPO rows (JSONL) to write")
+    data: str | None = _help("instructions: JSONL/Parquet rows with `prompt` (or `instruction`) or with messages")
+    output: str | None = _help("the DPO rows (JSONL) to write")
     samples_per_prompt: int = _help("answers sampled per instruction (k)", 4)
     temperature: float = _help("sampling temperature for the answers", 0.8)
     max_tokens_factor: float = _help("cap each answer at this many times the target, in tokens", 2.0)
@@ -140,7 +79,9 @@ class PairsRecipe:
     seed: int = _help("random seed for sampling order", 42)
 
     def __post_init__(self) -> None:
-        _positive(self, "samples_per_prompt")
+        for key in ("data", "output"):
+            if not getattr(self, key):
+                raise InputError(f"The recipe lacks {key}; set it in the YAML or as --{key} VALUE.")
         if self.samples_per_prompt < 2:
             raise InputError("samples_per_prompt must be at least 2: a pair needs two answers.")
         if not 0 < self.max_tokens_factor <= 10:
@@ -149,43 +90,7 @@ class PairsRecipe:
             raise InputError(f"limit must be positive, got {self.limit}.")
 
 
-def _positive(recipe: object, *names: str) -> None:
-    for name in names:
-        if getattr(recipe, name) < 1:
-            raise InputError(f"{name} must be at least 1, got {getattr(recipe, name)}.")
-
-
-# ---------------------------------------------------------------- loading
-
-
-def load_recipe(kind: type[R] | type[PairsRecipe], path: Path | None, overrides: list[str]) -> Any:
-    """The recipe in `path` (YAML) with `--key value` overrides applied on top, checked."""
-    values: dict[str, Any] = {}
-    if path is not None:
-        values = read_yaml(path)
-    values.update(parse_overrides(overrides))
-    return recipe_from_values(kind, values, str(path) if path else "the command line")
-
-
-def recipe_from_values(kind: type[R] | type[PairsRecipe], values: dict[str, Any], source: str) -> Any:
-    """The recipe made from a mapping of keys to values, checked (errors name `source`)."""
-    values = dict(values)
-    hints = typing.get_type_hints(kind)
-    known = [f.name for f in dataclasses.fields(kind)]
-    for key, value in values.items():
-        if key not in hints:
-            close = difflib.get_close_matches(key, known, n=1)
-            hint = f" (did you mean {close[0]}?)" if close else ""
-            raise InputError(f"Unknown recipe key {key!r} in {source}{hint}; the keys are listed by --help.")
-        values[key] = checked_value(key, value, hints[key])
-    missing = [
-        f.name
-        for f in dataclasses.fields(kind)
-        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING and f.name not in values
-    ]
-    if missing:
-        raise InputError(f"The recipe lacks {', '.join(missing)}; set them in the YAML or as --{missing[0]} VALUE.")
-    return kind(**values)
+# ---------------------------------------------------------------- files
 
 
 # The recipes that ship with the package (package data), found by name: --config smollm2-135m-cpu.
@@ -222,80 +127,117 @@ def read_yaml(path: Path) -> dict[str, Any]:
     return values
 
 
-def parse_overrides(arguments: list[str]) -> dict[str, Any]:
-    """`--key value` and `--key=value` pairs; values are read as YAML scalars (1e-5, true, [a, b])."""
-    values: dict[str, Any] = {}
-    index = 0
-    while index < len(arguments):
-        argument = arguments[index]
-        if not argument.startswith("--") or argument == "--":
-            raise InputError(f"Expected --key value, got {argument!r}.")
-        key, has_value, raw = argument[2:].partition("=")
-        if not has_value:
-            if index + 1 >= len(arguments):
-                raise InputError(f"--{key} needs a value.")
-            index += 1
-            raw = arguments[index]
-        try:
-            values[key.replace("-", "_")] = yaml.safe_load(raw) if raw.strip() else ""
-        except yaml.YAMLError:
-            values[key.replace("-", "_")] = raw
-        index += 1
+def recipe_file_values(path: Path | None) -> dict[str, Any]:
+    """The recipe's keys; its `env` mapping (as in TRL's config files) is set in the environment."""
+    if path is None:
+        return {}
+    values = read_yaml(path)
+    env = values.pop("env", None) or {}
+    if not isinstance(env, dict):
+        raise InputError(f"Recipe {path}: env must be a mapping of environment variables to values.")
+    for name, value in env.items():
+        os.environ[str(name)] = str(value)
     return values
 
 
-def checked_value(key: str, value: Any, hint: Any) -> Any:
-    """`value` if it fits the field's type (ints accepted as floats); otherwise InputError naming the key."""
-    options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
-    for option in options:
-        if option is type(None) and value is None:
-            return None
-        if typing.get_origin(option) is Literal:
-            if value in typing.get_args(option):
-                return value
-            continue
-        if typing.get_origin(option) is list:
-            if isinstance(value, list) and all(isinstance(item, str) for item in value):
-                return value
-            continue
-        if option is float and isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-        if option is float and isinstance(value, str):  # YAML reads 1e-5 (no dot) as a string
-            try:
-                return float(value)
-            except ValueError:
-                continue
-        if option is int and isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if option in (str, bool) and type(value) is option:
-            return value
-    raise InputError(f"Recipe key {key!r} must be {_describe_type(hint)}, got {value!r}.")
+# ---------------------------------------------------------------- parsing
 
 
-def _describe_type(hint: Any) -> str:
-    options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
-    words = []
-    for option in options:
-        if typing.get_origin(option) is Literal:
-            words.append(" or ".join(repr(v) for v in typing.get_args(option)))
-        elif typing.get_origin(option) is list:
-            words.append("a list of strings")
-        elif option is type(None):
-            words.append("null")
-        else:
-            words.append({int: "an integer", float: "a number", str: "a string", bool: "true or false"}[option])
-    return " or ".join(words)
+def load_recipe(kind: type, path: Path | None, overrides: list[str]) -> Any:
+    """One of our own recipe dataclasses (pairs) from `path` with `--key value` overrides on top."""
+    source = str(path) if path else "the command line"
+    namespace = parse_recipe([kind], recipe_file_values(path), overrides, source)
+    return build(kind, namespace, source)
 
 
-def describe(kind: type) -> str:
-    """One line per recipe key: name, default and help, for --help."""
+def parse_recipe(kinds: list[type], values: dict[str, Any], overrides: list[str], source: str) -> argparse.Namespace:
+    """The recipe's values, then the command line's, through TRL's parser for `kinds`; the
+    namespace holds every field of every kind. InputError names any unknown or ill-typed key."""
+    parser = _parser(kinds, source)
+    actions = {action.dest: action for action in parser._actions if action.dest != "help"}
+    _refuse_unknown(values, actions, source)
+    # null, [] and a list for a field typed "str or list" have no command-line spelling: set after parsing
+    direct = {key: value for key, value in values.items() if _set_directly(key, value, actions, kinds)}
+    tokens = [
+        token for key, value in values.items() if key not in direct for token in _tokens(key, value, actions, source)
+    ]
+    namespace, remaining = parser.parse_known_args([*tokens, *overrides])
+    if remaining:
+        flag = next((item for item in remaining if item.startswith("-")), remaining[0])
+        key = flag.lstrip("-").partition("=")[0].replace("-", "_")
+        raise InputError(
+            f"Unknown recipe key {key!r} (given as {flag}) for {source}{_suggestion(key, actions)}; "
+            "--help lists the keys."
+        )
+    given_on_the_command_line = {item.lstrip("-").partition("=")[0].replace("-", "_") for item in overrides}
+    for key, value in direct.items():
+        if key not in given_on_the_command_line:
+            setattr(namespace, key, value)
+    return namespace
+
+
+def build(kind: type, namespace: argparse.Namespace, source: str) -> Any:
+    """An instance of the dataclass `kind` from the parsed namespace; its own checks become InputError."""
+    values = {item.name: getattr(namespace, item.name) for item in dataclasses.fields(kind) if item.init}
+    try:
+        return kind(**values)
+    except (ValueError, TypeError) as error:
+        raise InputError(f"{source}: {error}") from error
+
+
+def _parser(kinds: list[type], source: str) -> Any:
+    from trl import TrlParser
+
+    class RecipeParser(TrlParser):
+        def error(self, message: str) -> NoReturn:  # argparse would print its usage and exit
+            raise InputError(f"{source}: {message}; --help lists the keys.")
+
+    return RecipeParser(kinds, allow_abbrev=False)
+
+
+def _refuse_unknown(values: dict[str, Any], actions: dict[str, argparse.Action], source: str) -> None:
+    for key in values:
+        if key not in actions:
+            raise InputError(
+                f"Unknown recipe key {key!r} in {source}{_suggestion(key, actions)}; --help lists the keys."
+            )
+
+
+def _suggestion(key: str, actions: dict[str, argparse.Action]) -> str:
+    close = difflib.get_close_matches(key, list(actions), n=1)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+def _set_directly(key: str, value: Any, actions: dict[str, argparse.Action], kinds: list[type]) -> bool:
+    if value is None or value == []:
+        return True
+    if not isinstance(value, list) or actions[key].nargs in ("+", "*"):
+        return False
+    # the annotations, not the fields' types: HfArgumentParser narrows those to what it parses
+    return any("list" in str(typing.get_type_hints(kind).get(key, "")) for kind in kinds)
+
+
+def _tokens(key: str, value: Any, actions: dict[str, argparse.Action], source: str) -> list[str]:
+    """A file value as the command line would give it, so the parser checks both alike."""
+    if isinstance(value, list):
+        if actions[key].nargs not in ("+", "*"):
+            raise InputError(f"Recipe key {key!r} in {source} takes one value, not the list {value!r}.")
+        return [f"--{key}", *(_scalar(item) for item in value)]
+    return [f"--{key}={_scalar(value)}"]
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    return str(value)
+
+
+def describe(kind: type, required: tuple[str, ...] = ()) -> str:
+    """One line per recipe key: name, default (or required) and help, for --help."""
     lines = []
     for item in dataclasses.fields(kind):
-        if item.default is not dataclasses.MISSING:
-            default = f"default {item.default}"
-        elif item.default_factory is not dataclasses.MISSING:
-            default = f"default {item.default_factory()}"
-        else:
-            default = "required"
+        default = "required" if item.name in required else f"default {item.default}"
         lines.append(f"  {item.name} ({default}): {item.metadata['help']}")
     return "\n\n".join(lines)

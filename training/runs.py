@@ -1,5 +1,5 @@
-"""What every training run does around the trainer: device checks, the output folder, the base
-model, the arguments TRL shares, LoRA, and saving a checkpoint that `serve-model` serves.
+"""What every training run does around the trainer: the output folder, the base model, LoRA,
+and saving a checkpoint that `serve-model` serves.
 
 Loss averaging: transformers' Trainer counts the target tokens of the whole optimiser step
 (every micro-batch of the gradient accumulation, and every device when
@@ -24,7 +24,7 @@ from typing import Any
 
 from longwrite.errors import InputError
 from training.examples import Prepared
-from training.recipe import TrainRecipe
+from training.train_config import TrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -52,27 +52,10 @@ class TrainSummary:
         )
 
 
-def training_device(recipe: TrainRecipe, source: str) -> str:
-    """'cuda' or 'cpu'; InputError before anything loads when the recipe needs a GPU that is not here."""
-    import torch
-
-    has_cuda = torch.cuda.is_available()
-    # bf16 with device: cpu is CPU autocast (worth it where the CPU has AVX512-BF16 or AMX);
-    # elsewhere bf16 means a GPU recipe
-    if (recipe.device == "cuda" or (recipe.bf16 and recipe.device != "cpu")) and not has_cuda:
-        needs = "device: cuda" if recipe.device == "cuda" else "bf16: true"
-        raise InputError(
-            f"{source} needs a CUDA GPU ({needs}) and this machine has none. Run it on a GPU machine "
-            "(see the README's `accelerate launch` lines), or try it here with "
-            "training/recipes/smollm2-135m-cpu.yaml (or --device cpu --bf16 false)."
-        )
-    return "cuda" if recipe.device != "cpu" and has_cuda else "cpu"
-
-
-def prepare_output(recipe: TrainRecipe, overwrite: bool) -> tuple[Path, str | None]:
-    """(the output folder, the checkpoint to resume from); refuses a folder that holds another run."""
-    out = Path(recipe.output_dir)
-    resume = recipe.resume_from_checkpoint
+def prepare_output(config: TrainConfig, overwrite: bool) -> str | None:
+    """The checkpoint to resume from, if any; refuses an output folder that holds another run."""
+    out = config.output_dir
+    resume = config.trainer.resume_from_checkpoint
     if resume == "latest":
         from transformers.trainer_utils import get_last_checkpoint
 
@@ -91,109 +74,82 @@ def prepare_output(recipe: TrainRecipe, overwrite: bool) -> tuple[Path, str | No
             )
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / RUN_FILE).write_text(json.dumps(asdict(recipe), indent=2) + "\n", encoding="utf-8")
-    return out, resume
+    run = {"longwrite": asdict(config.ours), "model": asdict(config.model), "trainer": config.trainer.to_dict()}
+    (out / RUN_FILE).write_text(json.dumps(run, indent=2, default=str) + "\n", encoding="utf-8")
+    return resume
 
 
-def load_base(recipe: TrainRecipe, device: str) -> tuple[Any, Any]:
-    """(model, tokenizer) from a checkpoint folder, a hub id, a GGUF file, or the embedded default."""
-    import torch
+def load_base(config: TrainConfig) -> tuple[Any, Any]:
+    """(model, tokenizer) from a checkpoint folder, a hub id in the cache, a GGUF file, or the
+    embedded default. The model stays where it loads: the Trainer places it (or DeepSpeed shards it)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from model.checkpoints import load_gguf
     from model.embedded import gguf_path
 
-    if recipe.embedded_model or recipe.gguf_file:
-        gguf = gguf_path() if recipe.embedded_model else Path(recipe.model or ".") / (recipe.gguf_file or "")
+    name = config.model.model_name_or_path
+    if config.ours.gguf_file or (config.ours.embedded_model and not name):
+        gguf = Path(name or ".") / config.ours.gguf_file if config.ours.gguf_file else gguf_path()
         model, tokenizer = load_gguf(gguf)
     else:
-        dtype = torch.bfloat16 if recipe.bf16 else torch.float32
         try:
-            tokenizer = AutoTokenizer.from_pretrained(recipe.model)
-            model = AutoModelForCausalLM.from_pretrained(recipe.model, dtype=dtype)
+            tokenizer = AutoTokenizer.from_pretrained(name, revision=config.model.model_revision)
+            model = AutoModelForCausalLM.from_pretrained(
+                name,
+                revision=config.model.model_revision,
+                dtype=config.model.dtype,
+                attn_implementation=config.model.attn_implementation,
+            )
         except OSError as error:
-            raise InputError(f"Could not load model {recipe.model!r} ({error}); give a checkpoint folder.") from error
+            raise InputError(f"Could not load model {name!r} ({error}); give a checkpoint folder.") from error
     if tokenizer.chat_template is None:
-        raise InputError(f"The tokenizer of {recipe.model} has no chat template; use a chat (instruct) model.")
+        raise InputError(f"The tokenizer of {name} has no chat template; use a chat (instruct) model.")
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    if recipe.init_adapter:
+    adapter = config.ours.init_adapter
+    if adapter:
         from peft import PeftModel
 
-        if not Path(recipe.init_adapter, "adapter_config.json").is_file():
-            raise InputError(f"init_adapter {recipe.init_adapter} holds no PEFT adapter (adapter_config.json).")
-        model = PeftModel.from_pretrained(model, recipe.init_adapter, is_trainable=True)
-    return model.to(device), tokenizer
+        if not Path(adapter, "adapter_config.json").is_file():
+            raise InputError(f"init_adapter {adapter} holds no PEFT adapter (adapter_config.json).")
+        model = PeftModel.from_pretrained(model, adapter, is_trainable=True)
+    return model, tokenizer
 
 
-def common_arguments(recipe: TrainRecipe, out: Path, device: str) -> dict[str, Any]:
-    """The TrainingArguments both SFTConfig and DPOConfig take from a recipe."""
-    return {
-        "output_dir": str(out),
-        "use_cpu": device == "cpu",
-        "bf16": recipe.bf16,
-        "max_length": recipe.max_length,
-        "learning_rate": recipe.learning_rate,
-        "lr_scheduler_type": recipe.lr_scheduler_type,
-        "warmup_steps": recipe.warmup_ratio,  # transformers 5 reads a float below 1 as a share of the steps
-        "weight_decay": recipe.weight_decay,
-        "max_grad_norm": recipe.max_grad_norm,
-        "optim": recipe.optim,
-        "num_train_epochs": recipe.num_train_epochs,
-        "max_steps": recipe.max_steps,
-        "per_device_train_batch_size": recipe.per_device_train_batch_size,
-        "gradient_accumulation_steps": recipe.gradient_accumulation_steps,
-        "activation_checkpointing": recipe.gradient_checkpointing,  # the name transformers 5 gives it
-        "logging_steps": recipe.logging_steps,
-        "save_steps": recipe.save_steps,
-        "save_total_limit": recipe.save_total_limit,
-        "seed": recipe.seed,
-        "average_tokens_across_devices": True,  # the loss is a mean over every target token of the step
-        "report_to": [],
-        "disable_tqdm": False,
-    }
+def lora_config(config: TrainConfig) -> Any:
+    """TRL's LoraConfig from ModelConfig when use_peft is on, else None (full fine-tuning, or an
+    adapter already on the model)."""
+    if config.ours.init_adapter:
+        return None
+    from trl import get_peft_config
 
-
-def lora_config(recipe: TrainRecipe) -> Any:
-    """A peft LoraConfig when the recipe asks for LoRA, else None (full fine-tuning)."""
-    if recipe.lora_r == 0 or recipe.init_adapter:
-        return None  # full fine-tuning, or an adapter already on the model
-    from peft import LoraConfig
-
-    return LoraConfig(
-        r=recipe.lora_r,
-        lora_alpha=recipe.lora_alpha,
-        lora_dropout=recipe.lora_dropout,
-        target_modules=recipe.lora_target_modules,
-        task_type="CAUSAL_LM",
-    )
+    return get_peft_config(config.model)
 
 
 @dataclass(frozen=True)
 class PreparedRun:
-    out: Path
     resume: str | None
-    device: str
     model: Any
     tokenizer: Any
     prepared: Prepared
 
 
 def prepare_run(
-    recipe: TrainRecipe, source: str, overwrite: bool, make_examples: Callable[[list[dict[str, Any]], str], list]
+    config: TrainConfig, overwrite: bool, make_examples: Callable[[list[dict[str, Any]], str], list]
 ) -> PreparedRun:
-    """Every check before training, cheapest first: the GPU, the data, the output folder; then the
-    model, and the samples fitted to max_length (counted)."""
+    """Every check before training, cheapest first (the device was checked with the config): the
+    data, the output folder; then the model, and the samples fitted to max_length (counted)."""
     from training.examples import chat_token_counter, fit_to_length
     from training.rows import read_rows
 
-    device = training_device(recipe, source)
-    examples = make_examples(read_rows(Path(recipe.data)), recipe.data)  # bad data fails before the model loads
-    out, resume = prepare_output(recipe, overwrite)
-    model, tokenizer = load_base(recipe, device)
-    prepared = fit_to_length(examples, chat_token_counter(tokenizer), recipe.max_length, recipe.overlong)
-    check_counts(prepared, recipe.max_length)
-    return PreparedRun(out, resume, device, model, tokenizer, prepared)
+    data = str(config.ours.data)
+    examples = make_examples(read_rows(Path(data)), data)  # bad data fails before the model loads
+    resume = prepare_output(config, overwrite)
+    model, tokenizer = load_base(config)
+    max_length = config.trainer.max_length
+    prepared = fit_to_length(examples, chat_token_counter(tokenizer), max_length, config.ours.overlong)
+    check_counts(prepared, max_length)
+    return PreparedRun(resume, model, tokenizer, prepared)
 
 
 def check_counts(prepared: Prepared, max_length: int) -> None:
@@ -208,20 +164,18 @@ def check_counts(prepared: Prepared, max_length: int) -> None:
         log.warning("%d samples are cut at max_length %d tokens", prepared.truncated, max_length)
 
 
-def train_and_save(
-    trainer: Any, recipe: TrainRecipe, out: Path, resume: str | None, prepared: Prepared
-) -> TrainSummary:
+def train_and_save(trainer: Any, config: TrainConfig, run: PreparedRun) -> TrainSummary:
     """Train, then save the final model (LoRA merged when asked) with its tokenizer and chat template."""
     started = time.monotonic()
     with contextlib.redirect_stdout(sys.stderr):  # the per-step logs are progress; stdout keeps the summary
-        result = trainer.train(resume_from_checkpoint=resume)
+        result = trainer.train(resume_from_checkpoint=run.resume)
     seconds = time.monotonic() - started
     trainer.save_state()  # trainer_state.json: the loss of every logged step
     model = trainer.model
-    if (recipe.lora_r or recipe.init_adapter) and recipe.merge_lora:
+    if config.uses_lora and config.ours.merge_lora:
         model = model.merge_and_unload()
-    model.save_pretrained(out)
-    trainer.processing_class.save_pretrained(out)
+    model.save_pretrained(config.output_dir)
+    trainer.processing_class.save_pretrained(config.output_dir)
     losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
     tokens = max((int(entry.get("num_tokens", 0)) for entry in trainer.state.log_history), default=0)
     return TrainSummary(
@@ -230,7 +184,7 @@ def train_and_save(
         seconds=seconds,
         final_loss=losses[-1] if losses else None,
         first_loss=losses[0] if losses else None,
-        checkpoint=out,
-        samples=len(prepared.examples),
-        dropped_overlong=prepared.dropped_overlong,
+        checkpoint=config.output_dir,
+        samples=len(run.prepared.examples),
+        dropped_overlong=run.prepared.dropped_overlong,
     )

@@ -10,11 +10,12 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute
 
 from agent.state import Section
 from longwrite.errors import LongwriteError
@@ -47,91 +48,109 @@ def create_api(lifespan: Any, api_key: str | None, max_request_bytes: int, api_r
     app = FastAPI(title="longwrite", version="0.1.0", lifespan=lifespan)
     app.state.api_key = api_key
     _install_error_handlers(app)
-
     app.add_middleware(RequestGuard, api_key=api_key, max_request_bytes=max_request_bytes)
+    app.include_router(health_routes)
+    if api_routes:
+        app.include_router(openai_routes)
+        app.include_router(write_routes)
+        _install_method_fallback(app, [*openai_routes.routes, *write_routes.routes])
+    return app
 
-    @app.api_route("/health", methods=["GET", "HEAD"])
-    async def health(request: Request) -> dict[str, Any]:
-        """Up or down for anyone (load balancers); what the backend is, and the writes, only with the key."""
-        service: WriteService = request.app.state.service
-        try:
-            await request.app.state.proxy.models(timeout_s=HEALTH_PROBE_S, fresh=True)
-            backend_up = True
-        except ApiError:
-            backend_up = False
-        status = {"status": "ok", "backend_up": backend_up}
-        if not _has_key(request):
-            return status
-        return status | {
-            "backend": service.endpoint.backend,
-            "writes_running": service.slots.in_use,
-            "max_concurrent_writes": service.slots.limit,
-        }
 
-    if not api_routes:
-        return app
+health_routes = APIRouter()
+openai_routes = APIRouter(prefix="/v1")
+write_routes = APIRouter(prefix="/v1/writes")
 
-    @app.get("/v1/models")
-    async def list_models(request: Request) -> dict[str, Any]:
-        data = [model_entry(AGENT_MODEL, "longwrite"), model_entry(AUTO_MODEL, "longwrite")]
-        with contextlib.suppress(ApiError):  # a backend that is down leaves the agent models; /health says why
-            data += [model_entry(m, "backend") for m in await request.app.state.proxy.models()]
-        return {"object": "list", "data": data}
 
-    @app.post("/v1/chat/completions")
-    async def chat_completions(body: ChatCompletionRequest, request: Request) -> Response:
-        if body.model in OWN_MODELS:
-            return await agent_chat(request.app.state.service, request.app.state.jobs, body, request)
-        proxy: BackendProxy = request.app.state.proxy
-        if body.model not in await proxy.models():
-            message = (
-                f"The model '{body.model}' does not exist here; GET /v1/models lists the models "
-                f"({AGENT_MODEL}, {AUTO_MODEL} and the backend's)."
-            )
-            raise ApiError(404, message, code="model_not_found")
-        return await proxy.chat(body.model_dump(exclude_none=True, exclude={"target_words"}), body.stream)
+@health_routes.api_route("/health", methods=["GET", "HEAD"])
+async def health(request: Request) -> dict[str, Any]:
+    """Up or down for anyone (load balancers); what the backend is, and the writes, only with the key."""
+    service: WriteService = request.app.state.service
+    try:
+        await request.app.state.proxy.models(timeout_s=HEALTH_PROBE_S, fresh=True)
+        backend_up = True
+    except ApiError:
+        backend_up = False
+    status = {"status": "ok", "backend_up": backend_up}
+    if not _has_key(request):
+        return status
+    return status | {
+        "backend": service.endpoint.backend,
+        "writes_running": service.slots.in_use,
+        "max_concurrent_writes": service.slots.limit,
+    }
 
-    @app.post("/v1/writes", status_code=202)
-    async def start_write(body: WriteJobRequest, request: Request) -> dict[str, Any]:
-        return _jobs(request).create(body.instruction, body.target_words, plan_only=body.plan_only)
 
-    @app.get("/v1/writes")
-    async def list_writes(request: Request, limit: int = 50) -> dict[str, Any]:
-        return {"object": "list", "data": _jobs(request).recent(max(1, min(limit, 1000)))}
+@openai_routes.get("/models")
+async def list_models(request: Request) -> dict[str, Any]:
+    data = [model_entry(AGENT_MODEL, "longwrite"), model_entry(AUTO_MODEL, "longwrite")]
+    with contextlib.suppress(ApiError):  # a backend that is down leaves the agent models; /health says why
+        data += [model_entry(m, "backend") for m in await request.app.state.proxy.models()]
+    return {"object": "list", "data": data}
 
-    @app.get("/v1/writes/{job_id}")
-    async def get_write(job_id: str, request: Request) -> dict[str, Any]:
-        return _jobs(request).describe(job_id)
 
-    @app.get("/v1/writes/{job_id}/events")
-    async def write_events(job_id: str, request: Request) -> StreamingResponse:
-        jobs = _jobs(request)
-        jobs.describe(job_id)  # 404 before the stream starts
+@openai_routes.post("/chat/completions")
+async def chat_completions(body: ChatCompletionRequest, request: Request) -> Response:
+    if body.model in OWN_MODELS:
+        return await agent_chat(request.app.state.service, request.app.state.jobs, body, request)
+    proxy: BackendProxy = request.app.state.proxy
+    if body.model not in await proxy.models():
+        message = (
+            f"The model '{body.model}' does not exist here; GET /v1/models lists the models "
+            f"({AGENT_MODEL}, {AUTO_MODEL} and the backend's)."
+        )
+        raise ApiError(404, message, code="model_not_found")
+    return await proxy.chat(body.model_dump(exclude_none=True, exclude={"target_words"}), body.stream)
 
-        async def events() -> AsyncIterator[bytes]:
-            async for event in jobs.follow(job_id):
-                yield f"event: {event['event']}\ndata: {json.dumps(event, ensure_ascii=False)}\n\n".encode()
 
-        return StreamingResponse(events(), media_type="text/event-stream")
+@write_routes.post("", status_code=202)
+async def start_write(body: WriteJobRequest, request: Request) -> dict[str, Any]:
+    return _jobs(request).create(body.instruction, body.target_words, plan_only=body.plan_only)
 
-    @app.post("/v1/writes/{job_id}/resume", status_code=202)
-    async def resume_write(job_id: str, request: Request, body: ResumeRequest | None = None) -> dict[str, Any]:
-        plan = [Section(**section.model_dump()) for section in body.plan] if body and body.plan else None
-        return _jobs(request).resume(job_id, plan=plan, title=body.title if body else None)
 
-    @app.delete("/v1/writes/{job_id}")
-    async def cancel_write(job_id: str, request: Request) -> dict[str, Any]:
-        return _jobs(request).cancel(job_id)
+@write_routes.get("")
+async def list_writes(request: Request, limit: int = 50) -> dict[str, Any]:
+    return {"object": "list", "data": _jobs(request).recent(max(1, min(limit, 1000)))}
 
-    api_routes_so_far = [route for route in app.routes if isinstance(route, APIRoute)]
+
+@write_routes.get("/{job_id}")
+async def get_write(job_id: str, request: Request) -> dict[str, Any]:
+    return _jobs(request).describe(job_id)
+
+
+@write_routes.get("/{job_id}/events")
+async def write_events(job_id: str, request: Request) -> StreamingResponse:
+    jobs = _jobs(request)
+    jobs.describe(job_id)  # 404 before the stream starts
+
+    async def events() -> AsyncIterator[bytes]:
+        async for event in jobs.follow(job_id):
+            yield f"event: {event['event']}\ndata: {json.dumps(event, ensure_ascii=False)}\n\n".encode()
+
+    return StreamingResponse(events(), media_type="text/event-stream")
+
+
+@write_routes.post("/{job_id}/resume", status_code=202)
+async def resume_write(job_id: str, request: Request, body: ResumeRequest | None = None) -> dict[str, Any]:
+    plan = [Section(**section.model_dump()) for section in body.plan] if body and body.plan else None
+    return _jobs(request).resume(job_id, plan=plan, title=body.title if body else None)
+
+
+@write_routes.delete("/{job_id}")
+async def cancel_write(job_id: str, request: Request) -> dict[str, Any]:
+    return _jobs(request).cancel(job_id)
+
+
+def _install_method_fallback(app: FastAPI, routes: list[BaseRoute]) -> None:
+    """A /v1 path asked with a method it does not take gets 405 with Allow (not the page's 404)."""
+    api_routes = [route for route in routes if isinstance(route, APIRoute)]
 
     @app.api_route("/v1/{rest:path}", methods=["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"])
     async def other_methods(request: Request) -> Response:
-        """A /v1 path asked with a method it does not take gets 405 with Allow (not the page's 404)."""
         allowed = sorted(
             {
                 method
-                for route in api_routes_so_far
+                for route in api_routes
                 if route.path_regex.match(request.url.path)
                 for method in route.methods or ()
             }
@@ -140,8 +159,6 @@ def create_api(lifespan: Any, api_key: str | None, max_request_bytes: int, api_r
             raise ApiError(404, "There is no such route; the API is under /v1 (see /docs).")
         # OPTIONS too: the API answers no CORS preflight, and a 405 with Allow says what the path takes
         raise ApiError(405, f"{request.url.path} takes {', '.join(allowed)}.", headers={"Allow": ", ".join(allowed)})
-
-    return app
 
 
 def _jobs(request: Request) -> JobManager:

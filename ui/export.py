@@ -205,44 +205,69 @@ class _DocxBuilder:
 
 def _add_inline(paragraph: Paragraph, children: list[Token], bold: bool = False) -> None:
     """Runs for one inline token's children, with bold, italic, strikethrough and code kept."""
-    marks = {"strong": bold, "em": False, "s": False}
-    href: str | None = None
-    link_text: list[str] = []
+    writer = _InlineWriter(paragraph, bold)
+    for child in children:
+        writer.add(child)
 
-    def run(text: str, code: bool = False) -> None:
+
+class _InlineWriter:
+    """Walks one inline token's children: marks switch on and off, text becomes runs."""
+
+    MARKS = ("strong", "em", "s")
+
+    def __init__(self, paragraph: Paragraph, bold: bool) -> None:
+        self.paragraph = paragraph
+        self.bold = bold  # a table header's cells are bold throughout
+        self.marks = {"strong": bold, "em": False, "s": False}
+        self.href: str | None = None
+        self.link_text: list[str] = []
+
+    def add(self, child: Token) -> None:
+        kind = child.type
+        mark, _, edge = kind.rpartition("_")
+        if mark in self.MARKS and edge in ("open", "close"):
+            self.marks[mark] = edge == "open" or (mark == "strong" and self.bold)
+            return
+        handler = getattr(self, f"_{kind}", None)
+        if handler:
+            handler(child)
+
+    def run(self, text: str, code: bool = False) -> None:
         if not text:
             return
-        added = paragraph.add_run(text)
-        added.bold = marks["strong"] or None
-        added.italic = marks["em"] or None
-        added.font.strike = marks["s"] or None
+        added = self.paragraph.add_run(text)
+        added.bold = self.marks["strong"] or None
+        added.italic = self.marks["em"] or None
+        added.font.strike = self.marks["s"] or None
         if code:
             added.font.name = CODE_FONT
-        if href is not None:
-            link_text.append(text)
+        if self.href is not None:
+            self.link_text.append(text)
 
-    for child in children:
-        kind = child.type
-        if kind.endswith("_open") and kind[: -len("_open")] in marks:
-            marks[kind[: -len("_open")]] = True
-        elif kind.endswith("_close") and kind[: -len("_close")] in marks:
-            marks[kind[: -len("_close")]] = bold if kind == "strong_close" else False
-        elif kind in ("text", "html_inline"):
-            run(child.content)
-        elif kind == "code_inline":
-            run(child.content, code=True)
-        elif kind == "softbreak":
-            run(" ")
-        elif kind == "hardbreak":
-            paragraph.add_run().add_break()
-        elif kind == "link_open":
-            href, link_text = str(child.attrs.get("href", "")), []
-        elif kind == "link_close":
-            target, href = href, None
-            if target and target != "".join(link_text):  # keep where the link went: print has no clicks
-                run(f" ({target})")
-        elif kind == "image":
-            run(child.content or str(child.attrs.get("alt", "")))
+    def _text(self, child: Token) -> None:
+        self.run(child.content)
+
+    _html_inline = _text
+
+    def _code_inline(self, child: Token) -> None:
+        self.run(child.content, code=True)
+
+    def _softbreak(self, _child: Token) -> None:
+        self.run(" ")
+
+    def _hardbreak(self, _child: Token) -> None:
+        self.paragraph.add_run().add_break()
+
+    def _link_open(self, child: Token) -> None:
+        self.href, self.link_text = str(child.attrs.get("href", "")), []
+
+    def _link_close(self, _child: Token) -> None:
+        target, self.href = self.href, None
+        if target and target != "".join(self.link_text):  # keep where the link went: print has no clicks
+            self.run(f" ({target})")
+
+    def _image(self, child: Token) -> None:
+        self.run(child.content or str(child.attrs.get("alt", "")))
 
 
 def _alignment(token: Token) -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +91,48 @@ def _write_tab(
     remembered_job: gr.BrowserState,
     others: Callable[[], str] | None = None,
 ) -> None:
+    widgets = _write_widgets()
+    _wire_plan(widgets, writer, remembered_job)
+    _wire_write(widgets, writer, downloads, remembered_job)
+
+    def on_load(saved: str) -> tuple[str, str]:
+        note = f"Backend: `{backend()}`. Writes here are jobs of this server's API too (/v1/writes)."
+        return saved or "", f"{note} {others()}" if others else note
+
+    page.load(on_load, remembered_job, [widgets.job_id, widgets.endpoint])
+
+
+@dataclass
+class _WriteWidgets:
+    instruction: gr.Textbox
+    target: gr.Number
+    mode: gr.Radio
+    endpoint: gr.Markdown
+    base_url: gr.Textbox
+    model_id: gr.Textbox
+    plan_button: gr.Button
+    write_button: gr.Button
+    stop_button: gr.Button
+    resume_button: gr.Button
+    title: gr.Textbox
+    plan: gr.Dataframe
+    total: gr.Markdown
+    job_id: gr.Textbox
+    status: gr.Markdown
+    counters: gr.Markdown
+    document: gr.Markdown
+    markdown_file: gr.DownloadButton
+    docx_file: gr.DownloadButton
+    # the job Plan made, which Write writes with the edited table ("" when none waits); the job
+    # id box shows it too, but the user may type there, so Write reads this instead
+    planned_job: gr.State
+
+    def progress_outputs(self) -> list[Any]:
+        """What a write's progress updates, in the order `_shown_progress` returns it."""
+        return [self.document, self.counters, self.status, self.markdown_file, self.docx_file]
+
+
+def _write_widgets() -> _WriteWidgets:
     with gr.Row():
         with gr.Column(scale=3):
             instruction = gr.Textbox(
@@ -133,13 +176,33 @@ def _write_tab(
     with gr.Row():
         markdown_file = gr.DownloadButton("Download .md", visible=False, elem_id="download-md")
         docx_file = gr.DownloadButton("Download .docx", visible=False, elem_id="download-docx")
+    return _WriteWidgets(
+        instruction=instruction,
+        target=target,
+        mode=mode,
+        endpoint=endpoint,
+        base_url=base_url,
+        model_id=model_id,
+        plan_button=plan_button,
+        write_button=write_button,
+        stop_button=stop_button,
+        resume_button=resume_button,
+        title=title,
+        plan=plan,
+        total=total,
+        job_id=job_id,
+        status=status,
+        counters=counters,
+        document=document,
+        markdown_file=markdown_file,
+        docx_file=docx_file,
+        planned_job=gr.State(""),
+    )
 
-    # the job Plan made, which Write writes with the edited table ("" when none waits); the job
-    # id box shows it too, but the user may type there, so Write reads this instead
-    planned_job = gr.State("")
 
-    instruction.change(writer.target_for, instruction, target)
-    plan.change(plan_total, [plan, target], total)
+def _wire_plan(widgets: _WriteWidgets, writer: Writer, remembered_job: gr.BrowserState) -> None:
+    widgets.instruction.change(writer.target_for, widgets.instruction, widgets.target)
+    widgets.plan.change(plan_total, [widgets.plan, widgets.target], widgets.total)
 
     @shown
     def make_plan(text: str, words: float | None, url: str, name: str) -> list[Any]:
@@ -147,25 +210,14 @@ def _write_tab(
         note = f"**planned**: edit the plan, then press Write to write job `{planned}`"
         return [heading, rows, planned, planned, planned, note]
 
-    plan_button.click(
-        make_plan, [instruction, target, base_url, model_id], [title, plan, planned_job, job_id, remembered_job, status]
+    widgets.plan_button.click(
+        make_plan,
+        [widgets.instruction, widgets.target, widgets.base_url, widgets.model_id],
+        [widgets.title, widgets.plan, widgets.planned_job, widgets.job_id, remembered_job, widgets.status],
     )
 
-    def finish(progress: Progress, final_title: str) -> tuple[Any, Any]:
-        if progress.status != "done" or not progress.text.strip():
-            return gr.DownloadButton(visible=False), gr.DownloadButton(visible=False)
-        stem = file_stem(final_title or progress.text.splitlines()[0].lstrip("# "))
-        folder = Path(downloads)
-        return (
-            gr.DownloadButton(value=str(write_markdown(progress.text, folder, stem)), visible=True),
-            gr.DownloadButton(value=str(write_docx(progress.text, folder, stem)), visible=True),
-        )
 
-    def shown_progress(progress: Progress, final_title: str) -> list[Any]:
-        note = f"**{progress.status}**" + (f": {progress.error}" if progress.error else "")
-        md, docx = finish(progress, final_title) if progress.status != "running" else (gr.skip(), gr.skip())
-        return [progress.text, progress.counters, note, md, docx]
-
+def _wire_write(widgets: _WriteWidgets, writer: Writer, downloads: Path, remembered_job: gr.BrowserState) -> None:
     @shown
     def write(
         text: str,
@@ -183,32 +235,54 @@ def _write_tab(
             # the planned job (if any) is now written or replaced: a second Write starts afresh
             yield [new_id, new_id, "", "", "", "**running**", gr.skip(), gr.skip()]
             for progress in writer.follow(new_id):
-                yield [*unchanged, *shown_progress(progress, heading)]
+                yield [*unchanged, *_shown_progress(progress, heading, downloads)]
             return
         for progress in writer.write_inline(text, words, chosen_mode, url, name):
-            yield [*unchanged, *shown_progress(progress, heading)]
+            yield [*unchanged, *_shown_progress(progress, heading, downloads)]
 
-    outputs = [document, counters, status, markdown_file, docx_file]
-    write_button.click(
+    widgets.write_button.click(
         write,
-        [instruction, target, mode, plan, title, base_url, model_id, planned_job],
-        [job_id, remembered_job, planned_job, *outputs],
+        [
+            widgets.instruction,
+            widgets.target,
+            widgets.mode,
+            widgets.plan,
+            widgets.title,
+            widgets.base_url,
+            widgets.model_id,
+            widgets.planned_job,
+        ],
+        [widgets.job_id, remembered_job, widgets.planned_job, *widgets.progress_outputs()],
     )
 
     @shown
     def resume(current: str) -> Iterator[Any]:
         resumed = writer.resume(current)
         for progress in writer.follow(resumed):
-            yield [resumed, *shown_progress(progress, "")]
+            yield [resumed, *_shown_progress(progress, "", downloads)]
 
-    resume_button.click(resume, job_id, [job_id, *outputs])
-    stop_button.click(shown(writer.stop), job_id, status)
+    widgets.resume_button.click(resume, widgets.job_id, [widgets.job_id, *widgets.progress_outputs()])
+    widgets.stop_button.click(shown(writer.stop), widgets.job_id, widgets.status)
 
-    def on_load(saved: str) -> tuple[str, str]:
-        note = f"Backend: `{backend()}`. Writes here are jobs of this server's API too (/v1/writes)."
-        return saved or "", f"{note} {others()}" if others else note
 
-    page.load(on_load, remembered_job, [job_id, endpoint])
+def _shown_progress(progress: Progress, final_title: str, downloads: Path) -> list[Any]:
+    """Document, counters, status note and the two download buttons (shown once the write is done)."""
+    note = f"**{progress.status}**" + (f": {progress.error}" if progress.error else "")
+    if progress.status == "running":
+        files: tuple[Any, Any] = (gr.skip(), gr.skip())
+    else:
+        files = _download_buttons(progress, final_title, downloads)
+    return [progress.text, progress.counters, note, *files]
+
+
+def _download_buttons(progress: Progress, final_title: str, downloads: Path) -> tuple[Any, Any]:
+    if progress.status != "done" or not progress.text.strip():
+        return gr.DownloadButton(visible=False), gr.DownloadButton(visible=False)
+    stem = file_stem(final_title or progress.text.splitlines()[0].lstrip("# "))
+    return (
+        gr.DownloadButton(value=str(write_markdown(progress.text, downloads, stem)), visible=True),
+        gr.DownloadButton(value=str(write_docx(progress.text, downloads, stem)), visible=True),
+    )
 
 
 def _scatter(history: list[dict[str, Any]]) -> Any:

@@ -25,7 +25,9 @@ class _Commands(TyperGroup):
 
 app = typer.Typer(
     cls=_Commands,
-    help="Ultra-long writing with LLMs: plan, write, synthesise data, train and evaluate.",
+    help="Ultra-long writing with LLMs: plan, write, synthesise data, train and evaluate. "
+    "Output: -o/--output names what a command writes (a file; a folder for eval); training recipes "
+    "name theirs with TRL's output_dir.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

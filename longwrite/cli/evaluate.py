@@ -41,7 +41,9 @@ class BadLine(StrEnum):
 
 
 DataFile = Annotated[Path, typer.Option("--data", help="benchmark .jsonl (rows with prompt, type, length)")]
-OutDir = Annotated[Path, typer.Option("--out", help="result folder (a rerun resumes it)")]
+# -o/--output names what a command writes, as everywhere in the CLI (here a folder); --out is
+# the name the result folders' recorded commands use
+OutDir = Annotated[Path, typer.Option("-o", "--output", "--out", help="result folder (a rerun resumes it)")]
 EvalModeOption = Annotated[EvalMode, typer.Option("--mode", help="agent, model (one call) or auto")]
 Concurrency = Annotated[int, typer.Option("--concurrency", min=1, help="answers written at once")]
 OnBadLine = Annotated[BadLine, typer.Option("--on-bad-line", help="a bad JSONL line: stop, or skip it")]
@@ -52,8 +54,8 @@ Temperature = Annotated[float, typer.Option("--temperature", min=0.0, max=2.0, h
     "longbench-write",
     epilog=(
         "Examples:\n\n  longwrite eval longbench-write --data longbench_write_en.jsonl --stratify 4 --lang en "
-        "--mode agent --out runs/agent\n\n  longwrite eval longbench-write --data longbench_write.jsonl --mode model "
-        "--out runs/model --base-url http://localhost:8001/v1 --judge-base-url https://api.openai.com/v1 "
+        "--mode agent -o runs/agent\n\n  longwrite eval longbench-write --data longbench_write.jsonl --mode model "
+        "-o runs/model --base-url http://localhost:8001/v1 --judge-base-url https://api.openai.com/v1 "
         "--judge-model gpt-4o --judge-api-key sk-..."
     ),
 )
@@ -131,7 +133,7 @@ def eval_longbench_write(
 @eval_app.command(
     "ruler",
     epilog="Example:\n\n  longwrite eval ruler --data longwrite_ruler.jsonl --lengths 1000,2000,5000 --per-length 2 "
-    "--out runs/ruler",
+    "-o runs/ruler",
 )
 def eval_ruler(
     data: DataFile,
@@ -170,7 +172,7 @@ def eval_ruler(
     typer.echo(f"longest output {scores['longest_output']:,} words -> {out}/report.md")
 
 
-@eval_app.command("compare", epilog="Example:\n\n  longwrite eval compare runs/agent runs/model --out runs/compare")
+@eval_app.command("compare", epilog="Example:\n\n  longwrite eval compare runs/agent runs/model -o runs/compare")
 def eval_compare(
     runs: Annotated[list[Path], typer.Argument(help="finished LongBench-Write result folders")],
     out: OutDir,

@@ -1,8 +1,9 @@
 """`longwrite train sft|dpo|pairs --config RECIPE.yaml [--key value ...]`.
 
-Every recipe key can be overridden on the command line (`--learning_rate 2e-6`); the keys, their
-defaults and help are printed by `--help`. Heavy imports (torch, TRL) happen only when a command
-runs, after the recipe and the data have been checked.
+Training recipes are TRL configs: any key of TRL's SFTConfig/DPOConfig and ModelConfig, plus
+longwrite's own (printed by `--help`); each can be overridden on the command line
+(`--learning_rate 2e-6`, `--report_to tensorboard`). Heavy imports (torch, TRL) happen only when
+a command runs.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from longwrite.cli.options import ApiKey, settings_from
-from training.recipe import DpoRecipe, PairsRecipe, SftRecipe, describe, load_recipe
+from training.recipe import LongwriteArguments, PairsRecipe, describe, load_recipe
 
 if TYPE_CHECKING:
     from longwrite.settings import Settings
@@ -28,37 +29,57 @@ train_app = typer.Typer(
     no_args_is_help=True,
 )
 WITH_OVERRIDES = {"allow_extra_args": True, "ignore_unknown_options": True}
-Config = Annotated[Path | None, typer.Option("--config", help="the recipe (YAML); keys can be overridden after it")]
+Config = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", help="the recipe: a YAML file or a shipped recipe's name; keys can be overridden after it"
+    ),
+]
+TRL_KEYS = (
+    "\n\nRecipe keys: every key of TRL's {config} and ModelConfig (model_name_or_path, dtype, use_peft, lora_r, "
+    "lora_alpha, lora_target_modules, ...) under its TRL name, e.g. --report_to tensorboard, --push_to_hub, "
+    "--gradient_checkpointing true, --deepspeed ds.json; longwrite's defaults where TRL's differ: {defaults}. "
+    "Plus longwrite's own:\n\n"
+)
+
+
+def _keys(config: str, kind: str) -> str:
+    from training.train_config import LONGWRITE_DEFAULTS
+
+    defaults = LONGWRITE_DEFAULTS["common"] | LONGWRITE_DEFAULTS[kind]
+    shown = ", ".join(f"{key} {value}" for key, value in defaults.items())
+    return TRL_KEYS.format(config=config, defaults=shown) + describe(LongwriteArguments, required=("data",))
+
+
 Overwrite = Annotated[bool, typer.Option("--overwrite", help="replace another run already in output_dir")]
 
 
 @train_app.command(
     "sft",
     context_settings=WITH_OVERRIDES,
-    epilog="Example:\n\n  longwrite train sft --config training/recipes/smollm2-135m-cpu.yaml --max_steps 20"
-    "\n\nRecipe keys:\n\n" + describe(SftRecipe),
+    epilog="Example:\n\n  longwrite train sft --config smollm2-135m-cpu --max_steps 20 --report_to tensorboard"
+    + _keys("SFTConfig", "sft"),
 )
 def train_sft(ctx: typer.Context, config: Config = None, overwrite: Overwrite = False) -> None:
     """Supervised fine-tuning: loss on the answers, averaged over all target tokens, packed."""
-    recipe = load_recipe(SftRecipe, config, ctx.args)
     from training.sft import run_sft
+    from training.train_config import load_train_config
 
-    summary = run_sft(recipe, source=str(config or "the recipe"), overwrite=overwrite)
+    summary = run_sft(load_train_config("sft", config, ctx.args), overwrite=overwrite)
     typer.echo(summary.line())
 
 
 @train_app.command(
     "dpo",
     context_settings=WITH_OVERRIDES,
-    epilog="Example:\n\n  longwrite train dpo --config training/recipes/smollm2-135m-dpo-cpu.yaml"
-    "\n\nRecipe keys:\n\n" + describe(DpoRecipe),
+    epilog="Example:\n\n  longwrite train dpo --config smollm2-135m-dpo-cpu" + _keys("DPOConfig", "dpo"),
 )
 def train_dpo(ctx: typer.Context, config: Config = None, overwrite: Overwrite = False) -> None:
     """Direct preference optimisation on the rows `longwrite train pairs` writes."""
-    recipe = load_recipe(DpoRecipe, config, ctx.args)
     from training.dpo import run_dpo
+    from training.train_config import load_train_config
 
-    summary = run_dpo(recipe, source=str(config or "the recipe"), overwrite=overwrite)
+    summary = run_dpo(load_train_config("dpo", config, ctx.args), overwrite=overwrite)
     typer.echo(summary.line())
 
 
@@ -66,7 +87,7 @@ def train_dpo(ctx: typer.Context, config: Config = None, overwrite: Overwrite = 
     "pairs",
     context_settings=WITH_OVERRIDES,
     epilog="Example:\n\n  longwrite train pairs --config smollm2-135m-pairs-cpu --base_url "
-    "http://localhost:8001/v1\n\nRecipe keys:\n\n" + describe(PairsRecipe),
+    "http://localhost:8001/v1\n\nRecipe keys:\n\n" + describe(PairsRecipe, required=("data", "output")),
 )
 def train_pairs(
     ctx: typer.Context,

@@ -31,7 +31,7 @@ def _eval(out: Path, env: dict[str, str], *extra: str) -> list[str]:
         str(DATA),
         "--mode",
         "agent",
-        "--out",
+        "-o",
         str(out),
         *extra,
     ]

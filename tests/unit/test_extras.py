@@ -10,7 +10,7 @@ import pytest
 
 from longwrite import extras
 from longwrite.errors import InputError
-from training.recipe import SftRecipe, load_recipe
+from training.train_config import load_train_config
 
 
 def _without(monkeypatch, *absent: str) -> None:
@@ -47,7 +47,7 @@ def test_an_installed_extra_passes(monkeypatch):
 
 
 def test_a_shipped_recipe_is_found_by_name_and_a_wrong_name_lists_them():
-    assert load_recipe(SftRecipe, Path("smollm2-135m-cpu"), ["--max_steps", "2"]).max_steps == 2
-    assert load_recipe(SftRecipe, Path("smollm2-135m-cpu.yaml"), []).embedded_model is True
+    assert load_train_config("sft", Path("smollm2-135m-cpu"), ["--max_steps", "2"]).trainer.max_steps == 2
+    assert load_train_config("sft", Path("smollm2-135m-cpu.yaml"), []).ours.embedded_model is True
     with pytest.raises(InputError, match=r"shipped recipe \(.*smollm2-135m-cpu"):
-        load_recipe(SftRecipe, Path("smollm2-135m"), [])
+        load_train_config("sft", Path("smollm2-135m"), [])
