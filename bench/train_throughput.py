@@ -24,8 +24,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import torch
 
-from training.sft import run_sft
 from training.train_config import load_train_config
+from training.trainer import run_training
 
 
 def main() -> None:
@@ -49,7 +49,7 @@ def main() -> None:
                 config = load_train_config("sft", args.config, overrides)
                 if args.device == "cuda":
                     torch.cuda.reset_peak_memory_stats()
-                summary = run_sft(config)
+                summary = run_training(config)
                 rates[name].append(summary.tokens / summary.seconds)
                 if args.device == "cuda":
                     cuda_peaks.append(torch.cuda.max_memory_allocated() / 2**30)

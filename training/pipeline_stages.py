@@ -229,15 +229,10 @@ def _last_checkpoint(folder: Path) -> str | None:
 def _train(run: StageRun, name: str, data: Path, init_adapter: Path | None, dpo: bool = False) -> dict[str, Any]:
     config = _train_config(run, name, data, init_adapter, dpo)
     resumed = _last_checkpoint(run.folder / MODEL_DIR) if config.trainer.resume_from_checkpoint else None
+    from training.trainer import run_training
+
     with contextlib.redirect_stdout(sys.stderr):
-        if dpo:
-            from training.dpo import run_dpo
-
-            summary = run_dpo(config, overwrite=True)
-        else:
-            from training.sft import run_sft
-
-            summary = run_sft(config, overwrite=True)
+        summary = run_training(config, overwrite=True)
     _drop_checkpoints(run.folder / MODEL_DIR)
     return {
         "steps": summary.steps,

@@ -20,6 +20,7 @@ from training.recipe import LongwriteArguments, PairsRecipe, describe, load_reci
 if TYPE_CHECKING:
     from longwrite.settings import Settings
     from training.pairs import Judge
+    from training.train_config import Kind
 
 train_app = typer.Typer(
     help="Fine-tune for long output with TRL: `sft` on long-output conversations, `pairs` to sample preference "
@@ -62,11 +63,7 @@ Overwrite = Annotated[bool, typer.Option("--overwrite", help="replace another ru
 )
 def train_sft(ctx: typer.Context, config: Config = None, overwrite: Overwrite = False) -> None:
     """Supervised fine-tuning: loss on the answers, averaged over all target tokens, packed."""
-    from training.sft import run_sft
-    from training.train_config import load_train_config
-
-    summary = run_sft(load_train_config("sft", config, ctx.args), overwrite=overwrite)
-    typer.echo(summary.line())
+    _train("sft", config, ctx.args, overwrite)
 
 
 @train_app.command(
@@ -76,11 +73,14 @@ def train_sft(ctx: typer.Context, config: Config = None, overwrite: Overwrite = 
 )
 def train_dpo(ctx: typer.Context, config: Config = None, overwrite: Overwrite = False) -> None:
     """Direct preference optimisation on the rows `longwrite train pairs` writes."""
-    from training.dpo import run_dpo
-    from training.train_config import load_train_config
+    _train("dpo", config, ctx.args, overwrite)
 
-    summary = run_dpo(load_train_config("dpo", config, ctx.args), overwrite=overwrite)
-    typer.echo(summary.line())
+
+def _train(kind: Kind, config: Path | None, overrides: list[str], overwrite: bool) -> None:
+    from training.train_config import load_train_config
+    from training.trainer import run_training
+
+    typer.echo(run_training(load_train_config(kind, config, overrides), overwrite=overwrite).line())
 
 
 @train_app.command(

@@ -8,6 +8,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.stub_backend import send_json
+
 
 class OpenAIStub:
     """Use as a context manager; `url` is its /v1 base URL, `gets` and `chats` what it was asked."""
@@ -75,11 +77,6 @@ class OpenAIStub:
                 self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
 
             def _send(self, status: int, payload: dict[str, Any]) -> None:
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                send_json(self, status, payload)
 
         return Handler

@@ -72,13 +72,13 @@ def expected_update(tiny: Path, rows: list[dict], lr: float, per_token: bool) ->
 
 @pytest.mark.parametrize(("batch", "accumulation"), [(2, 1), (1, 2)])
 def test_a_long_and_a_short_answer_weigh_per_token_not_per_sample(tiny, tmp_path, batch, accumulation):
-    from training.sft import run_sft
+    from training.trainer import run_training
 
     rows = [conversation(4, 60, seed=1), conversation(4, 3, seed=7)]  # 60 answer words against 3
     data = write_rows(tmp_path / "rows.jsonl", rows)
     recipe = sft_recipe(tiny, data, tmp_path / "out", per_device_train_batch_size=batch,
                         gradient_accumulation_steps=accumulation)  # fmt: skip
-    summary = run_sft(recipe)
+    summary = run_training(recipe)
     before, after = weights(tiny), weights(tmp_path / "out")
     actual = {name: after[name] - before[name] for name in before}
     assert summary.steps == 1 and any(delta.abs().max() > 0 for delta in actual.values())  # the step changed weights
@@ -97,10 +97,12 @@ def test_a_long_and_a_short_answer_weigh_per_token_not_per_sample(tiny, tmp_path
 def test_sft_saves_a_checkpoint_that_loads_with_its_chat_template(tiny, tmp_path):
     from transformers import AutoTokenizer
 
-    from training.sft import run_sft
+    from training.trainer import run_training
 
     data = write_rows(tmp_path / "rows.jsonl", [conversation(4, 20, seed=s) for s in range(4)])
-    summary = run_sft(sft_recipe(tiny, data, tmp_path / "out", max_steps=2, learning_rate=1e-3, optim="adamw_torch"))
+    summary = run_training(
+        sft_recipe(tiny, data, tmp_path / "out", max_steps=2, learning_rate=1e-3, optim="adamw_torch")
+    )
     out = tmp_path / "out"
     assert summary.steps == 2 and summary.tokens > 0 and summary.final_loss is not None
     assert "trained 2 steps on 4 samples" in summary.line() and str(out) in summary.line()
@@ -112,27 +114,27 @@ def test_sft_saves_a_checkpoint_that_loads_with_its_chat_template(tiny, tmp_path
 
 
 def test_a_folder_that_holds_another_run_is_refused_unless_overwrite(tiny, tmp_path):
-    from training.sft import run_sft
+    from training.trainer import run_training
 
     data = write_rows(tmp_path / "rows.jsonl", [conversation(4, 10, seed=s) for s in range(2)])
     out = tmp_path / "out"
     out.mkdir()
     (out / "notes.txt").write_text("someone else's run")
     with pytest.raises(InputError, match=r"already holds another run.*--overwrite"):
-        run_sft(sft_recipe(tiny, data, out))
+        run_training(sft_recipe(tiny, data, out))
     assert (out / "notes.txt").exists()  # nothing is lost by the refusal
-    run_sft(sft_recipe(tiny, data, out), overwrite=True)
+    run_training(sft_recipe(tiny, data, out), overwrite=True)
     assert not (out / "notes.txt").exists() and (out / "model.safetensors").exists()
 
 
 def test_resume_latest_continues_from_the_last_checkpoint(tiny, tmp_path):
-    from training.sft import run_sft
+    from training.trainer import run_training
 
     data = write_rows(tmp_path / "rows.jsonl", [conversation(4, 10, seed=s) for s in range(4)])
     out = tmp_path / "out"
-    run_sft(sft_recipe(tiny, data, out, max_steps=1, per_device_train_batch_size=1))
+    run_training(sft_recipe(tiny, data, out, max_steps=1, per_device_train_batch_size=1))
     assert (out / "checkpoint-1").is_dir()
-    summary = run_sft(sft_recipe(tiny, data, out, max_steps=3, per_device_train_batch_size=1,
+    summary = run_training(sft_recipe(tiny, data, out, max_steps=3, per_device_train_batch_size=1,
                                  resume_from_checkpoint="latest"))  # fmt: skip
     assert summary.steps == 3
     state = json.loads((out / "trainer_state.json").read_text())
@@ -140,11 +142,13 @@ def test_resume_latest_continues_from_the_last_checkpoint(tiny, tmp_path):
 
 
 def test_lora_is_merged_into_a_plain_checkpoint(tiny, tmp_path):
-    from training.sft import run_sft
+    from training.trainer import run_training
 
     data = write_rows(tmp_path / "rows.jsonl", [conversation(4, 20, seed=s) for s in range(2)])
     out = tmp_path / "out"
-    run_sft(sft_recipe(tiny, data, out, use_peft=True, lora_r=4, lora_alpha=8, learning_rate=1e-2, optim="adamw_torch"))
+    run_training(
+        sft_recipe(tiny, data, out, use_peft=True, lora_r=4, lora_alpha=8, learning_rate=1e-2, optim="adamw_torch")
+    )
     assert not (out / "adapter_config.json").exists()
     after, before = weights(out), weights(tiny)
     assert set(after) == set(before)  # no lora_A/lora_B left: it loads as the base architecture
@@ -154,7 +158,7 @@ def test_lora_is_merged_into_a_plain_checkpoint(tiny, tmp_path):
 
 
 def test_dpo_steps_move_the_policy(tiny, tmp_path):
-    from training.dpo import run_dpo
+    from training.trainer import run_training
 
     rows = []
     for seed in range(2):
@@ -165,7 +169,7 @@ def test_dpo_steps_move_the_policy(tiny, tmp_path):
     recipe = train_config("dpo", dict(model_name_or_path=str(tiny), data=str(data), output_dir=str(tmp_path / "out"),
                           device="cpu", max_length=128, max_steps=2, per_device_train_batch_size=2,
                           learning_rate=1e-2, lr_scheduler_type="constant", logging_steps=1), [], "test")  # fmt: skip
-    summary = run_dpo(recipe)
+    summary = run_training(recipe)
     assert summary.steps == 2 and summary.final_loss is not None
     changed = [name for name, w in weights(tmp_path / "out").items() if not torch.equal(w, weights(tiny)[name])]
     assert changed
