@@ -106,6 +106,16 @@ def done(words: int, target: int) -> DoneEvent:
     return DoneEvent(event="done", words=words, target=target, length_score=length_score(target, words))
 
 
+class FinishedEvent(TypedDict):
+    event: str
+    result: Any  # the job's agent.jobs.JobResult (not imported: agent.jobs imports this module)
+
+
+def finished(result: Any) -> FinishedEvent:
+    """The Python API's last event (longwrite/library.py:events)."""
+    return FinishedEvent(event=EVENT_FINISHED, result=result)
+
+
 def status_event(status: str, message: str | None = None) -> StatusEvent:
     event: dict[str, Any] = {"event": status}
     if status == EVENT_ERROR:

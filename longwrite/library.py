@@ -21,9 +21,10 @@ import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
-from agent.events import EVENT_FINISHED
+from agent.events import finished
 from agent.jobs import JobResult, JobStore, new_job_id, run_job
 from agent.state import AgentContext
+from agent.threads import start_worker
 from longwrite.errors import InputError
 from longwrite.limits import check_instruction, target_length
 from longwrite.settings import Settings, settings_from
@@ -92,26 +93,17 @@ def events(instruction: str | None = None, **options: Any) -> Iterator[Event]:
     its job. An error of the write is raised here, after the events before it.
     """
     cancel = threading.Event()
-    pipe: queue.Queue[tuple[str, Any]] = queue.Queue()
+    pipe: queue.Queue[Any] = queue.Queue()
+    ended = object()  # put after the write's last event, once its outcome is known
 
-    def work() -> None:
-        try:
-            result = write(instruction, on_event=lambda event: pipe.put(("event", event)), cancel=cancel, **options)
-            pipe.put(("result", result))
-        except BaseException as error:  # handed to the reader, which raises it
-            pipe.put(("error", error))
-
-    threading.Thread(target=work, name="longwrite-events", daemon=True).start()
+    outcome = start_worker(
+        lambda: write(instruction, on_event=pipe.put, cancel=cancel, **options), name="longwrite-events"
+    )
+    outcome.add_done_callback(lambda _: pipe.put(ended))
     try:
-        while True:
-            kind, item = pipe.get()
-            if kind == "event":
-                yield item
-            elif kind == "result":
-                yield {"event": EVENT_FINISHED, "result": item}
-                return
-            else:
-                raise item
+        while (item := pipe.get()) is not ended:
+            yield item
+        yield finished(outcome.result())  # raises the write's error, after the events before it
     finally:
         cancel.set()  # a reader that stopped early stops the write too
 

@@ -20,12 +20,12 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from agent.events import MarkdownStream
 from agent.jobs import new_job_id
+from agent.threads import in_thread
 from longwrite.errors import Cancelled, LongwriteError
 from ui.errors import from_product_error
 from ui.job_manager import JobManager
 from ui.schemas import AGENT_MODEL, ChatCompletionRequest, chunk_body, completion_body, completion_id, error_body
 from ui.service import ChatOutcome, WriteService
-from ui.threads import in_thread
 
 log = logging.getLogger("longwrite.api")
 INTERNAL_ERROR = "The server failed with an internal error; see its log."

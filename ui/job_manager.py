@@ -34,13 +34,13 @@ from agent.job_records import (
 )
 from agent.jobs import JobResult, JobStore, new_job_id, revise_plan, run_job
 from agent.state import Section
+from agent.threads import start_worker
 from longwrite.errors import Cancelled, LongwriteError
 from longwrite.limits import check_target, target_from
 from longwrite.text import count_words, length_score
 from model.client import Endpoint, backend_errors
 from ui.errors import ApiError
 from ui.service import WriteService
-from ui.threads import start_worker
 
 log = logging.getLogger("longwrite.jobs")
 

@@ -23,12 +23,12 @@ from agent.job_records import CANCELLED, PLANNED, RESUMABLE, RUNNING
 from agent.jobs import write_once
 from agent.model_first import write_auto
 from agent.state import Section
+from agent.threads import start_worker
 from longwrite.errors import Cancelled, InputError, LongwriteError
 from longwrite.text import count_words, detect_language, length_score, repetition, required_length
 from model.client import backend_errors
 from ui.job_manager import JobManager
 from ui.service import WriteService
-from ui.threads import start_worker
 
 POLL_S = 0.5
 PAGE_EXAMPLE = "'Write a 3000-word guide to growing tomatoes'"
