@@ -36,6 +36,7 @@ sft:
   embedded_model: true
   max_length: 1024
   packing: false
+  use_peft: true
   lora_r: 4
   lora_alpha: 8
   merge_lora: false
