@@ -50,6 +50,15 @@ def strip_heading(text: str) -> str:
     return text.lstrip()
 
 
+_TOP_HEADING = re.compile(r"^#{1,2}(?=[ \t])", re.MULTILINE)
+
+
+def demote_headings(text: str) -> str:
+    """A section's own `#` and `##` headings as `###`: the document's title and its plan's
+    sections keep the top two levels, so its outline is the plan."""
+    return _TOP_HEADING.sub("###", text)
+
+
 def shown_answer(answer: str, kept: str) -> str:
     """How the conversation shows an answer of which `kept` went into the document.
 

@@ -37,8 +37,8 @@ def _no_chunks_is_a_backend_error() -> Iterator[None]:
         if "No generation chunks" not in str(error):
             raise
         raise BackendError(
-            "The model server answered with no chat content (not an OpenAI-compatible stream); "
-            "check that --base-url points at its /v1 API."
+            "The model server ended its answer with no chat content: it stopped or dropped the connection "
+            "mid-answer, or it is not an OpenAI-compatible API (check that --base-url points at its /v1)."
         ) from error
 
 

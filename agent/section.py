@@ -20,7 +20,7 @@ from agent.context import (
     section_turns,
     single_messages,
 )
-from agent.document import drop_empty_lines, join_continuation, shown_answer, strip_heading
+from agent.document import demote_headings, drop_empty_lines, join_continuation, shown_answer, strip_heading
 from agent.generate import Generation, generate
 from agent.guard import LoopGuard, cut_loop
 from agent.prompts import PromptSet, prompts_for
@@ -197,7 +197,8 @@ class _SectionWriter:
     def judge(self, generation: Generation, messages: list[BaseMessage], guard: LoopGuard) -> None:
         """Keep the usable, non-repeating part of the answer; note a loop or a stall."""
         body = self.body
-        kept, repeats = cut_loop(join_continuation(body, _usable_text(generation, first=not body)), guard)
+        usable = _usable_text(generation, first=not body, under_heading=not self.single)
+        kept, repeats = cut_loop(join_continuation(body, usable), guard)
         ask = str(messages[-1].content) if self.turns else ""
         self.turns = _with_answer(self.turns, body, kept, generation.text, ask=ask)
         if repeats:
@@ -277,10 +278,12 @@ def _with_answer(turns: list[Turn], body: str, kept: str, answer: str, ask: str)
     return [*turns, Turn(ask=ask, said=shown_answer(answer, addition))]
 
 
-def _usable_text(generation: Generation, first: bool) -> str:
+def _usable_text(generation: Generation, first: bool, under_heading: bool) -> str:
     text = drop_empty_lines(generation.text)
     if first:
         text = strip_heading(text)
+    if under_heading:
+        text = demote_headings(text)
     if generation.finish_reason == "length":
         text = budget.drop_unfinished_sentence(text)
     return text.strip()

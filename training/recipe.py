@@ -22,6 +22,7 @@ from typing import Any, Literal, NoReturn
 import yaml
 
 from longwrite.errors import InputError
+from longwrite.extras import require
 
 
 def _help(text: str, default: Any = None) -> Any:
@@ -186,6 +187,7 @@ def build(kind: type, namespace: argparse.Namespace, source: str) -> Any:
 
 
 def _parser(kinds: list[type], source: str) -> Any:
+    require("train", "Reading a recipe (TRL's parser)")
     from trl import TrlParser
 
     class RecipeParser(TrlParser):

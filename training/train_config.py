@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from longwrite.errors import InputError
+from longwrite.extras import require
 from training.recipe import LongwriteArguments, build, parse_recipe, recipe_file_values
 
 log = logging.getLogger(__name__)
@@ -133,6 +134,7 @@ def _refuse_renamed_flags(overrides: list[str], source: str) -> None:
 
 
 def _trl_kinds(kind: Kind) -> tuple[type, type]:
+    require("train", f"Training (longwrite train {kind}, a pipeline's training sections)")
     from trl import DPOConfig, ModelConfig, SFTConfig
 
     return (SFTConfig if kind == "sft" else DPOConfig), ModelConfig

@@ -83,7 +83,7 @@ def test_pairs_then_dpo_run_real_steps(sft_checkpoint, tmp_path):
 
     out = tmp_path / "dpo-smollm2"
     result = _train(tmp_path, "dpo", "--config", "training/recipes/smollm2-135m-dpo-cpu.yaml",
-                    "--model", str(sft_checkpoint), "--data", str(pairs), "--output_dir", str(out),
+                    "--model_name_or_path", str(sft_checkpoint), "--data", str(pairs), "--output_dir", str(out),
                     "--max_steps", "2")  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.startswith("trained 2 steps on 2 samples")

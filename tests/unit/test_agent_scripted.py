@@ -521,3 +521,23 @@ def test_a_job_is_written_by_one_process_at_a_time(tmp_path):
         assert result.status == "done"
         with store._lock_connection() as locks:
             assert locks.execute("SELECT COUNT(*) FROM job_holders").fetchone()[0] == 0  # released
+
+
+def test_headings_a_model_writes_inside_a_section_sit_below_the_plans(tmp_path):
+    def reply(messages, options) -> str:
+        last = messages[-1].content
+        if "Make an outline" in last:
+            return _parts_outline(3)
+        words = _requested_words(last)
+        half = prose(words // 2, seed=f"a{len(model.calls)}")
+        return f"{half}\n\n## Question {len(model.calls)}\n\n# Answer\n\n" + prose(
+            words // 2, seed=f"b{len(model.calls)}"
+        )
+
+    model = ScriptedChatModel(reply=reply)
+    ctx = scripted_context(settings=Settings(home="/nonexistent"), make_model=lambda: model, section_words=400)
+    with JobStore(tmp_path / "jobs.sqlite") as store:
+        result = run_job(store, ctx, "job-h", instruction="Write a 1200-word piece on lighthouses.", target=1200)
+    top = re.findall(r"^#{1,2} (.+)$", result.document, flags=re.MULTILINE)
+    assert top == ["Lighthouses", *[section["title"] for section in result.plan]]  # the outline is the plan
+    assert "### Question" in result.document and "### Answer" in result.document  # kept, one level down

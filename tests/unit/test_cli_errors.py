@@ -115,7 +115,7 @@ def test_a_broken_server_gets_a_clear_error_and_the_job_is_kept(tmp_path, broken
         "write", "Write a 600-word note on tea.", "--base-url", url, "--job", "broken-job", home=tmp_path,
         env={"LONGWRITE_MAX_RETRIES": "1", "LONGWRITE_BASE_URL": url},
     )  # fmt: skip
-    fragment = "answered HTTP 500" if mode == "500" else "not an OpenAI-compatible stream"
+    fragment = "answered HTTP 500" if mode == "500" else "not an OpenAI-compatible API"
     assert_clear_error(result, fragment, code=3)
     assert "--job broken-job --resume" in result.stderr
 

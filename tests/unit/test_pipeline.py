@@ -42,6 +42,11 @@ def _counting_stages(calls: list[str]) -> list[Stage]:
     ]
 
 
+@pytest.mark.parametrize("path", sorted(RECIPES.glob("pipeline-*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_pipeline_recipe_loads(path):
+    assert load_pipeline_recipe(path).section("sft")
+
+
 def test_the_shipped_recipes_load():
     cpu = load_pipeline_recipe(RECIPES / "pipeline-smollm2-cpu.yaml")
     gpu = load_pipeline_recipe(RECIPES / "pipeline-qwen2.5-7b-gpu.yaml")
