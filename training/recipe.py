@@ -165,16 +165,21 @@ def parse_recipe(kinds: list[type], values: dict[str, Any], overrides: list[str]
     namespace, remaining = parser.parse_known_args([*tokens, *overrides])
     if remaining:
         flag = next((item for item in remaining if item.startswith("-")), remaining[0])
-        key = flag.lstrip("-").partition("=")[0].replace("-", "_")
+        key = flag_key(flag)
         raise InputError(
             f"Unknown recipe key {key!r} (given as {flag}) for {source}{_suggestion(key, actions)}; "
             "--help lists the keys."
         )
-    given_on_the_command_line = {item.lstrip("-").partition("=")[0].replace("-", "_") for item in overrides}
+    given_on_the_command_line = {flag_key(item) for item in overrides}
     for key, value in direct.items():
         if key not in given_on_the_command_line:
             setattr(namespace, key, value)
     return namespace
+
+
+def flag_key(flag: str) -> str:
+    """The recipe key a command-line flag sets: `--lora-r=8` -> `lora_r`."""
+    return flag.lstrip("-").partition("=")[0].replace("-", "_")
 
 
 def build(kind: type, namespace: argparse.Namespace, source: str) -> Any:

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from longwrite.errors import InputError
 from longwrite.extras import require
-from training.recipe import LongwriteArguments, build, parse_recipe, recipe_file_values
+from training.recipe import LongwriteArguments, build, flag_key, parse_recipe, recipe_file_values
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ def renamed(values: dict[str, Any], source: str) -> dict[str, Any]:
 
 def _refuse_renamed_flags(overrides: list[str], source: str) -> None:
     for item in overrides:
-        key = item.lstrip("-").partition("=")[0].replace("-", "_")
+        key = flag_key(item)
         if item.startswith("--") and key in RENAMED:
             raise InputError(f"--{key} is now --{RENAMED[key]} (TRL's name); {source} was not run.")
 
