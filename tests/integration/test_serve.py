@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import time
 
@@ -146,7 +147,9 @@ def test_backend_stopped_mid_run(tmp_path):
             for _chunk in stream:
                 pass
         job = _wait(server, job_id, lambda job: job["status"] != "running", timeout_s=120)
-        assert job["status"] == "error" and "could not be reached" in job["error"]
+        # Stopping the server either refuses the next request or cuts the answer being streamed.
+        assert job["status"] == "error"
+        assert re.search(r"could not be reached|stopped or dropped the connection", job["error"])
         events = httpx.get(f"{server.url}/v1/writes/{job_id}/events", timeout=30).text
         last = events.strip().split("\n\n")[-1]
         assert last.startswith("event: error") and json.loads(last.split("data: ", 1)[1])["message"]
