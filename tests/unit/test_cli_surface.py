@@ -144,3 +144,15 @@ def test_every_shipped_file_an_example_names_exists(where, line):
     shipped = [word for word in shlex.split(line) if re.match(r"training/(recipes|accelerate)/", word)]
     for path in shipped:
         assert (ROOT / path).is_file(), f"{where}: `{line}` names {path}, which does not exist"
+
+
+def test_every_help_text_shows_all_its_words():
+    """Rich reads `[word]` as markup and drops it: a help text must not lose words that way."""
+    for path, command in _commands(typer.main.get_command(app)):
+        if not command.help or command.hidden:
+            continue
+        result = CliRunner().invoke(app, [*path, "--help"], terminal_width=200)
+        assert result.exit_code == 0, path
+        shown = set(re.findall(r"[\w-]+", result.stdout))
+        missing = set(re.findall(r"[\w-]+", command.help)) - shown
+        assert not missing, f"longwrite {' '.join(path)} --help drops {sorted(missing)}"
