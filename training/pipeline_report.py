@@ -121,6 +121,18 @@ def model_card(run: StageRun, summary_of: Callable[[Path, str], dict[str, Any] |
     return "\n".join(lines)
 
 
+_TABLE_HEADER = [
+    "writer",
+    "S_l",
+    *[label for label, _ in RANGES],
+    "S_q",
+    "rep-4",
+    "words/s",
+    "longest Ruler output",
+    "longest not looping",
+]
+
+
 def _row(
     name: str, scores: dict[str, Any] | None, preds: list[dict[str, Any]], ruler: dict[str, Any] | None
 ) -> list[Any]:
@@ -141,16 +153,7 @@ def _row(
 
 
 def _before_after_table(run_dir: Path) -> str:
-    header = [
-        "writer",
-        "S_l",
-        *[label for label, _ in RANGES],
-        "S_q",
-        "rep-4",
-        "words/s",
-        "longest Ruler output",
-        "longest not looping",
-    ]
+    header = _TABLE_HEADER
     base_ruler, trained_ruler = (_ruler(run_dir, RULERS[k]) for k in ("base", "trained"))
     rows = [_row("base, model mode", _scores(run_dir, BASE_MODEL), _preds(run_dir, BASE_MODEL), base_ruler)]
     for mode, folder in TRAINED.items():
@@ -302,24 +305,32 @@ def _stage_times(run: StageRun) -> str:
 
 
 def _levers(run_dir: Path) -> str:
-    """Every finished run beside this one (other recipes: the levers tried), with its settings and S_l."""
-    rows = []
+    """Every finished run beside this one (other recipes: the levers tried), with its training
+    settings and the trained model's figures in model mode, under the base model's."""
+    base = _scores(run_dir, BASE_MODEL)
+    rows = [
+        [
+            "base (untrained)",
+            "-",
+            "-",
+            "-",
+            *_row("", base, _preds(run_dir, BASE_MODEL), _ruler(run_dir, RULERS["base"]))[1:],
+        ]
+    ]
     for other in sorted(run_dir.parent.iterdir()):
         scores = _scores(other, TRAINED["model"])
         recipe = other / "pipeline.json"
         if scores is None or not recipe.is_file():
             continue
-        sft = stage_summary(other, "sft") or {}
-        ranges = [scores["S_l_by_range"][label]["S_l"] for label, _ in RANGES]
-        rows.append(
-            [
-                other.name,
-                json.loads(recipe.read_text(encoding="utf-8"))["recipe"],
-                sft.get("steps"),
-                sft.get("final_loss"),
-                scores["S_l"],
-                *ranges,
-            ]
-        )
-    header = ["run", "recipe", "steps", "final loss", "S_l (model mode)", *[label for label, _ in RANGES]]
-    return "\n".join(["## Levers tried (each a run of its own recipe)", "", table(header, rows)])
+        trained = _row("", scores, _preds(other, TRAINED["model"]), _ruler(other, RULERS["trained"]))
+        last = next((stage_summary(other, name) for name in ("dpo", "anneal", "sft") if stage_summary(other, name)), {})
+        recipe_name = json.loads(recipe.read_text(encoding="utf-8"))["recipe"]
+        rows.append([other.name, f"`{recipe_name}`", last.get("steps"), last.get("final_loss"), *trained[1:]])
+    header = ["run", "recipe", "steps (last stage)", "final loss", *_TABLE_HEADER[1:]]
+    return "\n".join(
+        [
+            "## Levers tried (each a run of its own recipe; the recipe's comments say what it changed)",
+            "",
+            table(header, rows),
+        ]
+    )

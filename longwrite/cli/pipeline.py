@@ -22,9 +22,10 @@ def pipeline(
 ) -> None:
     """Train a long-output model from the agent's own data and prove it, one resumable stage at a time.
 
-    Stages: instructions, synth, curate, general, mix, sft, anneal (optional), pairs and dpo (optional),
-    export, eval-base, eval-trained, ship, eval-agent, report. Each writes into RUN/<stage>/ and is skipped when it finished with the
-    same settings; a killed run continues where it stopped when the same command is run again.
+    Stages: instructions, synth, curate, general, mix, sft, anneal (optional), pairs and dpo
+    (optional), export, eval-base, eval-trained, ship, eval-agent, report. Each writes into
+    RUN/<stage>/ and is skipped when it finished with the same settings; a killed run continues where
+    it stopped when the same command is run again.
     """
     from training.pipeline import Pipeline
     from training.pipeline_recipe import load_pipeline_recipe

@@ -120,3 +120,43 @@ def test_a_killed_pipeline_finishes_without_redoing_finished_work(tmp_path):
 
     again = subprocess.run(_command(recipe, "--dry-run"), env=env, cwd=ROOT, capture_output=True, text=True)
     assert again.returncode == 0 and again.stdout.count(" done ") >= 11  # every stage is finished
+
+
+PREFERENCE_SECTIONS = """
+anneal:
+  max_length: 1024
+  learning_rate: 1.0e-4
+  max_steps: 1
+pairs:
+  samples_per_prompt: 2
+  temperature: 1.0
+  max_tokens_factor: 1.0
+  min_margin: 0.0
+  limit: 2
+dpo:
+  max_length: 512
+  beta: 0.1
+  learning_rate: 1.0e-4
+  max_steps: 1
+"""
+
+
+def test_anneal_pairs_and_dpo_feed_the_exported_adapter(tmp_path):
+    """Minimum Tuning's anneal, then pairs sampled from the annealed model and a DPO step on them:
+    the adapter exported for serving is the DPO one."""
+    run_dir = tmp_path / "run"
+    recipe = tmp_path / "preference.yaml"
+    recipe.write_text(TINY_RECIPE.format(run_dir=run_dir, data=DATA) + PREFERENCE_SECTIONS, encoding="utf-8")
+    done = subprocess.run(_command(recipe, "--until", "export"), env=_env(tmp_path), cwd=ROOT,
+                          capture_output=True, text=True, timeout=1800)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    summaries = {
+        stage: json.loads((run_dir / stage / "stage.json").read_text())["summary"]
+        for stage in ("anneal", "pairs", "dpo", "export")
+    }
+    assert summaries["anneal"]["steps"] == 1 and summaries["dpo"]["steps"] == 1
+    pairs = [json.loads(line) for line in (run_dir / "pairs" / "pairs.jsonl").read_text().splitlines()]
+    assert summaries["pairs"]["pairs"] == len(pairs) == 2
+    assert all(pair["chosen_score"] >= pair["rejected_score"] for pair in pairs)
+    assert Path(summaries["export"]["model"]) == run_dir / "dpo" / "model"
+    assert (run_dir / "export" / "adapter.gguf").stat().st_size > 0

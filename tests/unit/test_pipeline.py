@@ -213,10 +213,20 @@ def test_the_adapter_ships_only_when_it_beats_the_base_in_every_range(tmp_path, 
     assert (run_dir / "shipped" / "smollm2-135m-longwrite.lora.gguf").is_file() is ships
     if not ships:
         assert "[0,500)" in result["why"]
+    # A lever tried before: another recipe's run beside this one, its DPO stage the last it trained.
+    lever = run_dir.parent / "lever"
+    _eval_folder(lever / "eval-trained" / "longbench-model", [40, 20, 10, 0], [150, 300, 400, 500], 35.0)
+    (lever / "pipeline.json").write_text(json.dumps({"recipe": "lever.yaml"}), encoding="utf-8")
+    for stage, steps in (("sft", 96), ("dpo", 48)):
+        (lever / stage).mkdir()
+        marker = {"finished": True, "summary": {"steps": steps, "final_loss": 0.5}}
+        (lever / stage / "stage.json").write_text(json.dumps(marker), encoding="utf-8")
     (run_dir / "report").mkdir()
     write_report(StageRun(recipe, run_dir / "report"))
     report = (run_dir / "report" / "report.md").read_text(encoding="utf-8")
     assert "| base, model mode | 27.75 | 56 | 33 | 18 | 4 |" in report
+    assert "| base (untrained) | - | - | - | 27.75 | 56 | 33 | 18 | 4 |" in report
+    assert "| lever | `lever.yaml` | 48 | 0.50 | 17.50 | 40 | 20 | 10 | 0 |" in report
     # Ruler at 5,000: longest before/after and their ratio, then the same leaving loops out
     assert "| 5,000 | 5,500 | 4,800 | 0.87 | 600 | 4,800 | 8.00 |" in report
     assert (run_dir / "report" / "scatter.png").is_file() and (run_dir / "report" / "ruler.png").is_file()
