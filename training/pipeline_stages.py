@@ -40,6 +40,7 @@ GENERAL_ROWS = "general.jsonl"
 MIXED = "mixed.jsonl"
 ADAPTER_GGUF = "adapter.gguf"
 MODEL_DIR = "model"
+PAIRS = "pairs.jsonl"
 
 
 def _base_settings() -> Settings:
@@ -276,7 +277,7 @@ def run_pairs(run: StageRun) -> dict[str, Any]:
     with _serving(run, trained=True, upto=("anneal", "sft")) as settings:
         values = dict(run.settings("pairs")) | {
             "data": str(_needs(run, "curate", CURATED)),
-            "output": str(run.folder / "pairs.jsonl"),
+            "output": str(run.folder / PAIRS),
         }
         values |= {"base_url": settings.base_url, "model": settings.model} if settings.base_url else {}
         source = f"{run.recipe.path} section pairs"
@@ -286,7 +287,7 @@ def run_pairs(run: StageRun) -> dict[str, Any]:
 
 def run_dpo_stage(run: StageRun) -> dict[str, Any]:
     source = "anneal" if run.recipe.section("anneal") is not None else "sft"
-    return _train(run, "dpo", _needs(run, "pairs", "pairs.jsonl"), _adapter_of(run, source), dpo=True)
+    return _train(run, "dpo", _needs(run, "pairs", PAIRS), _adapter_of(run, source), dpo=True)
 
 
 def _adapter_of(run: StageRun, stage: str) -> Path | None:
@@ -296,11 +297,36 @@ def _adapter_of(run: StageRun, stage: str) -> Path | None:
 
 def estimate_training(run: StageRun, name: str, data_stage: str, data_file: str) -> float:
     rows = read_jsonl(run.of(data_stage) / data_file)
-    words = sum(count_words(row["messages"][-1]["content"]) for row in rows)
-    values = run.settings(name)
-    epochs = float(values.get("num_train_epochs", 1.0))
+    return _training_seconds(run, name, sum(count_words(row["messages"][-1]["content"]) for row in rows))
+
+
+def _training_seconds(run: StageRun, name: str, words: float) -> float:
+    epochs = float(run.settings(name).get("num_train_epochs", 1.0))
     rate = GPU_TRAIN_TOKENS_PER_S if run.recipe.device == "cuda" else CPU_TRAIN_TOKENS_PER_S
     return words * TOKENS_PER_WORD * epochs / rate
+
+
+def _pair_prompts(run: StageRun) -> list[dict[str, Any]]:
+    return read_jsonl(run.of("curate") / CURATED)[: run.settings("pairs").get("limit")]
+
+
+def estimate_pairs(run: StageRun) -> float:
+    """As if every answer reached its target: the time for a model that follows lengths."""
+    done = {row["id"] for row in read_jsonl(run.folder / PAIRS)}
+    done |= {row["id"] for row in read_jsonl(run.folder / f"{PAIRS}.skipped.jsonl")}
+    samples = int(run.settings("pairs").get("samples_per_prompt", 4))
+    words = sum(row["length"] * samples for row in _pair_prompts(run) if row["id"] not in done)
+    return words / MODEL_WORDS_PER_S
+
+
+def estimate_dpo(run: StageRun) -> float:
+    """Chosen and rejected answers each pass through the policy, and again through the reference."""
+    pairs = read_jsonl(run.of("pairs") / PAIRS)
+    if pairs:
+        words = sum(count_words(pair[side][-1]["content"]) for pair in pairs for side in ("chosen", "rejected"))
+    else:  # before the pairs stage: two answers of about the target each
+        words = sum(2 * row["length"] for row in _pair_prompts(run))
+    return 1.5 * _training_seconds(run, "dpo", words)
 
 
 # ------------------------------------------------------------ export
@@ -508,8 +534,8 @@ def stages() -> list[Stage]:
             lambda run: estimate_training(run, "anneal", "curate", CURATED),
             optional=True,
         ),
-        Stage("pairs", "pairs", ("sft", "anneal", "curate"), run_pairs, lambda run: None, optional=True),
-        Stage("dpo", "dpo", ("pairs", "sft", "anneal"), run_dpo_stage, lambda run: None, optional=True),
+        Stage("pairs", "pairs", ("sft", "anneal", "curate"), run_pairs, estimate_pairs, optional=True),
+        Stage("dpo", "dpo", ("pairs", "sft", "anneal"), run_dpo_stage, estimate_dpo, optional=True),
         Stage("export", "export", ("sft", "anneal", "dpo"), run_export, lambda run: 30.0),
         Stage("eval-base", "eval", (), run_eval_base, lambda run: estimate_eval(run, ["model"])),
         Stage("eval-trained", "eval", ("export",), run_eval_trained, lambda run: estimate_eval(run, ["model"])),

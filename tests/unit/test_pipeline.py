@@ -230,3 +230,23 @@ def test_the_adapter_ships_only_when_it_beats_the_base_in_every_range(tmp_path, 
     # Ruler at 5,000: longest before/after and their ratio, then the same leaving loops out
     assert "| 5,000 | 5,500 | 4,800 | 0.87 | 600 | 4,800 | 8.00 |" in report
     assert (run_dir / "report" / "scatter.png").is_file() and (run_dir / "report" / "ruler.png").is_file()
+
+
+def test_pairs_and_dpo_have_time_estimates(tmp_path):
+    from training.pipeline_stages import MODEL_WORDS_PER_S, estimate_dpo, estimate_pairs
+
+    path = _recipe(tmp_path, MINIMAL + "pairs:\n  samples_per_prompt: 3\n  limit: 2\ndpo:\n  beta: 0.1\n")
+    recipe = load_pipeline_recipe(path)
+    curate = recipe.run_dir / "curate"
+    curate.mkdir(parents=True)
+    rows = [{"id": f"r{i}", "length": length} for i, length in enumerate((300, 1200, 5000))]
+    (curate / "curated.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    pairs = StageRun(recipe, recipe.run_dir / "pairs")
+    assert estimate_pairs(pairs) == pytest.approx((300 + 1200) * 3 / MODEL_WORDS_PER_S)
+    before = estimate_dpo(StageRun(recipe, recipe.run_dir / "dpo"))
+    pairs.folder.mkdir()
+    answer = [{"role": "assistant", "content": "word " * 150}]
+    pair = {"id": "r0", "chosen": answer, "rejected": answer}
+    (pairs.folder / "pairs.jsonl").write_text(json.dumps(pair) + "\n", encoding="utf-8")
+    assert estimate_pairs(pairs) == pytest.approx(1200 * 3 / MODEL_WORDS_PER_S)  # r0 is done
+    assert 0 < estimate_dpo(StageRun(recipe, recipe.run_dir / "dpo")) == pytest.approx(before * 300 / 3000)
