@@ -41,6 +41,9 @@ MIXED = "mixed.jsonl"
 ADAPTER_GGUF = "adapter.gguf"
 MODEL_DIR = "model"
 PAIRS = "pairs.jsonl"
+# What the stages after sft take from its section when their own does not say: the same base model,
+# and the same form (an adapter stays an adapter, so the export can serve it with llama.cpp).
+SAME_AS_SFT = ("model_name_or_path", "model_revision", "embedded_model", "gguf_file", "merge_lora")
 
 
 def _base_settings() -> Settings:
@@ -211,6 +214,9 @@ def _train_config(run: StageRun, name: str, data: Path, init_adapter: Path | Non
             raise InputError(f"{run.recipe.path}: section {name} sets {key}; the pipeline sets it (drop the key).")
     if run.recipe.device == "cpu":
         values.setdefault("device", "cpu")
+    if name != "sft":  # anneal and dpo go on training the SFT model: its base and its form unless set
+        sft = run.settings("sft")
+        values |= {key: sft[key] for key in SAME_AS_SFT if key in sft and key not in values}
     values |= {"data": str(data), "output_dir": str(run.folder / MODEL_DIR)}
     if init_adapter is not None:
         values["init_adapter"] = str(init_adapter)
