@@ -118,7 +118,7 @@ def test_a_stage_whose_input_is_missing_names_the_stage_that_makes_it(tmp_path):
     recipe = load_pipeline_recipe(_recipe(tmp_path, MINIMAL))
     with pytest.raises(InputError, match=r"Stage synth reads the output of stage instructions .* --from instructions"):
         Pipeline(recipe, _counting_stages([])).run(start="synth")
-    from training.pipeline_stages import run_curate
+    from training.stages_data import run_curate
 
     (tmp_path / "run" / "curate").mkdir(parents=True)
     with pytest.raises(InputError, match=r"synth\.jsonl is missing: stage synth makes it"):
@@ -233,7 +233,8 @@ def test_the_adapter_ships_only_when_it_beats_the_base_in_every_range(tmp_path, 
 
 
 def test_pairs_and_dpo_have_time_estimates(tmp_path):
-    from training.pipeline_stages import MODEL_WORDS_PER_S, estimate_dpo, estimate_pairs
+    from training.pipeline_io import MODEL_WORDS_PER_S
+    from training.stages_train import estimate_dpo, estimate_pairs
 
     path = _recipe(tmp_path, MINIMAL + "pairs:\n  samples_per_prompt: 3\n  limit: 2\ndpo:\n  beta: 0.1\n")
     recipe = load_pipeline_recipe(path)

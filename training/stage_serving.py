@@ -1,0 +1,75 @@
+"""The base or the trained model behind an endpoint for as long as a stage needs it: the embedded
+llama.cpp server with the exported GGUF adapter, or a vLLM / transformers server."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from longwrite.errors import InputError
+from longwrite.settings import Settings
+from training.pipeline import StageRun
+from training.pipeline_io import ADAPTER_GGUF, MODEL_DIR, base_settings, needs, trained_model
+
+
+def head_counts(adapter_config: dict[str, Any]) -> tuple[int, int]:
+    """Attention heads of the adapter's base model (the embedded model's, read from its GGUF)."""
+    base = adapter_config.get("base_model_name_or_path") or ""
+    from transformers import AutoConfig
+
+    if base and Path(base, "config.json").is_file():
+        config = AutoConfig.from_pretrained(base)
+    else:
+        from model.embedded import gguf_path
+
+        gguf = gguf_path()
+        config = AutoConfig.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    return config.num_attention_heads, config.num_key_value_heads
+
+
+@contextlib.contextmanager
+def serving(run: StageRun, trained: bool, upto: tuple[str, ...] = ()) -> Iterator[Settings]:
+    """Settings that reach the base model or the trained one, for the block's duration.
+
+    On the embedded default the trained model is the base GGUF with the exported adapter on
+    top; on vLLM or transformers serve a server is started for the block.
+    """
+    section = run.settings("eval")
+    if section.serve == "embedded":
+        adapter = "none"
+        if trained:
+            adapter = str(needs(run, "export", ADAPTER_GGUF)) if not upto else _gguf_for(run, upto)
+        yield base_settings().model_copy(update={"embedded_adapter": adapter})
+        return
+    from model.engines import ModelServerSpec, check_spec, start
+
+    sft = run.settings("sft")
+    model = str(trained_model(run)) if trained else str(sft.get("model_name_or_path") or sft.get("model"))
+    spec = ModelServerSpec(engine=section.serve, model=model, port=_free_port())
+    check_spec(spec)
+    server = start(spec, Settings())
+    try:
+        yield Settings(base_url=spec.base_url, model=spec.name)
+    finally:
+        server.stop()
+
+
+def _gguf_for(run: StageRun, stages: tuple[str, ...]) -> str:
+    """A GGUF adapter of the newest of `stages` (for sampling pairs before the export stage)."""
+    from training.export import lora_to_gguf
+
+    for name in stages:
+        if run.recipe.section(name) is not None:
+            folder = needs(run, name, MODEL_DIR)
+            config = json.loads((folder / "adapter_config.json").read_text(encoding="utf-8"))
+            return str(lora_to_gguf(folder, run.folder / f"{name}.gguf", *head_counts(config)))
+    raise InputError("No trained adapter to sample from.")
+
+
+def _free_port() -> int:
+    from model.process import free_port
+
+    return free_port()

@@ -1,0 +1,118 @@
+"""The export and evaluation stages of `longwrite pipeline`: the adapter as a GGUF for llama.cpp,
+LongBench-Write and LongWrite-Ruler for the base and the trained model, agent and auto mode."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from longwrite.settings import Settings
+from training.pipeline import StageRun
+from training.pipeline_io import ADAPTER_GGUF, MODEL_WORDS_PER_S, trained_model
+from training.stage_serving import head_counts, serving
+
+
+def run_export(run: StageRun) -> dict[str, Any]:
+    from training.export import lora_to_gguf
+
+    model_dir = trained_model(run)
+    section = run.settings("export")
+    if not (model_dir / "adapter_config.json").is_file():
+        return {"model": str(model_dir), "form": "merged checkpoint (served by vLLM or transformers serve)"}
+    if not section.gguf_lora:
+        return {"model": str(model_dir), "form": "PEFT adapter"}
+    config = json.loads((model_dir / "adapter_config.json").read_text(encoding="utf-8"))
+    heads, kv_heads = head_counts(config)
+    out = lora_to_gguf(model_dir, run.folder / ADAPTER_GGUF, heads, kv_heads)
+    return {
+        "model": str(model_dir),
+        "form": "GGUF LoRA adapter",
+        "file": str(out),
+        "megabytes": round(out.stat().st_size / 2**20, 2),
+    }
+
+
+def _longbench(run: StageRun, settings: Settings, mode: str, out: Path) -> dict[str, Any]:
+    from eval.longbench_write import LongBenchRequest, run_longbench
+
+    section = run.settings("eval")
+    judge = Settings(base_url=section.judge_base_url, model=section.judge_model) if section.judge_base_url else None
+    request = LongBenchRequest(
+        data=Path(section.longbench_data),
+        out=out,
+        mode=mode,
+        lang=section.lang,
+        stratify=section.stratify,
+        limit=section.limit,
+        judge=judge,
+    )
+    scores = run_longbench(request, settings)
+    return {"S_l": scores["S_l"], "S_q": scores.get("S_q"), "by_range": scores.get("S_l_by_range")}
+
+
+def _ruler(run: StageRun, settings: Settings, out: Path) -> dict[str, Any]:
+    from eval.ruler import RulerRequest, run_ruler
+
+    section = run.settings("eval")
+    request = RulerRequest(
+        data=Path(section.ruler_data),
+        out=out,
+        mode="model",
+        lengths=tuple(section.ruler_lengths),
+        per_length=section.ruler_per_length,
+        lang=section.ruler_lang,
+    )
+    scores = run_ruler(request, settings)
+    return {"longest_output": scores["longest_output"], "longest_not_looping": scores["longest_not_looping"]}
+
+
+def run_eval_base(run: StageRun) -> dict[str, Any]:
+    with serving(run, trained=False) as settings:
+        return {
+            "longbench-model": _longbench(run, settings, "model", run.folder / "longbench-model"),
+            "ruler-model": _ruler(run, settings, run.folder / "ruler-model"),
+        }
+
+
+def run_eval_trained(run: StageRun) -> dict[str, Any]:
+    """The trained model's own one-call answers and its Ruler: they decide whether training worked
+    (and whether the adapter ships), so they come before the slower agent and auto runs."""
+    with serving(run, trained=True) as settings:
+        return {
+            "longbench-model": _longbench(run, settings, "model", run.folder / "longbench-model"),
+            "ruler-model": _ruler(run, settings, run.folder / "ruler-model"),
+        }
+
+
+def agent_modes(run: StageRun) -> list[str]:
+    return [mode for mode in run.settings("eval").trained_modes if mode != "model"]
+
+
+def run_eval_agent(run: StageRun) -> dict[str, Any]:
+    """Agent and auto mode with the trained model as the backend (auto: the model first)."""
+    modes = agent_modes(run)
+    if not modes:
+        return {"modes": []}
+    with serving(run, trained=True) as settings:
+        return {
+            f"longbench-{mode}": _longbench(run, settings, mode, run.folder / f"longbench-{mode}") for mode in modes
+        }
+
+
+def estimate_eval(run: StageRun, modes: list[str], ruler: bool = True) -> float:
+    from eval.data import load_rows, select
+    from eval.ruler import pick
+
+    section = run.settings("eval")
+    rows, _ = load_rows(Path(section.longbench_data), "skip")
+    chosen = select(rows, lang=section.lang, stratify=section.stratify, limit=section.limit)
+    words = sum(min(row.length, 6000) for row in chosen) * len(modes)
+    if ruler:
+        ruler_rows = [
+            row
+            for row in load_rows(Path(section.ruler_data), "skip")[0]
+            if section.ruler_lang is None or row.language == section.ruler_lang
+        ]
+        words += sum(row.length for row in pick(ruler_rows, tuple(section.ruler_lengths), section.ruler_per_length))
+    return words / MODEL_WORDS_PER_S

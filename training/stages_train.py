@@ -1,0 +1,153 @@
+"""The training stages of `longwrite pipeline`: sft, anneal, pairs and dpo. Each restarts from
+its last checkpoint; anneal and dpo go on from the adapter of the stage before them."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from longwrite.errors import InputError
+from longwrite.jsonl import read_jsonl
+from longwrite.text import count_words
+from training.pipeline import StageRun
+from training.pipeline_io import (
+    CPU_TRAIN_TOKENS_PER_S,
+    CURATED,
+    GPU_TRAIN_TOKENS_PER_S,
+    MIXED,
+    MODEL_DIR,
+    MODEL_WORDS_PER_S,
+    PAIRS,
+    TOKENS_PER_WORD,
+    needs,
+)
+from training.stage_serving import serving
+
+# What the stages after sft take from its section when their own does not say: the same base model,
+# and the same form (an adapter stays an adapter, so the export can serve it with llama.cpp).
+SAME_AS_SFT = ("model_name_or_path", "model_revision", "embedded_model", "gguf_file", "merge_lora")
+
+
+def _train_config(run: StageRun, name: str, data: Path, init_adapter: Path | None, dpo: bool) -> Any:
+    from training.train_config import train_config
+
+    values = dict(run.settings(name))
+    for key in ("data", "output_dir", "resume_from_checkpoint", "init_adapter"):
+        if key in values:
+            raise InputError(f"{run.recipe.path}: section {name} sets {key}; the pipeline sets it (drop the key).")
+    if run.recipe.device == "cpu":
+        values.setdefault("device", "cpu")
+    if name != "sft":  # anneal and dpo go on training the SFT model: its base and its form unless set
+        sft = run.settings("sft")
+        values |= {key: sft[key] for key in SAME_AS_SFT if key in sft and key not in values}
+    values |= {"data": str(data), "output_dir": str(run.folder / MODEL_DIR)}
+    if init_adapter is not None:
+        values["init_adapter"] = str(init_adapter)
+    if _last_checkpoint(run.folder / MODEL_DIR):
+        values["resume_from_checkpoint"] = "latest"
+    return train_config("dpo" if dpo else "sft", values, [], f"{run.recipe.path} section {name}")
+
+
+def _last_checkpoint(folder: Path) -> str | None:
+    if not folder.is_dir():
+        return None
+    from transformers.trainer_utils import get_last_checkpoint
+
+    return get_last_checkpoint(str(folder))
+
+
+def _train(run: StageRun, name: str, data: Path, init_adapter: Path | None, dpo: bool = False) -> dict[str, Any]:
+    config = _train_config(run, name, data, init_adapter, dpo)
+    resumed = _last_checkpoint(run.folder / MODEL_DIR) if config.trainer.resume_from_checkpoint else None
+    from training.trainer import run_training
+
+    with contextlib.redirect_stdout(sys.stderr):
+        summary = run_training(config, overwrite=True)
+    _drop_checkpoints(run.folder / MODEL_DIR)
+    return {
+        "steps": summary.steps,
+        "samples": summary.samples,
+        "tokens": summary.tokens,
+        "seconds": round(summary.seconds, 1),
+        "first_loss": summary.first_loss,
+        "final_loss": summary.final_loss,
+        "dropped_overlong": summary.dropped_overlong,
+        "resumed_from": Path(resumed).name if resumed else None,
+    }
+
+
+def _drop_checkpoints(folder: Path) -> None:
+    """The finished model is saved; its intermediate checkpoints (optimizer states) only took space."""
+    for checkpoint in folder.glob("checkpoint-*"):
+        shutil.rmtree(checkpoint)
+
+
+def run_sft_stage(run: StageRun) -> dict[str, Any]:
+    return _train(run, "sft", needs(run, "mix", MIXED), None)
+
+
+def run_anneal(run: StageRun) -> dict[str, Any]:
+    """Minimum Tuning's setup 5: the SFT model trained a little more on the curated long rows only."""
+    return _train(run, "anneal", needs(run, "curate", CURATED), _adapter_of(run, "sft"))
+
+
+def run_pairs(run: StageRun) -> dict[str, Any]:
+    from training.pairs import make_pairs
+    from training.recipe import PairsRecipe, build, parse_recipe
+
+    with serving(run, trained=True, upto=("anneal", "sft")) as settings:
+        values = dict(run.settings("pairs")) | {
+            "data": str(needs(run, "curate", CURATED)),
+            "output": str(run.folder / PAIRS),
+        }
+        values |= {"base_url": settings.base_url, "model": settings.model} if settings.base_url else {}
+        source = f"{run.recipe.path} section pairs"
+        recipe = build(PairsRecipe, parse_recipe([PairsRecipe], values, [], source), source)
+        return make_pairs(recipe, settings)
+
+
+def run_dpo_stage(run: StageRun) -> dict[str, Any]:
+    source = "anneal" if run.recipe.section("anneal") is not None else "sft"
+    return _train(run, "dpo", needs(run, "pairs", PAIRS), _adapter_of(run, source), dpo=True)
+
+
+def _adapter_of(run: StageRun, stage: str) -> Path | None:
+    folder = needs(run, stage, MODEL_DIR)
+    return folder if (folder / "adapter_config.json").is_file() else None
+
+
+def estimate_training(run: StageRun, name: str, data_stage: str, data_file: str) -> float:
+    rows = read_jsonl(run.of(data_stage) / data_file)
+    return _training_seconds(run, name, sum(count_words(row["messages"][-1]["content"]) for row in rows))
+
+
+def _training_seconds(run: StageRun, name: str, words: float) -> float:
+    epochs = float(run.settings(name).get("num_train_epochs", 1.0))
+    rate = GPU_TRAIN_TOKENS_PER_S if run.recipe.device == "cuda" else CPU_TRAIN_TOKENS_PER_S
+    return words * TOKENS_PER_WORD * epochs / rate
+
+
+def _pair_prompts(run: StageRun) -> list[dict[str, Any]]:
+    return read_jsonl(run.of("curate") / CURATED)[: run.settings("pairs").get("limit")]
+
+
+def estimate_pairs(run: StageRun) -> float:
+    """As if every answer reached its target: the time for a model that follows lengths."""
+    done = {row["id"] for row in read_jsonl(run.folder / PAIRS)}
+    done |= {row["id"] for row in read_jsonl(run.folder / f"{PAIRS}.skipped.jsonl")}
+    samples = int(run.settings("pairs").get("samples_per_prompt", 4))
+    words = sum(row["length"] * samples for row in _pair_prompts(run) if row["id"] not in done)
+    return words / MODEL_WORDS_PER_S
+
+
+def estimate_dpo(run: StageRun) -> float:
+    """Chosen and rejected answers each pass through the policy, and again through the reference."""
+    pairs = read_jsonl(run.of("pairs") / PAIRS)
+    if pairs:
+        words = sum(count_words(pair[side][-1]["content"]) for pair in pairs for side in ("chosen", "rejected"))
+    else:  # before the pairs stage: two answers of about the target each
+        words = sum(2 * row["length"] for row in _pair_prompts(run))
+    return 1.5 * _training_seconds(run, "dpo", words)
