@@ -139,6 +139,11 @@ class Settings(BaseSettings):
         description="LoRA adapter on the embedded model: shipped (longwrite's trained long-output adapter, "
         "when the package has one), none (the untrained SmolLM2-135M-Instruct), or the path of a GGUF LoRA file",
     )
+    embedded_model_file: str | None = Field(
+        None,
+        description="a GGUF model the embedded server loads instead of the shipped SmolLM2-135M-Instruct "
+        "(a fully fine-tuned one that `longwrite pipeline` exported); unset: the shipped one",
+    )
     embedded_threads: int | None = Field(None, gt=0)
     embedded_start_timeout_s: float = Field(120.0, gt=0)
     engine_start_timeout_s: float = Field(900.0, gt=0, description="`serve-model`: large models take minutes to load")
@@ -196,7 +201,7 @@ def what_it_takes(field: FieldInfo) -> str:
     return f"{kind} {' and '.join(bounds)}" if bounds else kind
 
 
-# With no endpoint, model "base" means the embedded model without longwrite's long-output adapter.
+# With no endpoint, model "base" means the shipped embedded model without longwrite's long-output adapter.
 UNTRAINED_EMBEDDED = "base"
 
 
@@ -206,5 +211,5 @@ def settings_from(base_url: str | None = None, model: str | None = None, api_key
     overrides = {k: v for k, v in {"base_url": base_url, "model": model, "api_key": api_key}.items() if v}
     settings = Settings(**overrides)
     if not settings.base_url and settings.model == UNTRAINED_EMBEDDED:
-        return settings.model_copy(update={"model": None, "embedded_adapter": "none"})
+        return settings.model_copy(update={"model": None, "embedded_adapter": "none", "embedded_model_file": None})
     return settings

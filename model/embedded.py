@@ -54,6 +54,19 @@ def adapter_path(settings: Settings) -> Path | None:
     return path
 
 
+def model_file(settings: Settings) -> Path:
+    """The GGUF model the embedded server loads: the shipped one, or the file settings name."""
+    if not settings.embedded_model_file:
+        return gguf_path()
+    path = Path(settings.embedded_model_file).expanduser()
+    if not path.is_file():
+        raise BackendError(
+            f"LONGWRITE_EMBEDDED_MODEL_FILE={settings.embedded_model_file} is not a file; give a GGUF model, "
+            "or unset it for the shipped SmolLM2-135M-Instruct."
+        )
+    return path
+
+
 class EmbeddedServer:
     """Start with `with EmbeddedServer(settings) as endpoint:`; stopped when the block ends."""
 
@@ -73,9 +86,11 @@ class EmbeddedServer:
 
     def start(self) -> Endpoint:
         require("embedded", "The embedded default model", "or give --base-url to use another server")
-        model_path = gguf_path()
+        model_path = model_file(self.settings)
         adapter = adapter_path(self.settings)
         alias, label = (ADAPTED_ALIAS, ADAPTED_LABEL) if adapter else (MODEL_ALIAS, LABEL)
+        if self.settings.embedded_model_file:
+            alias, label = model_path.stem, f"embedded {model_path.name} (llama.cpp)"
         port = free_port()
         base_url = f"http://127.0.0.1:{port}/v1"
         self.server = ServerProcess(

@@ -25,13 +25,14 @@ CURATED = "curated.jsonl"
 GENERAL_ROWS = "general.jsonl"
 MIXED = "mixed.jsonl"
 ADAPTER_GGUF = "adapter.gguf"
+MODEL_GGUF = "model.gguf"  # a fully fine-tuned embedded model, whole
 MODEL_DIR = "model"
 PAIRS = "pairs.jsonl"
 
 
 def base_settings() -> Settings:
     """The embedded model with no adapter: the base the recipe trains from."""
-    return Settings(base_url=None, model=None, api_key=None, embedded_adapter="none")
+    return Settings(base_url=None, model=None, api_key=None, embedded_adapter="none", embedded_model_file=None)
 
 
 def trained_model(recipe_run: StageRun) -> Path:

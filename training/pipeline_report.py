@@ -62,6 +62,8 @@ def ship(run: StageRun, summary_of: Callable[[Path, str], dict[str, Any] | None]
     """Copy the adapter and its model card to export.ship_dir when the trained model earned it."""
     target = run.settings("export").ship_dir
     adapter = run.of("export") / "adapter.gguf"
+    if (run.of("export") / "model.gguf").is_file():
+        return {"shipped": False, "why": "the export is a whole fine-tuned model, too large for git: only a LoRA ships"}
     if not target or not adapter.is_file():
         return {"shipped": False, "why": "no ship_dir in the recipe, or no GGUF adapter was exported"}
     better, why = beats_base_everywhere(run.recipe.run_dir)

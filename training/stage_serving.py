@@ -1,5 +1,6 @@
 """The base or the trained model behind an endpoint for as long as a stage needs it: the embedded
-llama.cpp server with the exported GGUF adapter, or a vLLM / transformers server."""
+llama.cpp server with the exported GGUF adapter (or the exported whole model), or a vLLM /
+transformers server."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 from longwrite.errors import InputError
 from longwrite.settings import Settings
 from training.pipeline import StageRun
-from training.pipeline_io import ADAPTER_GGUF, MODEL_DIR, base_settings, needs, trained_model
+from training.pipeline_io import ADAPTER_GGUF, MODEL_DIR, MODEL_GGUF, base_settings, needs, trained_model
 
 
 def head_counts(adapter_config: dict[str, Any]) -> tuple[int, int]:
@@ -39,10 +40,10 @@ def serving(run: StageRun, trained: bool, upto: tuple[str, ...] = ()) -> Iterato
     """
     section = run.settings("eval")
     if section.serve == "embedded":
-        adapter = "none"
+        update = {}
         if trained:
-            adapter = str(needs(run, "export", ADAPTER_GGUF)) if not upto else _gguf_for(run, upto)
-        yield base_settings().model_copy(update={"embedded_adapter": adapter})
+            update = {"embedded_adapter": _gguf_for(run, upto)} if upto else _exported(run)
+        yield base_settings().model_copy(update=update)
         return
     from model.engines import ModelServerSpec, check_spec, start
 
@@ -55,6 +56,14 @@ def serving(run: StageRun, trained: bool, upto: tuple[str, ...] = ()) -> Iterato
         yield Settings(base_url=spec.base_url, model=spec.name)
     finally:
         server.stop()
+
+
+def _exported(run: StageRun) -> dict[str, str]:
+    """Settings for the embedded server with what the export stage wrote: the whole fine-tuned
+    model in place of the shipped one, or the shipped one with the adapter on top."""
+    if (run.of("export") / MODEL_GGUF).is_file():
+        return {"embedded_model_file": str(needs(run, "export", MODEL_GGUF))}
+    return {"embedded_adapter": str(needs(run, "export", ADAPTER_GGUF))}
 
 
 def _gguf_for(run: StageRun, stages: tuple[str, ...]) -> str:

@@ -9,17 +9,22 @@ from typing import Any
 
 from longwrite.settings import Settings
 from training.pipeline import StageRun
-from training.pipeline_io import ADAPTER_GGUF, MODEL_WORDS_PER_S, trained_model
+from training.pipeline_io import ADAPTER_GGUF, MODEL_GGUF, MODEL_WORDS_PER_S, trained_model
 from training.stage_serving import head_counts, serving
 
 
 def run_export(run: StageRun) -> dict[str, Any]:
-    from training.export import lora_to_gguf
+    from training.export import full_to_gguf, lora_to_gguf
 
     model_dir = trained_model(run)
     section = run.settings("export")
     if not (model_dir / "adapter_config.json").is_file():
-        return {"model": str(model_dir), "form": "merged checkpoint (served by vLLM or transformers serve)"}
+        if run.settings("eval").serve != "embedded":
+            return {"model": str(model_dir), "form": "merged checkpoint (served by vLLM or transformers serve)"}
+        from model.embedded import gguf_path
+
+        out = full_to_gguf(model_dir, run.folder / MODEL_GGUF, gguf_path())
+        return {"model": str(model_dir), "form": "GGUF model (float16)", "file": str(out), "megabytes": _mb(out)}
     if not section.gguf_lora:
         return {"model": str(model_dir), "form": "PEFT adapter"}
     config = json.loads((model_dir / "adapter_config.json").read_text(encoding="utf-8"))
@@ -29,8 +34,12 @@ def run_export(run: StageRun) -> dict[str, Any]:
         "model": str(model_dir),
         "form": "GGUF LoRA adapter",
         "file": str(out),
-        "megabytes": round(out.stat().st_size / 2**20, 2),
+        "megabytes": _mb(out),
     }
+
+
+def _mb(path: Path) -> float:
+    return round(path.stat().st_size / 2**20, 2)
 
 
 def _longbench(run: StageRun, settings: Settings, mode: str, out: Path) -> dict[str, Any]:

@@ -1,5 +1,6 @@
-"""A PEFT LoRA on the embedded model, written as a GGUF adapter, gives llama.cpp the same model:
-the next-token distribution of llama.cpp (base GGUF + adapter) matches the PEFT model's."""
+"""What training wrote, served by llama.cpp, is the model that was trained: the next-token
+distribution of llama.cpp (base GGUF + exported adapter, or the exported whole model) matches the
+PyTorch model's."""
 
 from __future__ import annotations
 
@@ -43,13 +44,13 @@ def _torch_next_token_logprobs(model, tokenizer) -> list[float]:
     return torch.log_softmax(logits, dim=-1).tolist()
 
 
-def _llamacpp_next_token_logprobs(adapter: Path | None) -> list[float]:
+def _llamacpp_next_token_logprobs(adapter: Path | None, model: Path | None = None) -> list[float]:
     import numpy as np
     from llama_cpp import Llama
 
     from model.embedded import gguf_path
 
-    llm = Llama(model_path=str(gguf_path()), lora_path=str(adapter) if adapter else None, n_ctx=256,
+    llm = Llama(model_path=str(model or gguf_path()), lora_path=str(adapter) if adapter else None, n_ctx=256,
                 logits_all=True, verbose=False, n_threads=2)  # fmt: skip
     tokens = llm.tokenize(PROMPT.encode(), add_bos=False)
     llm.eval(tokens)
@@ -81,3 +82,30 @@ def test_a_gguf_adapter_gives_llamacpp_the_peft_model(tmp_path):
     # and llama.cpp applies it as PEFT does (without the rotary row order for q/k: about 0.6)
     assert error < 0.3 * largest
     assert gguf.stat().st_size < 25 * 2**20
+
+
+def test_a_fully_fine_tuned_checkpoint_exports_as_the_model_llamacpp_serves(tmp_path):
+    import torch
+
+    from model.checkpoints import load_gguf
+    from model.embedded import gguf_path
+    from training.export import full_to_gguf
+
+    model, tokenizer = load_gguf(gguf_path())
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():  # a visible "fine-tuning" of every attention and MLP matrix
+        for name, parameter in model.named_parameters():
+            if name.endswith("proj.weight"):
+                parameter.add_(torch.randn(parameter.shape, generator=generator) * parameter.std() * 0.3)
+    model.save_pretrained(tmp_path / "checkpoint")
+    trained = _torch_next_token_logprobs(model.eval(), tokenizer)
+
+    gguf = full_to_gguf(tmp_path / "checkpoint", tmp_path / "model.gguf", gguf_path())
+    served = _llamacpp_next_token_logprobs(None, model=gguf)
+    served_base = _llamacpp_next_token_logprobs(None)
+
+    top = sorted(range(len(trained)), key=trained.__getitem__)[-50:]
+    error = max(abs(trained[i] - served[i]) for i in top)
+    change = max(abs(trained[i] - served_base[i]) for i in top)
+    assert change > 1.0  # the changed weights really change the model
+    assert error < 0.1 * change  # and llama.cpp serves the changed model, not the shipped one

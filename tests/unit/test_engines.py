@@ -106,3 +106,20 @@ def test_cli_vllm_without_a_gpu_fails_in_one_sentence():
 def test_cli_bad_lora_value():
     result = _cli("serve-model", "--engine", "vllm", "--model", "org/m", "--lora", "noequals")
     assert result.returncode == 2 and "NAME=PATH" in result.stderr
+
+
+def test_the_embedded_server_loads_the_model_file_it_is_given_or_says_what_to_set(tmp_path, monkeypatch):
+    from longwrite.settings import Settings, settings_from
+    from model.embedded import model_file
+
+    assert model_file(Settings(embedded_model_file=None)) == gguf_path()
+    trained = tmp_path / "model.gguf"
+    trained.write_bytes(b"GGUF")
+    assert model_file(Settings(embedded_model_file=str(trained))) == trained
+    with pytest.raises(BackendError, match=r"LONGWRITE_EMBEDDED_MODEL_FILE=.*missing\.gguf is not a file"):
+        model_file(Settings(embedded_model_file=str(tmp_path / "missing.gguf")))
+    # `--model base` with no endpoint is the shipped model, whatever the environment puts in its place
+    monkeypatch.setenv("LONGWRITE_EMBEDDED_MODEL_FILE", str(trained))
+    monkeypatch.delenv("LONGWRITE_BASE_URL", raising=False)
+    assert Settings().embedded_model_file == str(trained)
+    assert settings_from(model="base").embedded_model_file is None
