@@ -40,6 +40,9 @@ class Stage:
     run: Callable[[StageRun], dict[str, Any]]
     estimate: Callable[[StageRun], float | None]
     optional: bool = False  # runs only when the recipe has its section
+    # runs whenever the run reaches it, finished or not: cheap work that shows what other stages
+    # have finished so far (the report), so it may read outputs beyond its inputs when they exist
+    always: bool = False
 
 
 @dataclass(frozen=True)
@@ -114,7 +117,8 @@ class Pipeline:
                 lines.append(f"  {number:2d}. {stage.name:13s} skipped (no {stage.section} section)")
                 continue
             selected = first <= number - 1 <= last
-            action = ("redo" if start == stage.name else item.state) if selected else "outside --from/--until"
+            redo = start == stage.name or stage.always
+            action = ("redo" if redo else item.state) if selected else "outside --from/--until"
             reused = self._reusable_from(item) if selected and start != stage.name else None
             if reused is not None:
                 action = f"reuse {reused.name}"
@@ -145,7 +149,7 @@ class Pipeline:
         self._check_inputs([item for _, item in selected], {item.stage.name: item for item in items})
         summaries = []
         for position, (number, item) in enumerate(selected):
-            if item.state == "done" and item.stage.name != start:
+            if item.state == "done" and item.stage.name != start and not item.stage.always:
                 _progress(f"stage {number + 1}/{len(items)} {item.stage.name}: finished earlier, skipped")
                 continue
             remaining = sum(self._estimate(other.stage) or 0.0 for _, other in selected[position:])

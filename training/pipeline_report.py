@@ -281,7 +281,10 @@ def _ruler_plot(run_dir: Path, path: Path) -> None:
 def _auto_section(run_dir: Path) -> str:
     auto, agent = _scores(run_dir, TRAINED["auto"]), _scores(run_dir, TRAINED["agent"])
     if auto is None:
-        return "## auto\n\nNot evaluated."
+        return (
+            "## auto\n\nNot evaluated yet: the eval-agent stage (agent mode with the trained model as its "
+            "backend, and auto) has not finished; run the pipeline on to it and the report follows."
+        )
     preds = _preds(run_dir, TRAINED["auto"])
     alone = sum(1 for p in preds if p.get("path") == "model")
     rows = [["auto", auto["S_l"], auto["time"]["words_per_second"], f"{alone} of {len(preds)}"]]

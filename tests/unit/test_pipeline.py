@@ -114,6 +114,21 @@ def test_from_and_until_choose_the_stages(tmp_path):
         Pipeline(recipe, _counting_stages(calls)).run(start="sythn")
 
 
+def test_the_report_stage_runs_every_time_and_the_others_once(tmp_path):
+    calls: list[str] = []
+
+    def report(stage_run: StageRun) -> dict:
+        calls.append("report")
+        return {}
+
+    recipe = load_pipeline_recipe(_recipe(tmp_path, MINIMAL))
+    stages = [*_counting_stages(calls), Stage("report", None, ("curate",), report, lambda run: 1.0, always=True)]
+    Pipeline(recipe, stages).run()
+    Pipeline(recipe, stages).run()
+    assert calls == ["instructions", "synth", "curate", "report", "report"]
+    assert " report        redo" in Pipeline(recipe, stages).describe()
+
+
 def test_a_stage_whose_input_is_missing_names_the_stage_that_makes_it(tmp_path):
     recipe = load_pipeline_recipe(_recipe(tmp_path, MINIMAL))
     with pytest.raises(InputError, match=r"Stage synth reads the output of stage instructions .* --from instructions"):
