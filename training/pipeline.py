@@ -18,7 +18,7 @@ import logging
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -51,9 +51,11 @@ class StageRun:
 
     recipe: PipelineRecipe
     folder: Path
+    # for estimates before a run: stages this run will copy from a reused run are read there
+    reused: dict[str, Path] = field(default_factory=dict)
 
     def of(self, stage: str) -> Path:
-        return self.recipe.run_dir / stage
+        return self.reused.get(stage, self.recipe.run_dir) / stage
 
     def settings(self, section: str) -> Any:
         return self.recipe.section(section)
@@ -111,7 +113,9 @@ class Pipeline:
         first, last = self._window(start, until)
         lines = [f"pipeline {self.recipe.path} -> {self.recipe.run_dir}"]
         total = 0.0
-        for number, item in enumerate(self.plan(), start=1):
+        plan = self.plan()
+        reused = {item.stage.name: other for item in plan if (other := self._reusable_from(item)) is not None}
+        for number, item in enumerate(plan, start=1):
             stage = item.stage
             if item.state == "not in recipe":
                 lines.append(f"  {number:2d}. {stage.name:13s} skipped (no {stage.section} section)")
@@ -119,10 +123,10 @@ class Pipeline:
             selected = first <= number - 1 <= last
             redo = start == stage.name or stage.always
             action = ("redo" if redo else item.state) if selected else "outside --from/--until"
-            reused = self._reusable_from(item) if selected and start != stage.name else None
-            if reused is not None:
-                action = f"reuse {reused.name}"
-            eta = None if (item.state == "done" or reused) and start != stage.name else self._estimate(stage)
+            source = reused.get(stage.name) if selected and start != stage.name else None
+            if source is not None:
+                action = f"reuse {source.name}"
+            eta = None if (item.state == "done" or source) and start != stage.name else self._estimate(stage, reused)
             if selected and action != "done":
                 total += eta or 0.0
             lines.append(
@@ -132,9 +136,9 @@ class Pipeline:
         lines.append(f"estimated time to finish: {duration_text(total)}")
         return "\n".join(lines)
 
-    def _estimate(self, stage: Stage) -> float | None:
+    def _estimate(self, stage: Stage, reused: dict[str, Path] | None = None) -> float | None:
         try:
-            return stage.estimate(StageRun(self.recipe, self.recipe.run_dir / stage.name))
+            return stage.estimate(StageRun(self.recipe, self.recipe.run_dir / stage.name, reused or {}))
         except (OSError, InputError, KeyError, ValueError):
             return None  # an estimate never stops a run
 

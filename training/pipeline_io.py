@@ -14,6 +14,7 @@ from training.pipeline import StageRun, stage_summary
 AGENT_WORDS_PER_S = 35.0
 MODEL_WORDS_PER_S = 45.0
 CPU_TRAIN_TOKENS_PER_S = 70.0  # LoRA with bf16 autocast, docs/BENCHMARKS.md
+CPU_TRAIN_TOKENS_PER_S_FP32 = 52.0  # LoRA or full fine-tuning in float32, the same
 GPU_TRAIN_TOKENS_PER_S = 20_000.0
 TOKENS_PER_WORD = 1.35
 

@@ -15,6 +15,7 @@ from longwrite.text import count_words
 from training.pipeline import StageRun
 from training.pipeline_io import (
     CPU_TRAIN_TOKENS_PER_S,
+    CPU_TRAIN_TOKENS_PER_S_FP32,
     CURATED,
     GPU_TRAIN_TOKENS_PER_S,
     MIXED,
@@ -125,8 +126,10 @@ def estimate_training(run: StageRun, name: str, data_stage: str, data_file: str)
 
 
 def _training_seconds(run: StageRun, name: str, words: float) -> float:
-    epochs = float(run.settings(name).get("num_train_epochs", 1.0))
-    rate = GPU_TRAIN_TOKENS_PER_S if run.recipe.device == "cuda" else CPU_TRAIN_TOKENS_PER_S
+    section = run.settings(name)
+    epochs = float(section.get("num_train_epochs", 1.0))
+    cpu_rate = CPU_TRAIN_TOKENS_PER_S if section.get("bf16") else CPU_TRAIN_TOKENS_PER_S_FP32
+    rate = GPU_TRAIN_TOKENS_PER_S if run.recipe.device == "cuda" else cpu_rate
     return words * TOKENS_PER_WORD * epochs / rate
 
 

@@ -4,6 +4,7 @@ the same settings, redone when changed, and refused when their input is missing.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -101,6 +102,24 @@ def test_a_lever_reuses_the_finished_stages_whose_settings_and_inputs_are_the_sa
     Pipeline(load_pipeline_recipe(lever), _counting_stages(calls)).run()
     assert calls[3:] == ["curate"]  # instructions and synth were copied; curate's settings differ
     assert (tmp_path / "lever" / "synth" / "out.txt").read_text(encoding="utf-8") == "synth"
+
+
+def test_a_levers_plan_estimates_stages_from_the_inputs_it_will_reuse(tmp_path):
+    calls: list[str] = []
+    first = _recipe(tmp_path, MINIMAL + "synth:\n  limit: 3\n")
+    Pipeline(load_pipeline_recipe(first), _counting_stages(calls)).run()
+
+    def curate_estimate(stage_run: StageRun) -> float:  # as the real ones do: from the input's rows
+        return 7.0 * len((stage_run.of("synth") / "out.txt").read_text(encoding="utf-8"))
+
+    stages = _counting_stages(calls)
+    stages[2] = Stage("curate", "curate", ("synth",), stages[2].run, curate_estimate)
+    lever = tmp_path / "lever.yaml"
+    lever.write_text(f"run_dir: {tmp_path / 'lever'}\nreuse: {tmp_path / 'run'}\nsft:\n  embedded_model: true\n"
+                     "synth:\n  limit: 3\ncurate:\n  min_length_score: 90\n", encoding="utf-8")  # fmt: skip
+    plan = Pipeline(load_pipeline_recipe(lever), stages).describe()
+    assert "reuse run" in plan and not (tmp_path / "lever").exists()  # nothing copied yet
+    assert re.search(r"curate +to run +35 s", plan), plan  # 7 s a character of synth's "synth"
 
 
 def test_from_and_until_choose_the_stages(tmp_path):
