@@ -42,7 +42,7 @@ def serving(run: StageRun, trained: bool, upto: tuple[str, ...] = ()) -> Iterato
     if section.serve == "embedded":
         update = {}
         if trained:
-            update = {"embedded_adapter": _gguf_for(run, upto)} if upto else _exported(run)
+            update = _gguf_for(run, upto) if upto else _exported(run)
         yield base_settings().model_copy(update=update)
         return
     from model.engines import ModelServerSpec, check_spec, start
@@ -66,16 +66,21 @@ def _exported(run: StageRun) -> dict[str, str]:
     return {"embedded_adapter": str(needs(run, "export", ADAPTER_GGUF))}
 
 
-def _gguf_for(run: StageRun, stages: tuple[str, ...]) -> str:
-    """A GGUF adapter of the newest of `stages` (for sampling pairs before the export stage)."""
-    from training.export import lora_to_gguf
+def _gguf_for(run: StageRun, stages: tuple[str, ...]) -> dict[str, str]:
+    """Settings for the embedded server with the newest of `stages` as a GGUF (for sampling pairs
+    before the export stage): its adapter, or its whole fine-tuned model."""
+    from model.embedded import gguf_path
+    from training.export import full_to_gguf, lora_to_gguf
 
     for name in stages:
         if run.recipe.section(name) is not None:
             folder = needs(run, name, MODEL_DIR)
+            out = run.folder / f"{name}.gguf"
+            if not (folder / "adapter_config.json").is_file():
+                return {"embedded_model_file": str(full_to_gguf(folder, out, gguf_path()))}
             config = json.loads((folder / "adapter_config.json").read_text(encoding="utf-8"))
-            return str(lora_to_gguf(folder, run.folder / f"{name}.gguf", *head_counts(config)))
-    raise InputError("No trained adapter to sample from.")
+            return {"embedded_adapter": str(lora_to_gguf(folder, out, *head_counts(config)))}
+    raise InputError("No trained model to sample from.")
 
 
 def _free_port() -> int:

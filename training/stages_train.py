@@ -32,7 +32,8 @@ from training.stage_serving import serving
 SAME_AS_SFT = ("model_name_or_path", "model_revision", "embedded_model", "gguf_file", "merge_lora")
 
 
-def _train_config(run: StageRun, name: str, data: Path, init_adapter: Path | None, dpo: bool) -> Any:
+def _train_config(run: StageRun, name: str, data: Path, start: dict[str, Any], dpo: bool) -> Any:
+    """The training config of stage `name`; `start` (from `_going_on_from`) says which model it trains on."""
     from training.train_config import train_config
 
     values = dict(run.settings(name))
@@ -44,9 +45,9 @@ def _train_config(run: StageRun, name: str, data: Path, init_adapter: Path | Non
     if name != "sft":  # anneal and dpo go on training the SFT model: its base and its form unless set
         sft = run.settings("sft")
         values |= {key: sft[key] for key in SAME_AS_SFT if key in sft and key not in values}
-    values |= {"data": str(data), "output_dir": str(run.folder / MODEL_DIR)}
-    if init_adapter is not None:
-        values["init_adapter"] = str(init_adapter)
+    if "model_name_or_path" in start:  # a whole checkpoint replaces the base model it came from
+        values.pop("gguf_file", None)
+    values |= start | {"data": str(data), "output_dir": str(run.folder / MODEL_DIR)}
     if _last_checkpoint(run.folder / MODEL_DIR):
         values["resume_from_checkpoint"] = "latest"
     return train_config("dpo" if dpo else "sft", values, [], f"{run.recipe.path} section {name}")
@@ -60,8 +61,8 @@ def _last_checkpoint(folder: Path) -> str | None:
     return get_last_checkpoint(str(folder))
 
 
-def _train(run: StageRun, name: str, data: Path, init_adapter: Path | None, dpo: bool = False) -> dict[str, Any]:
-    config = _train_config(run, name, data, init_adapter, dpo)
+def _train(run: StageRun, name: str, data: Path, start: dict[str, Any], dpo: bool = False) -> dict[str, Any]:
+    config = _train_config(run, name, data, start, dpo)
     resumed = _last_checkpoint(run.folder / MODEL_DIR) if config.trainer.resume_from_checkpoint else None
     from training.trainer import run_training
 
@@ -87,12 +88,12 @@ def _drop_checkpoints(folder: Path) -> None:
 
 
 def run_sft_stage(run: StageRun) -> dict[str, Any]:
-    return _train(run, "sft", needs(run, "mix", MIXED), None)
+    return _train(run, "sft", needs(run, "mix", MIXED), {})
 
 
 def run_anneal(run: StageRun) -> dict[str, Any]:
     """Minimum Tuning's setup 5: the SFT model trained a little more on the curated long rows only."""
-    return _train(run, "anneal", needs(run, "curate", CURATED), _adapter_of(run, "sft"))
+    return _train(run, "anneal", needs(run, "curate", CURATED), _going_on_from(run, "sft"))
 
 
 def run_pairs(run: StageRun) -> dict[str, Any]:
@@ -112,12 +113,16 @@ def run_pairs(run: StageRun) -> dict[str, Any]:
 
 def run_dpo_stage(run: StageRun) -> dict[str, Any]:
     source = "anneal" if run.recipe.section("anneal") is not None else "sft"
-    return _train(run, "dpo", needs(run, "pairs", PAIRS), _adapter_of(run, source), dpo=True)
+    return _train(run, "dpo", needs(run, "pairs", PAIRS), _going_on_from(run, source), dpo=True)
 
 
-def _adapter_of(run: StageRun, stage: str) -> Path | None:
+def _going_on_from(run: StageRun, stage: str) -> dict[str, Any]:
+    """Training keys that make a stage go on from `stage`'s model: its LoRA adapter on the same
+    base, or (after full fine-tuning) its whole checkpoint as the model."""
     folder = needs(run, stage, MODEL_DIR)
-    return folder if (folder / "adapter_config.json").is_file() else None
+    if (folder / "adapter_config.json").is_file():
+        return {"init_adapter": str(folder)}
+    return {"model_name_or_path": str(folder), "embedded_model": False}
 
 
 def estimate_training(run: StageRun, name: str, data_stage: str, data_file: str) -> float:

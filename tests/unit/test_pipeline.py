@@ -285,3 +285,23 @@ def test_pairs_and_dpo_have_time_estimates(tmp_path):
     (pairs.folder / "pairs.jsonl").write_text(json.dumps(pair) + "\n", encoding="utf-8")
     assert estimate_pairs(pairs) == pytest.approx(1200 * 3 / MODEL_WORDS_PER_S)  # r0 is done
     assert 0 < estimate_dpo(StageRun(recipe, recipe.run_dir / "dpo")) == pytest.approx(before * 300 / 3000)
+
+
+@pytest.mark.parametrize("full", [True, False], ids=["full fine-tuning", "LoRA"])
+def test_anneal_goes_on_from_the_sft_model_in_its_form(tmp_path, full):
+    from training.stages_train import _going_on_from, _train_config
+
+    sft = "  use_peft: false\n" if full else "  use_peft: true\n  merge_lora: false\n"
+    recipe = load_pipeline_recipe(_recipe(tmp_path, MINIMAL + sft + "anneal:\n  learning_rate: 1.0e-5\n"))
+    model = tmp_path / "run" / "sft" / "model"
+    model.mkdir(parents=True)
+    (model / ("config.json" if full else "adapter_config.json")).write_text("{}", encoding="utf-8")
+    (tmp_path / "run" / "sft" / "stage.json").write_text('{"finished": true, "summary": {}}', encoding="utf-8")
+    run = StageRun(recipe, tmp_path / "run" / "anneal")
+
+    config = _train_config(run, "anneal", tmp_path / "curated.jsonl", _going_on_from(run, "sft"), dpo=False)
+    if full:  # the fine-tuned checkpoint is the model now, not the embedded one it came from
+        assert (config.model.model_name_or_path, config.ours.embedded_model) == (str(model), False)
+        assert not config.uses_lora
+    else:  # the same embedded base, with the SFT adapter to go on training
+        assert config.ours.embedded_model and config.ours.init_adapter == str(model)
