@@ -48,7 +48,12 @@ def needs(run: StageRun, stage: str, name: str) -> Path:
     """The output `name` of `stage`, or InputError saying which stage makes it."""
     path = run.of(stage) / name
     finished = stage_summary(run.recipe.run_dir, stage) is not None
-    if not finished or not path.exists():
+    if finished and not path.exists():  # a model folder is not kept in git: a fresh clone lacks it
+        raise InputError(
+            f"{path} is missing although stage {stage} finished (trained models are not kept in git, "
+            f"nor copied from a reused run); run the pipeline with --from {stage} to make it again."
+        )
+    if not finished:
         raise InputError(
             f"{path} is missing: stage {stage} makes it and has not finished; run the pipeline "
             f"with --from {stage} (or without --from)."

@@ -157,6 +157,11 @@ def test_a_stage_whose_input_is_missing_names_the_stage_that_makes_it(tmp_path):
     (tmp_path / "run" / "curate").mkdir(parents=True)
     with pytest.raises(InputError, match=r"synth\.jsonl is missing: stage synth makes it"):
         run_curate(StageRun(recipe, tmp_path / "run" / "curate"))
+    # a finished stage whose output is gone (a trained model, on a fresh clone) says how to remake it
+    (tmp_path / "run" / "synth").mkdir()
+    (tmp_path / "run" / "synth" / "stage.json").write_text('{"finished": true, "summary": {}}', encoding="utf-8")
+    with pytest.raises(InputError, match=r"synth\.jsonl is missing although stage synth finished .* --from synth"):
+        run_curate(StageRun(recipe, tmp_path / "run" / "curate"))
 
 
 def test_a_killed_stage_runs_again_and_keeps_its_time(tmp_path):
