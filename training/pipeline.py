@@ -43,6 +43,9 @@ class Stage:
     # runs whenever the run reaches it, finished or not: cheap work that shows what other stages
     # have finished so far (the report), so it may read outputs beyond its inputs when they exist
     always: bool = False
+    # what later stages read from its folder, when git does not keep it (a trained model): a reused
+    # run that lacks it is not reused, so the stage runs here
+    untracked_output: str | None = None
 
 
 @dataclass(frozen=True)
@@ -187,8 +190,11 @@ class Pipeline:
         not begun it."""
         if item.state != "to run":
             return None
+        output = item.stage.untracked_output
         for other in self.recipe.reuse:
             marker = _read_marker(other / item.stage.name)
+            if output and not (other / item.stage.name / output).exists():
+                continue
             if marker and marker.get("finished") and marker.get("fingerprint") == item.fingerprint:
                 return other
         return None

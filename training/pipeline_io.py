@@ -25,6 +25,7 @@ SYNTH_OUTPUT = "synth.jsonl"
 CURATED = "curated.jsonl"
 GENERAL_ROWS = "general.jsonl"
 MIXED = "mixed.jsonl"
+ANNEAL_ROWS = "anneal.jsonl"
 ADAPTER_GGUF = "adapter.gguf"
 MODEL_GGUF = "model.gguf"  # a fully fine-tuned embedded model, whole
 MODEL_DIR = "model"

@@ -198,8 +198,20 @@ def _train_section(path: Path, name: str, raw: Any) -> dict[str, Any]:
     else:
         from training.train_config import train_namespace
 
-        train_namespace("dpo" if name == "dpo" else "sft", raw, [], source)
+        train_keys = dict(raw)
+        if name == "anneal":
+            _check_min_words(source, train_keys.pop(ANNEAL_MIN_WORDS, 0))
+        train_namespace("dpo" if name == "dpo" else "sft", train_keys, [], source)
     return dict(raw)
+
+
+# the anneal section's one key of its own: train only on the curated rows at least this long
+ANNEAL_MIN_WORDS = "min_words"
+
+
+def _check_min_words(source: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InputError(f"{source}: {ANNEAL_MIN_WORDS} is {value!r}; give a whole number of words (0: every row).")
 
 
 def digest_of(value: Any) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from training.pipeline import Stage, StageRun, stage_summary
-from training.pipeline_io import CURATED, MIXED
+from training.pipeline_io import CURATED, MIXED, MODEL_DIR
 from training.stages_data import (
     estimate_general,
     estimate_synth,
@@ -39,7 +39,14 @@ def stages() -> list[Stage]:
         Stage("curate", "curate", ("synth",), run_curate, lambda run: 5.0),
         Stage("general", "general", ("instructions",), run_general, estimate_general),
         Stage("mix", "mix", ("curate", "general"), run_mix, lambda run: 1.0),
-        Stage("sft", "sft", ("mix",), run_sft_stage, lambda run: estimate_training(run, "sft", "mix", MIXED)),
+        Stage(
+            "sft",
+            "sft",
+            ("mix",),
+            run_sft_stage,
+            lambda run: estimate_training(run, "sft", "mix", MIXED),
+            untracked_output=MODEL_DIR,
+        ),
         Stage(
             "anneal",
             "anneal",
@@ -47,9 +54,18 @@ def stages() -> list[Stage]:
             run_anneal,
             lambda run: estimate_training(run, "anneal", "curate", CURATED),
             optional=True,
+            untracked_output=MODEL_DIR,
         ),
         Stage("pairs", "pairs", ("sft", "anneal", "curate"), run_pairs, estimate_pairs, optional=True),
-        Stage("dpo", "dpo", ("pairs", "sft", "anneal"), run_dpo_stage, estimate_dpo, optional=True),
+        Stage(
+            "dpo",
+            "dpo",
+            ("pairs", "sft", "anneal"),
+            run_dpo_stage,
+            estimate_dpo,
+            optional=True,
+            untracked_output=MODEL_DIR,
+        ),
         Stage("export", "export", ("sft", "anneal", "dpo"), run_export, lambda run: 30.0),
         Stage("eval-base", "eval", (), run_eval_base, lambda run: estimate_eval(run, ["model"])),
         Stage("eval-trained", "eval", ("export",), run_eval_trained, lambda run: estimate_eval(run, ["model"])),

@@ -1,5 +1,6 @@
 """The training stages of `longwrite pipeline`: sft, anneal, pairs and dpo. Each restarts from
-its last checkpoint; anneal and dpo go on from the adapter of the stage before them."""
+its last checkpoint; anneal and dpo go on from the model of the stage before them (its adapter, or
+its whole checkpoint after full fine-tuning)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from longwrite.jsonl import read_jsonl
 from longwrite.text import count_words
 from training.pipeline import StageRun
 from training.pipeline_io import (
+    ANNEAL_ROWS,
     CPU_TRAIN_TOKENS_PER_S,
     CPU_TRAIN_TOKENS_PER_S_FP32,
     CURATED,
@@ -25,6 +27,8 @@ from training.pipeline_io import (
     TOKENS_PER_WORD,
     needs,
 )
+from training.pipeline_recipe import ANNEAL_MIN_WORDS
+from training.rows import write_rows
 from training.stage_serving import serving
 
 # What the stages after sft take from its section when their own does not say: the same base model,
@@ -37,6 +41,7 @@ def _train_config(run: StageRun, name: str, data: Path, start: dict[str, Any], d
     from training.train_config import train_config
 
     values = dict(run.settings(name))
+    values.pop(ANNEAL_MIN_WORDS, None)  # the pipeline's own key: it chose the rows
     for key in ("data", "output_dir", "resume_from_checkpoint", "init_adapter"):
         if key in values:
             raise InputError(f"{run.recipe.path}: section {name} sets {key}; the pipeline sets it (drop the key).")
@@ -92,8 +97,21 @@ def run_sft_stage(run: StageRun) -> dict[str, Any]:
 
 
 def run_anneal(run: StageRun) -> dict[str, Any]:
-    """Minimum Tuning's setup 5: the SFT model trained a little more on the curated long rows only."""
-    return _train(run, "anneal", needs(run, "curate", CURATED), _going_on_from(run, "sft"))
+    """Minimum Tuning's setup 5: the SFT model trained a little more on the curated long rows only
+    (with `min_words`, only those at least that long)."""
+    min_words = int(run.settings("anneal").get(ANNEAL_MIN_WORDS, 0))
+    rows = [row for row in read_jsonl(needs(run, "curate", CURATED)) if _answer_words(row) >= min_words]
+    if not rows:
+        raise InputError(
+            f"No curated row has {min_words} words or more; lower anneal.{ANNEAL_MIN_WORDS} in {run.recipe.path}."
+        )
+    data = run.folder / ANNEAL_ROWS
+    write_rows(data, rows)
+    return _train(run, "anneal", data, _going_on_from(run, "sft")) | {"rows": len(rows), "min_words": min_words}
+
+
+def _answer_words(row: dict[str, Any]) -> int:
+    return count_words(row["messages"][-1]["content"])
 
 
 def run_pairs(run: StageRun) -> dict[str, Any]:
@@ -126,8 +144,9 @@ def _going_on_from(run: StageRun, stage: str) -> dict[str, Any]:
 
 
 def estimate_training(run: StageRun, name: str, data_stage: str, data_file: str) -> float:
-    rows = read_jsonl(run.of(data_stage) / data_file)
-    return _training_seconds(run, name, sum(count_words(row["messages"][-1]["content"]) for row in rows))
+    min_words = int(run.settings(name).get(ANNEAL_MIN_WORDS, 0))
+    words = [_answer_words(row) for row in read_jsonl(run.of(data_stage) / data_file)]
+    return _training_seconds(run, name, sum(count for count in words if count >= min_words))
 
 
 def _training_seconds(run: StageRun, name: str, words: float) -> float:

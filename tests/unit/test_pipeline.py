@@ -122,6 +122,21 @@ def test_a_levers_plan_estimates_stages_from_the_inputs_it_will_reuse(tmp_path):
     assert re.search(r"curate +to run +35 s", plan), plan  # 7 s a character of synth's "synth"
 
 
+def test_a_lever_trains_again_when_the_reused_run_has_no_model(tmp_path):
+    calls: list[str] = []
+    first = _recipe(tmp_path, MINIMAL + "synth:\n  limit: 3\n")
+    Pipeline(load_pipeline_recipe(first), _counting_stages(calls)).run()
+    (tmp_path / "run" / "synth" / "out.txt").unlink()  # as a model folder is missing from a clone
+
+    stages = _counting_stages(calls)
+    stages[1] = Stage("synth", "synth", ("instructions",), stages[1].run, lambda run: 1.0, untracked_output="out.txt")
+    lever = tmp_path / "lever.yaml"
+    lever.write_text(f"run_dir: {tmp_path / 'lever'}\nreuse: {tmp_path / 'run'}\nsft:\n  embedded_model: true\n"
+                     "synth:\n  limit: 3\n", encoding="utf-8")  # fmt: skip
+    Pipeline(load_pipeline_recipe(lever), stages).run()
+    assert calls[3:] == ["synth"]  # instructions reused; synth made again; curate (same inputs) reused
+
+
 def test_from_and_until_choose_the_stages(tmp_path):
     calls: list[str] = []
     recipe = load_pipeline_recipe(_recipe(tmp_path, MINIMAL))
@@ -202,6 +217,39 @@ def test_a_training_section_is_checked_with_the_train_command_keys(tmp_path):
         InputError, match=r"Unknown recipe key 'lora_alhpa' in .*section sft \(did you mean lora_alpha\?\)"
     ):
         load_pipeline_recipe(path)
+
+
+@pytest.mark.parametrize("value", ["1500", -1, True])
+def test_an_anneal_min_words_that_is_not_a_count_of_words_is_refused(tmp_path, value):
+    path = _recipe(tmp_path, MINIMAL + f"anneal:\n  min_words: {json.dumps(value)}\n  learning_rate: 1.0e-4\n")
+    with pytest.raises(InputError, match=r"section anneal: min_words is .*; give a whole number of words"):
+        load_pipeline_recipe(path)
+
+
+def test_anneal_trains_on_the_curated_rows_of_at_least_min_words(tmp_path, monkeypatch):
+    from training import stages_train
+
+    recipe = load_pipeline_recipe(_recipe(tmp_path, MINIMAL + "anneal:\n  min_words: 5\n"))
+    for stage in ("curate", "sft"):
+        (tmp_path / "run" / stage / "model").mkdir(parents=True)
+        (tmp_path / "run" / stage / "stage.json").write_text('{"finished": true, "summary": {}}', encoding="utf-8")
+    (tmp_path / "run" / "sft" / "model" / "adapter_config.json").write_text("{}", encoding="utf-8")
+    answers = ["one two three", "one two three four five", "one two three four five six seven"]
+    rows = [{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": a}]} for a in answers]
+    (tmp_path / "run" / "curate" / "curated.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    trained_on: list[list[str]] = []
+    monkeypatch.setattr(  # the rows it would train on, without training
+        stages_train, "_train", lambda run, name, data, start: trained_on.append(
+            [row["messages"][-1]["content"] for row in map(json.loads, data.read_text().splitlines())]) or {},
+    )  # fmt: skip
+    anneal = StageRun(recipe, tmp_path / "run" / "anneal")
+    anneal.folder.mkdir()
+    assert stages_train.run_anneal(anneal) == {"rows": 2, "min_words": 5}
+    assert trained_on == [answers[1:]]
+
+    recipe = load_pipeline_recipe(_recipe(tmp_path, MINIMAL + "anneal:\n  min_words: 50\n"))
+    with pytest.raises(InputError, match=r"No curated row has 50 words or more; lower anneal\.min_words"):
+        stages_train.run_anneal(StageRun(recipe, anneal.folder))
 
 
 def _eval_folder(folder: Path, by_range: list[float], outputs: list[int], words_per_s: float) -> None:
