@@ -17,6 +17,7 @@ from eval.ruler import ruler_scores
 from longwrite.jsonl import read_jsonl
 from longwrite.text import LOOP_REP_4
 from training.pipeline import StageRun, stage_seconds, stage_summary
+from training.pipeline_io import ADAPTER_GGUF, MODEL_GGUF
 
 BASE_MODEL = "eval-base/longbench-model"
 TRAINED = {
@@ -61,8 +62,8 @@ def beats_base_everywhere(run_dir: Path) -> tuple[bool, str]:
 def ship(run: StageRun, summary_of: Callable[[Path, str], dict[str, Any] | None]) -> dict[str, Any]:
     """Copy the adapter and its model card to export.ship_dir when the trained model earned it."""
     target = run.settings("export").ship_dir
-    adapter = run.of("export") / "adapter.gguf"
-    if (run.of("export") / "model.gguf").is_file():
+    adapter = run.of("export") / ADAPTER_GGUF
+    if (run.of("export") / MODEL_GGUF).is_file():
         return {"shipped": False, "why": "the export is a whole fine-tuned model, too large for git: only a LoRA ships"}
     if not target or not adapter.is_file():
         return {"shipped": False, "why": "no ship_dir in the recipe, or no GGUF adapter was exported"}
