@@ -31,25 +31,34 @@ from training.pipeline_recipe import ANNEAL_MIN_WORDS
 from training.rows import write_rows
 from training.stage_serving import serving
 
-# What the stages after sft take from its section when their own does not say: the same base model,
-# and the same form (an adapter stays an adapter, so the export can serve it with llama.cpp).
+# What dpo takes from the sft section when its own does not say: the same base model, and the same
+# form (an adapter stays an adapter, so the export can serve it with llama.cpp). Anneal takes every
+# sft key its own section leaves out: it is SFT again, on other rows (lengths, precision and
+# sequence settings included, or its longest rows would meet the trainer's default max_length).
 SAME_AS_SFT = ("model_name_or_path", "model_revision", "embedded_model", "gguf_file", "merge_lora")
+
+
+def _section(run: StageRun, name: str) -> dict[str, Any]:
+    """The training keys stage `name` runs with: its own section over what it takes from sft's."""
+    own = dict(run.settings(name))
+    if name == "sft":
+        return own
+    sft = run.settings("sft")
+    taken = dict(sft) if name == "anneal" else {key: sft[key] for key in SAME_AS_SFT if key in sft}
+    return taken | own
 
 
 def _train_config(run: StageRun, name: str, data: Path, start: dict[str, Any], dpo: bool) -> Any:
     """The training config of stage `name`; `start` (from `_going_on_from`) says which model it trains on."""
     from training.train_config import train_config
 
-    values = dict(run.settings(name))
+    values = _section(run, name)
     values.pop(ANNEAL_MIN_WORDS, None)  # the pipeline's own key: it chose the rows
     for key in ("data", "output_dir", "resume_from_checkpoint", "init_adapter"):
         if key in values:
             raise InputError(f"{run.recipe.path}: section {name} sets {key}; the pipeline sets it (drop the key).")
     if run.recipe.device == "cpu":
         values.setdefault("device", "cpu")
-    if name != "sft":  # anneal and dpo go on training the SFT model: its base and its form unless set
-        sft = run.settings("sft")
-        values |= {key: sft[key] for key in SAME_AS_SFT if key in sft and key not in values}
     if "model_name_or_path" in start:  # a whole checkpoint replaces the base model it came from
         values.pop("gguf_file", None)
     values |= start | {"data": str(data), "output_dir": str(run.folder / MODEL_DIR)}
@@ -150,7 +159,7 @@ def estimate_training(run: StageRun, name: str, data_stage: str, data_file: str)
 
 
 def _training_seconds(run: StageRun, name: str, words: float) -> float:
-    section = run.settings(name)
+    section = _section(run, name)
     epochs = float(section.get("num_train_epochs", 1.0))
     cpu_rate = CPU_TRAIN_TOKENS_PER_S if section.get("bf16") else CPU_TRAIN_TOKENS_PER_S_FP32
     rate = GPU_TRAIN_TOKENS_PER_S if run.recipe.device == "cuda" else cpu_rate

@@ -340,6 +340,21 @@ def test_pairs_and_dpo_have_time_estimates(tmp_path):
     assert 0 < estimate_dpo(StageRun(recipe, recipe.run_dir / "dpo")) == pytest.approx(before * 300 / 3000)
 
 
+def test_anneal_trains_with_the_sft_settings_its_section_leaves_out_and_dpo_does_not(tmp_path):
+    from training.stages_train import _section
+
+    sft = "  max_length: 7800\n  overlong: drop\n  learning_rate: 1.0e-3\n"
+    anneal = "anneal:\n  min_words: 2000\n  learning_rate: 5.0e-4\n"
+    dpo = "pairs:\n  samples_per_prompt: 2\ndpo:\n  beta: 0.1\n"
+    recipe = load_pipeline_recipe(_recipe(tmp_path, MINIMAL + sft + anneal + dpo))
+
+    annealing = _section(StageRun(recipe, tmp_path / "run" / "anneal"), "anneal")
+    assert annealing["max_length"] == 7800 and annealing["overlong"] == "drop"  # its long rows are kept
+    assert annealing["learning_rate"] == 5.0e-4  # its own key wins
+    preferring = _section(StageRun(recipe, tmp_path / "run" / "dpo"), "dpo")
+    assert preferring["embedded_model"] is True and "max_length" not in preferring
+
+
 @pytest.mark.parametrize("full", [True, False], ids=["full fine-tuning", "LoRA"])
 def test_anneal_goes_on_from_the_sft_model_in_its_form(tmp_path, full):
     from training.stages_train import _going_on_from, _train_config
