@@ -114,14 +114,14 @@ class Pipeline:
     def describe(self, start: str | None = None, until: str | None = None) -> str:
         """The plan as text: each stage, its folder, its state and its estimated time."""
         first, last = self._window(start, until)
-        lines = [f"pipeline {self.recipe.path} -> {self.recipe.run_dir}"]
         total = 0.0
         plan = self.plan()
         reused = {item.stage.name: other for item in plan if (other := self._reusable_from(item)) is not None}
+        rows: list[tuple[int, str, str, str]] = []  # number, stage, action, ETA; the folder follows
         for number, item in enumerate(plan, start=1):
             stage = item.stage
             if item.state == "not in recipe":
-                lines.append(f"  {number:2d}. {stage.name:13s} skipped (no {stage.section} section)")
+                rows.append((number, stage.name, f"skipped (no {stage.section} section)", ""))
                 continue
             selected = first <= number - 1 <= last
             redo = start == stage.name or stage.always
@@ -132,10 +132,14 @@ class Pipeline:
             eta = None if (item.state == "done" or source) and start != stage.name else self._estimate(stage, reused)
             if selected and action != "done":
                 total += eta or 0.0
-            lines.append(
-                f"  {number:2d}. {stage.name:13s} {action:22s} {duration_text(eta) if eta else '':>10s}  "
-                f"{self.recipe.run_dir / stage.name}"
-            )
+            rows.append((number, stage.name, action, duration_text(eta) if eta else ""))
+        width = max((len(action) for _, _, action, _ in rows if not action.startswith("skipped")), default=0)
+        lines = [f"pipeline {self.recipe.path} -> {self.recipe.run_dir}"]
+        for number, name, action, eta in rows:
+            if action.startswith("skipped"):
+                lines.append(f"  {number:2d}. {name:13s} {action}")
+            else:
+                lines.append(f"  {number:2d}. {name:13s} {action:{width}s} {eta:>10s}  {self.recipe.run_dir / name}")
         lines.append(f"estimated time to finish: {duration_text(total)}")
         return "\n".join(lines)
 

@@ -122,6 +122,21 @@ def test_a_levers_plan_estimates_stages_from_the_inputs_it_will_reuse(tmp_path):
     assert re.search(r"curate +to run +35 s", plan), plan  # 7 s a character of synth's "synth"
 
 
+def test_the_plan_keeps_its_columns_when_a_reused_run_has_a_long_name(tmp_path):
+    long_name = "smollm2-cpu-long-only-with-a-longer-name"
+    first = tmp_path / "first.yaml"
+    first.write_text(f"run_dir: {tmp_path / long_name}\nsft:\n  embedded_model: true\n", encoding="utf-8")
+    Pipeline(load_pipeline_recipe(first), _counting_stages([])).run(until="synth")
+    lever = tmp_path / "lever.yaml"
+    lever.write_text(f"run_dir: {tmp_path / 'lever'}\nreuse: {tmp_path / long_name}\nsft:\n  embedded_model: true\n",
+                     encoding="utf-8")  # fmt: skip
+
+    lines = Pipeline(load_pipeline_recipe(lever), _counting_stages([])).describe().splitlines()[1:-1]
+    assert f"reuse {long_name}" in lines[0]
+    folders = {line.index(str(tmp_path / "lever")) for line in lines}
+    assert len(folders) == 1, lines  # each stage's folder starts in the same column
+
+
 def test_a_lever_trains_again_when_the_reused_run_has_no_model(tmp_path):
     calls: list[str] = []
     first = _recipe(tmp_path, MINIMAL + "synth:\n  limit: 3\n")
