@@ -68,19 +68,25 @@ def _exported(run: StageRun) -> dict[str, str]:
 
 def _gguf_for(run: StageRun, stages: tuple[str, ...]) -> dict[str, str]:
     """Settings for the embedded server with the newest of `stages` as a GGUF (for sampling pairs
-    before the export stage): its adapter, or its whole fine-tuned model."""
+    before the export stage)."""
+    for name in stages:
+        if run.recipe.section(name) is not None:
+            return to_gguf(needs(run, name, MODEL_DIR), run.folder)
+    raise InputError("No trained model to sample from.")
+
+
+def to_gguf(model_dir: Path, folder: Path) -> dict[str, str]:
+    """The trained model in `model_dir` written as a GGUF into `folder`, as the embedded server's
+    setting that serves it: a LoRA adapter on top of the shipped model, or after full fine-tuning a
+    whole model in its place."""
     from model.embedded import gguf_path
     from training.export import full_to_gguf, lora_to_gguf
 
-    for name in stages:
-        if run.recipe.section(name) is not None:
-            folder = needs(run, name, MODEL_DIR)
-            out = run.folder / f"{name}.gguf"
-            if not (folder / "adapter_config.json").is_file():
-                return {"embedded_model_file": str(full_to_gguf(folder, out, gguf_path()))}
-            config = json.loads((folder / "adapter_config.json").read_text(encoding="utf-8"))
-            return {"embedded_adapter": str(lora_to_gguf(folder, out, *head_counts(config)))}
-    raise InputError("No trained model to sample from.")
+    adapter_config = model_dir / "adapter_config.json"
+    if not adapter_config.is_file():
+        return {"embedded_model_file": str(full_to_gguf(model_dir, folder / MODEL_GGUF, gguf_path()))}
+    heads = head_counts(json.loads(adapter_config.read_text(encoding="utf-8")))
+    return {"embedded_adapter": str(lora_to_gguf(model_dir, folder / ADAPTER_GGUF, *heads))}
 
 
 def _free_port() -> int:

@@ -3,39 +3,25 @@ LongBench-Write and LongWrite-Ruler for the base and the trained model, agent an
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from longwrite.settings import Settings
 from training.pipeline import StageRun
-from training.pipeline_io import ADAPTER_GGUF, MODEL_GGUF, MODEL_WORDS_PER_S, trained_model
-from training.stage_serving import head_counts, serving
+from training.pipeline_io import MODEL_WORDS_PER_S, trained_model
+from training.stage_serving import serving, to_gguf
 
 
 def run_export(run: StageRun) -> dict[str, Any]:
-    from training.export import full_to_gguf, lora_to_gguf
-
     model_dir = trained_model(run)
-    section = run.settings("export")
-    if not (model_dir / "adapter_config.json").is_file():
-        if run.settings("eval").serve != "embedded":
-            return {"model": str(model_dir), "form": "merged checkpoint (served by vLLM or transformers serve)"}
-        from model.embedded import gguf_path
-
-        out = full_to_gguf(model_dir, run.folder / MODEL_GGUF, gguf_path())
-        return {"model": str(model_dir), "form": "GGUF model (float16)", "file": str(out), "megabytes": _mb(out)}
-    if not section.gguf_lora:
+    adapter = (model_dir / "adapter_config.json").is_file()
+    if not adapter and run.settings("eval").serve != "embedded":
+        return {"model": str(model_dir), "form": "merged checkpoint (served by vLLM or transformers serve)"}
+    if adapter and not run.settings("export").gguf_lora:
         return {"model": str(model_dir), "form": "PEFT adapter"}
-    config = json.loads((model_dir / "adapter_config.json").read_text(encoding="utf-8"))
-    heads, kv_heads = head_counts(config)
-    out = lora_to_gguf(model_dir, run.folder / ADAPTER_GGUF, heads, kv_heads)
-    return {
-        "model": str(model_dir),
-        "form": "GGUF LoRA adapter",
-        "file": str(out),
-        "megabytes": _mb(out),
-    }
+    out = Path(next(iter(to_gguf(model_dir, run.folder).values())))
+    form = "GGUF LoRA adapter" if adapter else "GGUF model (float16)"
+    return {"model": str(model_dir), "form": form, "file": str(out), "megabytes": _mb(out)}
 
 
 def _mb(path: Path) -> float:
