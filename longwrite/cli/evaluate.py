@@ -45,6 +45,7 @@ DataFile = Annotated[Path, typer.Option("--data", help="benchmark .jsonl (rows w
 # the name the result folders' recorded commands use
 OutDir = Annotated[Path, typer.Option("-o", "--output", "--out", help="result folder (a rerun resumes it)")]
 EvalModeOption = Annotated[EvalMode, typer.Option("--mode", help="agent, model (one call) or auto")]
+LangOption = Annotated[Language | None, typer.Option("--lang", help="only rows in this language")]
 Concurrency = Annotated[int, typer.Option("--concurrency", min=1, help="answers written at once")]
 OnBadLine = Annotated[BadLine, typer.Option("--on-bad-line", help="a bad JSONL line: stop, or skip it")]
 Temperature = Annotated[float, typer.Option("--temperature", min=0.0, max=2.0, help="sampling (LongBench: 0.5)")]
@@ -63,7 +64,7 @@ def eval_longbench_write(
     data: DataFile,
     out: OutDir,
     mode: EvalModeOption = EvalMode.agent,
-    lang: Annotated[Language | None, typer.Option("--lang", help="only rows in this language")] = None,
+    lang: LangOption = None,
     stratify: Annotated[int | None, typer.Option("--stratify", min=1, help="N rows per length range")] = None,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="at most N rows")] = None,
     concurrency: Concurrency = 1,
@@ -141,7 +142,7 @@ def eval_ruler(
     mode: EvalModeOption = EvalMode.agent,
     lengths: Annotated[str | None, typer.Option("--lengths", help="required lengths to run, e.g. 1000,2000")] = None,
     per_length: Annotated[int | None, typer.Option("--per-length", min=1, help="instructions per length")] = None,
-    lang: Annotated[Language | None, typer.Option("--lang", help="only rows in this language")] = None,
+    lang: LangOption = None,
     concurrency: Concurrency = 1,
     on_bad_line: OnBadLine = BadLine.stop,
     temperature: Temperature = 0.5,
