@@ -111,6 +111,7 @@ def model_card(run: StageRun, summary_of: Callable[[Path, str], dict[str, Any] |
         f"- recipe: `{run.recipe.path}` (section sft: LoRA r={sft.get('lora_r')}, alpha={sft.get('lora_alpha')}, "
         f"modules {', '.join(sft.get('lora_target_modules', []))}, lr {sft.get('learning_rate')}, "
         f"{sft.get('num_train_epochs', 1)} epochs, max_length {sft.get('max_length')})",
+        *_later_training_lines(run),
         "",
         "## Figures (LongBench-Write, stratified English subset, model mode)",
         "",
@@ -124,12 +125,25 @@ def model_card(run: StageRun, summary_of: Callable[[Path, str], dict[str, Any] |
     return "\n".join(lines)
 
 
+def _later_training_lines(run: StageRun) -> list[str]:
+    """What the anneal and DPO stages added on top of the SFT model, when the recipe has them."""
+    lines = []
+    for name in ("anneal", "dpo"):
+        section = run.recipe.section(name)
+        if section is None:
+            continue
+        keys = ", ".join(f"{key} {value}" for key, value in section.items())
+        lines.append(f"- then section {name}: {keys}")
+    return lines
+
+
 _TABLE_HEADER = [
     "writer",
     "S_l",
     *[label for label, _ in RANGES],
     "S_q",
     "rep-4",
+    "loops",
     "words/s",
     "longest Ruler output",
     "longest not looping",
@@ -140,15 +154,18 @@ def _row(
     name: str, scores: dict[str, Any] | None, preds: list[dict[str, Any]], ruler: dict[str, Any] | None
 ) -> list[Any]:
     if scores is None:
-        return [name, *["-"] * (len(RANGES) + 6)]
+        return [name, *["-"] * (len(RANGES) + 7)]
     ranges = [scores["S_l_by_range"][label]["S_l"] for label, _ in RANGES]
     rep = statistics.fmean(p["rep_4"] for p in preds) if preds else None
+    # S_l scores a loop that runs to the asked length like writing: the count keeps that visible.
+    loops = sum(1 for p in preds if p["rep_4"] > LOOP_REP_4)
     return [
         name,
         scores["S_l"],
         *ranges,
         scores.get("S_q"),
         round(rep, 3) if rep is not None else None,
+        f"{loops} of {len(preds)}",
         scores["time"]["words_per_second"],
         ruler["longest_output"] if ruler else None,
         ruler["longest_not_looping"] if ruler else None,

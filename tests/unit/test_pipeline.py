@@ -267,13 +267,15 @@ def test_anneal_trains_on_the_curated_rows_of_at_least_min_words(tmp_path, monke
         stages_train.run_anneal(StageRun(recipe, anneal.folder))
 
 
-def _eval_folder(folder: Path, by_range: list[float], outputs: list[int], words_per_s: float) -> None:
+def _eval_folder(
+    folder: Path, by_range: list[float], outputs: list[int], words_per_s: float, rep_4: tuple[float, ...] = (0.05,) * 4
+) -> None:
     from eval.data import RANGES
 
     folder.mkdir(parents=True)
     required = [100, 800, 3000, 8000]
     preds = [
-        {"index": i, "length": required[i], "response_length": outputs[i], "rep_4": 0.05, "path": "model"}
+        {"index": i, "length": required[i], "response_length": outputs[i], "rep_4": rep_4[i], "path": "model"}
         for i in range(4)
     ]
     (folder / "preds.jsonl").write_text("".join(json.dumps(p) + "\n" for p in preds), encoding="utf-8")
@@ -302,7 +304,9 @@ def test_the_adapter_ships_only_when_it_beats_the_base_in_every_range(tmp_path, 
     recipe = load_pipeline_recipe(path)
     run_dir = recipe.run_dir
     _eval_folder(run_dir / "eval-base" / "longbench-model", [56, 33, 18, 4], [300, 400, 200, 400], 30.0)
-    _eval_folder(run_dir / "eval-trained" / "longbench-model", trained_ranges, [110, 790, 2900, 5000], 40.0)
+    # The trained model's 5,000-word answer is a loop (rep-4 0.9): the tables count it.
+    loop = (0.0, 0.0, 0.0, 0.9)
+    _eval_folder(run_dir / "eval-trained" / "longbench-model", trained_ranges, [110, 790, 2900, 5000], 40.0, loop)
     # The base model's longest answer at 5,000 is a loop (rep-4 0.9); the report reads both figures.
     _ruler_folder(run_dir / "eval-base" / "ruler-model", {1000: [(500, 0.0)], 5000: [(600, 0.02), (5500, 0.9)]})
     _ruler_folder(run_dir / "eval-trained" / "ruler-model", {1000: [(1000, 0.0)], 5000: [(4800, 0.05)]})
@@ -326,7 +330,9 @@ def test_the_adapter_ships_only_when_it_beats_the_base_in_every_range(tmp_path, 
     (run_dir / "report").mkdir()
     write_report(StageRun(recipe, run_dir / "report"))
     report = (run_dir / "report" / "report.md").read_text(encoding="utf-8")
-    assert "| base, model mode | 27.75 | 56 | 33 | 18 | 4 |" in report
+    assert "| base, model mode | 27.75 | 56 | 33 | 18 | 4 | - | 0.05 | 0 of 4 |" in report
+    trained_row = next(line for line in report.splitlines() if line.startswith("| trained, model mode |"))
+    assert "| 1 of 4 |" in trained_row
     assert "| base (untrained) | - | - | - | 27.75 | 56 | 33 | 18 | 4 |" in report
     assert "| lever | `lever.yaml` | 48 | 0.50 | 17.50 | 40 | 20 | 10 | 0 |" in report
     # Ruler at 5,000: longest before/after and their ratio, then the same leaving loops out
