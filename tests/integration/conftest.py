@@ -6,8 +6,11 @@ import os
 import signal
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 
 from longwrite.settings import Settings
@@ -22,6 +25,12 @@ def embedded(tmp_path_factory):
     home = tmp_path_factory.mktemp("embedded-home")
     with EmbeddedServer(Settings(home=home)) as endpoint:
         yield endpoint
+
+
+def clean_env(home: Path, **extra: str) -> dict[str, str]:
+    """This process's environment without any LONGWRITE_ setting of the shell, its home in `home`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LONGWRITE_")}
+    return env | {"LONGWRITE_HOME": str(home)} | extra
 
 
 def embedded_env(endpoint, home: Path, **extra: str) -> dict[str, str]:
@@ -81,34 +90,37 @@ class ServeProcess:
             text=True,
             env=env,
         )
-        self._wait_ready()
-
-    def _wait_ready(self, timeout_s: float = 180.0) -> None:
-        import time
-
-        import httpx
-
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"longwrite serve exited: {self.process.stderr.read()}")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        raise AssertionError("longwrite serve was not ready in time")
+        wait_healthy(self.process, self.url, 180.0, lambda: self.process.stderr.read())
 
     @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop_process(self.process)
+
+
+def wait_healthy(process: subprocess.Popen, url: str, timeout_s: float, output: Callable[[], str]) -> None:
+    """Poll `url`/health until it answers 200; fail with the process's `output()` if it exits first."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"longwrite serve exited: {output()}")
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError("longwrite serve was not ready in time")
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    """SIGTERM, and SIGKILL if the process has not exited 30 s later."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)

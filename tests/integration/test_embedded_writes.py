@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import socket
@@ -15,7 +14,7 @@ import pytest
 
 from agent.jobs import JobStore
 from longwrite.text import count_words
-from tests.integration.conftest import embedded_env, start_cli
+from tests.integration.conftest import clean_env, embedded_env, start_cli
 
 pytestmark = pytest.mark.integration
 
@@ -25,8 +24,7 @@ def _summary(stdout: str) -> dict:
 
 
 def test_write_on_the_embedded_default_starts_and_stops_its_own_server(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LONGWRITE_")}
-    env["LONGWRITE_HOME"] = str(tmp_path)
+    env = clean_env(tmp_path)
     out = tmp_path / "note.md"
     result = subprocess.run(
         [sys.executable, "-m", "longwrite.cli", "write", "Write a 150-word thank-you note to a librarian.",
@@ -126,8 +124,7 @@ def test_sigkill_mid_run_then_resume_keeps_sections_and_writes_none_twice(embedd
 
 
 def test_ctrl_c_leaves_a_resumable_job_and_stops_the_embedded_server(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LONGWRITE_")}
-    env["LONGWRITE_HOME"] = str(tmp_path)
+    env = clean_env(tmp_path)
     process = start_cli("write", "Write a 1000-word essay about bridges.", "--job", "stopped", env=env)
     _wait_for_sections(process, 1, timeout=600)
     process.send_signal(signal.SIGINT)

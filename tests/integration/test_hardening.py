@@ -7,9 +7,7 @@ The figures docs/SECURITY.md quotes come from these tests; run them with `-s` to
 from __future__ import annotations
 
 import json
-import os
 import select
-import signal
 import socket
 import subprocess
 import sys
@@ -20,17 +18,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.conftest import free_port
+from tests.integration.conftest import clean_env, free_port, stop_process, wait_healthy
 from tests.stub_backend import MODEL, StubBackend
 
 KEY = "hardening-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 MB = 1024 * 1024
-
-
-def clean_env(home: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LONGWRITE_")}
-    return env | {"LONGWRITE_HOME": str(home)} | extra
 
 
 class Served:
@@ -43,16 +36,7 @@ class Served:
         command = [sys.executable, "-m", "longwrite.cli", "serve", "--port", str(self.port), "--api-key", KEY, *args]
         with self.log.open("w") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env or clean_env(home))
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.log.read_text()
-            try:
-                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        raise AssertionError("longwrite serve was not ready in time")
+        wait_healthy(self.process, self.url, 120.0, self.log.read_text)
 
     def health(self) -> dict:
         return httpx.get(f"{self.url}/health", headers=AUTH, timeout=10).json()
@@ -67,13 +51,7 @@ class Served:
     def stop(self) -> float:
         """SIGTERM, then the seconds until the process has exited."""
         started = time.monotonic()
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop_process(self.process)
         return time.monotonic() - started
 
 

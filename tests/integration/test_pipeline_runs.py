@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.conftest import clean_env
+
 pytest.importorskip("trl")
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).parents[2]
@@ -64,9 +66,7 @@ def _command(recipe: Path, *extra: str) -> list[str]:
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LONGWRITE_")}
-    env["LONGWRITE_HOME"] = str(tmp_path / "home")
-    return env
+    return clean_env(tmp_path / "home")
 
 
 def _kill_when(process: subprocess.Popen, ready, what: str, timeout_s: float = 900) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import time
@@ -16,7 +15,7 @@ from langchain_openai import ChatOpenAI
 from longwrite.settings import Settings
 from longwrite.text import count_words, length_score
 from model.embedded import EmbeddedServer
-from tests.integration.conftest import ServeProcess, embedded_env
+from tests.integration.conftest import ServeProcess, clean_env, embedded_env
 
 pytestmark = pytest.mark.integration
 KEY = "integration-key"
@@ -26,8 +25,7 @@ KEY = "integration-key"
 def served(tmp_path_factory):
     """`longwrite serve` on the true embedded default (it starts and stops its own llama.cpp)."""
     home = tmp_path_factory.mktemp("serve-home")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LONGWRITE_")}
-    env["LONGWRITE_HOME"] = str(home)
+    env = clean_env(home)
     server = ServeProcess(env, api_key=KEY)
     yield server
     server.stop()

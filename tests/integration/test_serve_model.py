@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -13,15 +12,14 @@ import httpx
 import pytest
 
 from model.embedded import gguf_path
-from tests.integration.conftest import free_port, interruptible
+from tests.integration.conftest import clean_env, free_port, interruptible
 
 pytestmark = pytest.mark.integration
 
 
 def _serve_model(tmp_path, *args: str) -> tuple[subprocess.Popen[str], int]:
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LONGWRITE_")}
-    env["LONGWRITE_HOME"] = str(tmp_path)
+    env = clean_env(tmp_path)
     process = subprocess.Popen(
         [sys.executable, "-m", "longwrite.cli", "serve-model", *args, "--port", str(port)],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env, preexec_fn=interruptible,
@@ -44,8 +42,7 @@ def _wait_ready(process: subprocess.Popen[str], timeout_s: float = 300.0) -> str
 
 
 def _write_model_mode(tmp_path, port: int, model: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LONGWRITE_")}
-    env.update(LONGWRITE_HOME=str(tmp_path), LONGWRITE_CONTEXT_TOKENS="1024")  # a short answer keeps CPU time low
+    env = clean_env(tmp_path, LONGWRITE_CONTEXT_TOKENS="1024")  # a short answer keeps CPU time low
     result = subprocess.run(
         [sys.executable, "-m", "longwrite.cli", "write", "Write two sentences about tea.", "--mode", "model",
          "--base-url", f"http://127.0.0.1:{port}/v1", "--model", model, "--json"],

@@ -4,13 +4,13 @@ SFT on data `longwrite synth` made, the checkpoint served by `serve-model`, then
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.integration.conftest import clean_env
 from tests.integration.test_serve_model import _serve_model, _stop, _wait_ready, _write_model_mode
 
 pytest.importorskip("trl")
@@ -21,8 +21,7 @@ INSTRUCTIONS = ROOT / "tests" / "data" / "train_instructions.jsonl"  # the instr
 
 
 def _train(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LONGWRITE_")}
-    env["LONGWRITE_HOME"] = str(tmp_path / "home")
+    env = clean_env(tmp_path / "home")
     return subprocess.run(
         [sys.executable, "-m", "longwrite.cli", "train", *args],
         capture_output=True, text=True, env=env, timeout=900, cwd=ROOT,
