@@ -14,6 +14,17 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from longwrite.numbers import (
+    EN_COUNT_WORD,
+    EN_DIGITS,
+    EN_NUM,
+    EN_NUMBER_WORD,
+    ZH_COUNT_NUM,
+    ZH_NOT_ORDINAL,
+    ZH_NUM,
+    parse_number,
+)
+
 How = Literal["stated", "range", "parts", "unit", "none"]
 Qualifier = Literal["min", "max", ""]
 
@@ -90,154 +101,25 @@ def stated_length(instruction: str) -> StatedLength:
     return _from_units(instruction)
 
 
-# ---------------------------------------------------------------- numbers
-
-_EN_SMALL = {
-    "zero": 0,
-    "one": 1,
-    "a": 1,
-    "an": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "eleven": 11,
-    "twelve": 12,
-    "thirteen": 13,
-    "fourteen": 14,
-    "fifteen": 15,
-    "sixteen": 16,
-    "seventeen": 17,
-    "eighteen": 18,
-    "nineteen": 19,
-    "twenty": 20,
-    "thirty": 30,
-    "forty": 40,
-    "fifty": 50,
-    "sixty": 60,
-    "seventy": 70,
-    "eighty": 80,
-    "ninety": 90,
-}
-_EN_SCALES = {"hundred": 100, "thousand": 1000}
-_EN_NUMBER_WORD = "|".join(sorted([*_EN_SMALL, *_EN_SCALES], key=len, reverse=True))
-# Words that count parts ("five entries"): not the articles, not one.
-_EN_COUNT_WORD = "|".join(w for w, v in sorted(_EN_SMALL.items(), key=lambda kv: -len(kv[0])) if v >= 2)
-
-# A number as people write it before "words": 10000, 10,000, 1.5k, 5K, ten thousand.
-_EN_DIGITS = r"\d{1,3}(?:[,\u00a0\u202f]\d{3})+|\d+(?:\.\d+)?"
-_EN_NUM = (
-    rf"(?:(?:{_EN_DIGITS})\s*[kK]?(?![\w.])|(?:{_EN_DIGITS})(?!\d)"
-    rf"|(?:\b(?:{_EN_NUMBER_WORD})\b(?:[\s-]+(?:and[\s-]+)?(?:{_EN_NUMBER_WORD})\b)*))"
-)
-_ZH_NUMERAL = r"[\d.,，零〇一二两三四五六七八九十百千万]"
-_ZH_NUM = rf"(?:{_ZH_NUMERAL}*[\d零〇一二两三四五六七八九十百千万])"
-_ZH_COUNT_NUM = r"(?:\d{1,3}|[零〇一二两三四五六七八九十百]{1,4})"
-# Not inside an ordinal or a longer number: "第三章" and the "二章" of "第十二章" count nothing.
-_ZH_NOT_ORDINAL = r"(?<![第\d零〇一二两三四五六七八九十百千万])"
-
-
-def _parse_number(raw: str, smallest: int = 2) -> int | None:
-    """An English or Chinese number as written in an instruction, or None.
-
-    Spelled-out English numbers below `smallest` are refused: "one word" is not a length request,
-    but "one page" is (the unit rules pass 1).
-    """
-    text = raw.strip().replace(",", "").replace("，", "").replace("\u00a0", "").replace("\u202f", "")
-    if not text:
-        return None
-    if re.fullmatch(r"\d+(?:\.\d+)?\s*[kK]", text):
-        return round(float(text[:-1].strip()) * 1000)
-    if re.fullmatch(r"\d+(?:\.\d+)?", text):
-        value = float(text)
-        return round(value) if value.is_integer() else None
-    if re.search(r"[a-zA-Z]", text):
-        return _parse_english_words(text, smallest)
-    return _parse_chinese_number(text)
-
-
-def _parse_english_words(text: str, smallest: int = 2) -> int | None:
-    total = current = 0
-    seen = False
-    words = [w for w in re.split(r"[\s-]+", text.lower()) if w]
-    if len(words) > 1 and words[0] in ("a", "an") and words[1] not in _EN_SCALES:
-        words = words[1:]  # the article in "a two thousand word story"
-    for word in words:
-        if word == "and" or not word:
-            continue
-        if word in _EN_SMALL:
-            current += _EN_SMALL[word]
-            seen = True
-        elif word == "hundred":
-            current = (current or 1) * 100
-            seen = True
-        elif word == "thousand":
-            total += (current or 1) * 1000
-            current = 0
-            seen = True
-        else:
-            return None
-    value = total + current
-    return value if seen and value >= smallest else None
-
-
-_ZH_DIGIT = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-_ZH_SMALL_UNIT = {"十": 10, "百": 100, "千": 1000}
-
-
-def _parse_chinese_number(text: str) -> int | None:
-    """Chinese numerals, also mixed with Arabic digits: 三千, 两千五百, 一千五, 1.5万, 1万5千."""
-    pieces = re.findall(r"\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千万]", text)
-    if "".join(pieces) != text:
-        return None
-    total = 0.0  # everything before the last 万
-    section = 0.0  # the part below 万
-    current: float | None = None
-    last_unit = 0
-    digit_follows_unit = False  # "一千五" means 1500: a bare digit after a unit scales down
-    for piece in pieces:
-        if piece in _ZH_DIGIT or piece[0].isdigit():
-            digit_follows_unit = piece in _ZH_DIGIT and last_unit > 0 and current is None
-            current = float(_ZH_DIGIT.get(piece, 0) if piece in _ZH_DIGIT else float(piece))
-            if piece in ("零", "〇"):
-                last_unit = 0
-        elif piece in _ZH_SMALL_UNIT:
-            unit = _ZH_SMALL_UNIT[piece]
-            section += (1.0 if current is None else current) * unit
-            current, last_unit, digit_follows_unit = None, unit, False
-        else:  # 万
-            total = (total + section + (current or 0.0)) * 10000 if (section or current) else 10000.0
-            section, current, last_unit, digit_follows_unit = 0.0, None, 10000, False
-    if current is not None:
-        section += current * (last_unit / 10 if digit_follows_unit else 1)
-    value = total + section
-    return round(value) if value >= 1 and float(value).is_integer() else None
-
-
 # ---------------------------------------------------------------- word counts
 
 _EN_UNIT = r"(?:words?)\b"
 _EN_RANGE = re.compile(
-    rf"(?P<a>{_EN_NUM})\s*\+?\s*(?:-|–|—|~|to|and|or)\s*(?P<b>{_EN_NUM})\s*\+?[\s-]*{_EN_UNIT}",
+    rf"(?P<a>{EN_NUM})\s*\+?\s*(?:-|–|—|~|to|and|or)\s*(?P<b>{EN_NUM})\s*\+?[\s-]*{_EN_UNIT}",
     re.IGNORECASE,
 )
-_EN_SINGLE = re.compile(rf"(?P<a>{_EN_NUM})\s*\+?[\s-]*{_EN_UNIT}", re.IGNORECASE)
+_EN_SINGLE = re.compile(rf"(?P<a>{EN_NUM})\s*\+?[\s-]*{_EN_UNIT}", re.IGNORECASE)
 _EN_COUNT_FIRST = re.compile(
-    rf"\bword\s*(?:count|limit|length)\b[^\d\n]{{0,25}}?(?P<a>{_EN_DIGITS})\s*[kK]?(?!\w|\.\d)"
-    rf"(?:\s*(?:-|–|—|~|to)\s*(?P<b>{_EN_DIGITS})\s*[kK]?(?!\w|\.\d))?",
+    rf"\bword\s*(?:count|limit|length)\b[^\d\n]{{0,25}}?(?P<a>{EN_DIGITS})\s*[kK]?(?!\w|\.\d)"
+    rf"(?:\s*(?:-|–|—|~|to)\s*(?P<b>{EN_DIGITS})\s*[kK]?(?!\w|\.\d))?",
     re.IGNORECASE,
 )
 _ZH_UNIT = r"(?:多|余|来)?\s*个?\s*(?:汉字|中文字|字|词)"
-_ZH_RANGE = re.compile(rf"(?P<a>{_ZH_NUM})\s*(?:个?字)?\s*(?:至|到|-|–|—|~|～|或)\s*(?P<b>{_ZH_NUM})\s*{_ZH_UNIT}")
-_ZH_SINGLE = re.compile(rf"(?P<a>{_ZH_NUM})\s*{_ZH_UNIT}")
+_ZH_RANGE = re.compile(rf"(?P<a>{ZH_NUM})\s*(?:个?字)?\s*(?:至|到|-|–|—|~|～|或)\s*(?P<b>{ZH_NUM})\s*{_ZH_UNIT}")
+_ZH_SINGLE = re.compile(rf"(?P<a>{ZH_NUM})\s*{_ZH_UNIT}")
 _ZH_COUNT_FIRST = re.compile(
-    rf"字数[^\d零〇一二两三四五六七八九十百千万\n]{{0,8}}?(?P<a>{_ZH_NUM})"
-    rf"(?:\s*(?:至|到|-|–|—|~|～)\s*(?P<b>{_ZH_NUM}))?"
+    rf"字数[^\d零〇一二两三四五六七八九十百千万\n]{{0,8}}?(?P<a>{ZH_NUM})"
+    rf"(?:\s*(?:至|到|-|–|—|~|～)\s*(?P<b>{ZH_NUM}))?"
 )
 # Ranges first: a single inside a range ("500 words" in "300-500 words") is part of it.
 _WORD_PATTERNS = (_EN_RANGE, _ZH_RANGE, _ZH_COUNT_FIRST, _EN_COUNT_FIRST, _EN_SINGLE, _ZH_SINGLE)
@@ -272,7 +154,7 @@ _EN_EACH_AFTER = re.compile(
 _ZH_EACH = re.compile(r"(?:每|各(?![种类地位样式界方项行国族自]))(?:一)?(?:个)?(?P<measure>部分|[\u4e00-\u9fff])?")
 # Counts of parts: "five diary entries", "3-part series", "10 questions", "五篇", "分两部分", "20次课".
 _EN_COUNT = re.compile(
-    rf"(?<![\w.,-])(?P<n>\d{{1,3}}|\b(?:{_EN_COUNT_WORD})\b)(?P<rest>(?:[\s-]+[A-Za-z]+){{1,3}})", re.IGNORECASE
+    rf"(?<![\w.,-])(?P<n>\d{{1,3}}|\b(?:{EN_COUNT_WORD})\b)(?P<rest>(?:[\s-]+[A-Za-z]+){{1,3}})", re.IGNORECASE
 )
 _EN_PART_NOUN = re.compile(
     r"^(?:part|section|chapter|episode|entry|entrie|article|essay|poem|post|stor(?:y|ie)|letter|question|"
@@ -281,16 +163,16 @@ _EN_PART_NOUN = re.compile(
     r"dialogue|conversation|character|product|place|reason|way|installment|instalment)s?$",
     re.IGNORECASE,
 )
-_EN_DIRECT_COUNT = re.compile(rf"(?<![\w.,-])(?P<n>\d{{1,2}}|\b(?:{_EN_COUNT_WORD})\b)\s+$", re.IGNORECASE)
+_EN_DIRECT_COUNT = re.compile(rf"(?<![\w.,-])(?P<n>\d{{1,2}}|\b(?:{EN_COUNT_WORD})\b)\s+$", re.IGNORECASE)
 _EN_WORD_ADJECTIVE = re.compile(r"[\d,.]+\s*[kK]?[\s-]+word\b", re.IGNORECASE)
 _EN_PARTS_OF = re.compile(
-    rf"(?<![\w.,-])(?P<n>\d{{1,2}}|\b(?:{_EN_COUNT_WORD})\b)(?:[\s-]+[A-Za-z]+){{0,2}}?[\s-]+(?P<noun>[A-Za-z]+)"
+    rf"(?<![\w.,-])(?P<n>\d{{1,2}}|\b(?:{EN_COUNT_WORD})\b)(?:[\s-]+[A-Za-z]+){{0,2}}?[\s-]+(?P<noun>[A-Za-z]+)"
     r"\s+of\s+(?:about\s+|around\s+|roughly\s+|approximately\s+|at\s+least\s+|up\s+to\s+|~\s*)?$",
     re.IGNORECASE,
 )
 _ZH_MEASURES = "部分|篇|章|节|段|首|封|则|条|天|期|集|幕|道|份|组|回|讲|课|场|题|部|个"
-_ZH_DIRECT_COUNT = re.compile(rf"{_ZH_NOT_ORDINAL}(?P<n>{_ZH_COUNT_NUM})\s*(?:个)?(?:{_ZH_MEASURES})\s*$")
-_ZH_COUNT = re.compile(rf"{_ZH_NOT_ORDINAL}(?P<n>{_ZH_COUNT_NUM})\s*(?:个|次)?(?P<measure>{_ZH_MEASURES})")
+_ZH_DIRECT_COUNT = re.compile(rf"{ZH_NOT_ORDINAL}(?P<n>{ZH_COUNT_NUM})\s*(?:个)?(?:{_ZH_MEASURES})\s*$")
+_ZH_COUNT = re.compile(rf"{ZH_NOT_ORDINAL}(?P<n>{ZH_COUNT_NUM})\s*(?:个|次)?(?P<measure>{_ZH_MEASURES})")
 
 
 @dataclass(frozen=True)
@@ -320,8 +202,8 @@ def _word_mentions(text: str) -> list[_Mention]:
 
 
 def _mention(text: str, match: re.Match[str]) -> _Mention | None:
-    low = _parse_number(match["a"])
-    high = _parse_number(match["b"]) if match.groupdict().get("b") else None
+    low = parse_number(match["a"])
+    high = parse_number(match["b"]) if match.groupdict().get("b") else None
     if not low:
         return None
     chinese = match.re in (_ZH_RANGE, _ZH_SINGLE, _ZH_COUNT_FIRST)
@@ -394,7 +276,7 @@ def _counts_parts(rest: str) -> bool:
 
 
 def _count_of(found: re.Match[str], start: int) -> tuple[int, str, int] | None:
-    count = _parse_number(found["n"])
+    count = parse_number(found["n"])
     if count is None or not 2 <= count <= MAX_PARTS:
         return None
     return count, found.group(0).strip(), start
@@ -455,7 +337,7 @@ def _combine(mentions: list[_Mention]) -> StatedLength:
 
 # ---------------------------------------------------------------- other units
 
-_EN_UNIT_NUM = rf"(?:{_EN_DIGITS}|\b(?:{_EN_NUMBER_WORD})\b(?:[\s-]+(?:and[\s-]+)?(?:{_EN_NUMBER_WORD})\b)*)"
+_EN_UNIT_NUM = rf"(?:{EN_DIGITS}|\b(?:{EN_NUMBER_WORD})\b(?:[\s-]+(?:and[\s-]+)?(?:{EN_NUMBER_WORD})\b)*)"
 _SPOKEN = re.compile(
     r"\b(?:speech|talk|presentation|toast|eulogy|sermon|lecture|address|keynote|pitch|podcast|monologue|"
     r"script|broadcast|video|radio|read\s+aloud|spoken|TED)\b|演讲|发言|讲话|致辞|讲稿|稿|脚本|口播|朗读|播客|视频|"
@@ -479,7 +361,7 @@ _UNITS = (
     _Unit(
         "spoken minute",
         re.compile(rf"(?P<n>{_EN_UNIT_NUM})[\s-]*(?:minutes?|mins?)\b", re.IGNORECASE),
-        re.compile(rf"(?P<n>{_ZH_NUM})\s*(?:分钟|分鐘)"),
+        re.compile(rf"(?P<n>{ZH_NUM})\s*(?:分钟|分鐘)"),
         WORDS_PER_SPOKEN_MINUTE,
         ZH_CHARS_PER_SPOKEN_MINUTE,
         spoken=True,
@@ -489,7 +371,7 @@ _UNITS = (
         re.compile(
             rf"(?P<n>{_EN_UNIT_NUM})[\s-]*(?:single[\s-]+)?pages?\b(?![\s-]*(?:turner|views?)\b)", re.IGNORECASE
         ),
-        re.compile(rf"{_ZH_NOT_ORDINAL}(?P<n>{_ZH_NUM})\s*(?:个)?页(?![面码])"),
+        re.compile(rf"{ZH_NOT_ORDINAL}(?P<n>{ZH_NUM})\s*(?:个)?页(?![面码])"),
         WORDS_PER_PAGE,
         ZH_CHARS_PER_PAGE,
     ),
@@ -499,8 +381,8 @@ _UNITS = (
             rf"(?P<n>{_EN_UNIT_NUM})[\s-]*(?:short[\s-]+|single[\s-]+)?paragraphs?\b(?![\s-]*by\b)", re.IGNORECASE
         ),
         re.compile(
-            rf"{_ZH_NOT_ORDINAL}(?P<n>{_ZH_NUM})\s*(?:个)?(?:自然段|段落|段话)|分\s*(?P<m>{_ZH_NUM})\s*段"
-            rf"|{_ZH_NOT_ORDINAL}(?P<k>{_ZH_NUM})\s*段(?=[，。、；,.;！!？?\s]|$)"
+            rf"{ZH_NOT_ORDINAL}(?P<n>{ZH_NUM})\s*(?:个)?(?:自然段|段落|段话)|分\s*(?P<m>{ZH_NUM})\s*段"
+            rf"|{ZH_NOT_ORDINAL}(?P<k>{ZH_NUM})\s*段(?=[，。、；,.;！!？?\s]|$)"
         ),
         WORDS_PER_PARAGRAPH,
         ZH_CHARS_PER_PARAGRAPH,
@@ -517,7 +399,7 @@ def _from_units(text: str) -> StatedLength:
         for pattern, per_unit in ((unit.english, unit.words), (unit.chinese, unit.zh_words)):
             for match in pattern.finditer(text):
                 raw = next(g for g in (match.groupdict().get(k) for k in ("n", "m", "k")) if g)
-                count = _parse_number(raw, smallest=1)
+                count = parse_number(raw, smallest=1)
                 if count:
                     found.setdefault((count, per_unit), (match.group(0).strip(" ,，."), match.start()))
         if found:
