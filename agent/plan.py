@@ -7,13 +7,11 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from agent.budget import renormalise
 from agent.prompts import PromptSet
 from agent.state import Section
-from longwrite.errors import InputError
 from longwrite.text import Language, detect_language
 
 # A named numbering: "Section 2", "Part 3", "第三部分" (with its separator, if any)
@@ -366,45 +364,3 @@ def topic_of(instruction: str) -> str:
 def default_title(instruction: str, language: Language) -> str:
     topic = topic_of(instruction)
     return topic[:1].upper() + topic[1:] if language == "en" else topic
-
-
-# ---------------------------------------------------------------- plan files
-
-
-def plan_from_json(data: Any, path: Path | str, target: int | None) -> tuple[str | None, list[Section]]:
-    """The (title, sections) of a plan file's parsed JSON (see plan_to_json), budgets scaled to
-    `target` when given; InputError naming `path` and what to fix. The file itself is read by
-    the front end (longwrite.plan_files): the agent does no I/O besides the model."""
-    if not isinstance(data, dict) or not isinstance(data.get("sections"), list) or not data["sections"]:
-        raise InputError(f'The plan file {path} needs a non-empty "sections" list; see the output of --plan-only.')
-    sections: list[Section] = []
-    for number, item in enumerate(data["sections"], start=1):
-        if not isinstance(item, dict) or not str(item.get("title", "")).strip():
-            raise InputError(f'Section {number} of the plan file {path} needs a "title".')
-        words = item.get("words", 0)
-        if isinstance(words, bool) or not isinstance(words, int) or words < 0:
-            raise InputError(
-                f'Section {number} of the plan file {path} has "words": {words!r}; use a positive whole number.'
-            )
-        sections.append(
-            Section(title=str(item["title"]).strip(), points=str(item.get("points", "")).strip(), words=words)
-        )
-    if target is not None and any(s["words"] == 0 for s in sections):
-        sections = with_budgets(sections, renormalise([1] * len(sections), target))
-    elif target is not None:
-        sections = with_budgets(sections, renormalise([s["words"] for s in sections], target))
-    elif any(s["words"] == 0 for s in sections):
-        raise InputError(
-            f'The plan file {path} leaves some word budgets out; give every section "words" or pass --words.'
-        )
-    title = data.get("title")
-    return (str(title).strip() if title else None), sections
-
-
-def plan_to_json(title: str, sections: list[Section], target: int, target_from: str | None = None) -> str:
-    """A plan file (read back by plan_from_json); `target_from` says where the length came from ("plan": the
-    plan sized it, the request stating none)."""
-    plan: dict[str, Any] = {"title": title, "target_words": target}
-    if target_from:
-        plan["target_from"] = target_from
-    return json.dumps(plan | {"sections": sections}, ensure_ascii=False, indent=2)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from agent.plan import plan_from_json
+from agent.plan_file import plan_from_json
 from agent.state import Section
 from longwrite.errors import InputError
 

@@ -257,7 +257,7 @@ def _failures_say_how_to_continue(store: Any, job_id: str, settings: Settings) -
 def _emit_result(request: WriteRequest, result: Any, backend: str) -> None:
     """The document (or, with --plan-only, the plan as JSON) and the --json summary."""
     if request.plan_only:
-        from agent.plan import plan_to_json
+        from agent.plan_file import plan_to_json
 
         emit_document(plan_to_json(result.title, result.plan, result.target, result.target_from) + "\n", request.output)
         log.info("plan saved in job %s; write it with: longwrite write --job %s --resume", result.job, result.job)

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from agent.jobs import JobStore, run_job, write_once
-from agent.plan import outline_schema, parse_outline, plan_to_json, sized_outline
+from agent.plan import outline_schema, parse_outline, sized_outline
+from agent.plan_file import plan_to_json
 from agent.state import AgentContext
 from longwrite.commands.write import Progress, WriteRequest, check_request
 from longwrite.lengths import (

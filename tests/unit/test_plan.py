@@ -11,9 +11,9 @@ from agent.plan import (
     fallback_plan,
     outline_schema,
     parse_outline,
-    plan_to_json,
     topic_of,
 )
+from agent.plan_file import plan_to_json
 from agent.prompts import CHINESE, ENGLISH
 from longwrite.errors import InputError
 from longwrite.plan_files import load_plan_file

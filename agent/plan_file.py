@@ -1,0 +1,52 @@
+"""The plan file format: the JSON that `write --plan-only` prints and `write --plan-file` reads
+back (a title, the target and the sections with their word budgets). Parsing only: the file
+itself is read by the front end (longwrite.plan_files), as the agent does no I/O besides the model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from agent.budget import renormalise
+from agent.plan import with_budgets
+from agent.state import Section
+from longwrite.errors import InputError
+
+
+def plan_from_json(data: Any, path: Path | str, target: int | None) -> tuple[str | None, list[Section]]:
+    """The (title, sections) of a plan file's parsed JSON (see plan_to_json), budgets scaled to
+    `target` when given; InputError naming `path` and what to fix."""
+    if not isinstance(data, dict) or not isinstance(data.get("sections"), list) or not data["sections"]:
+        raise InputError(f'The plan file {path} needs a non-empty "sections" list; see the output of --plan-only.')
+    sections: list[Section] = []
+    for number, item in enumerate(data["sections"], start=1):
+        if not isinstance(item, dict) or not str(item.get("title", "")).strip():
+            raise InputError(f'Section {number} of the plan file {path} needs a "title".')
+        words = item.get("words", 0)
+        if isinstance(words, bool) or not isinstance(words, int) or words < 0:
+            raise InputError(
+                f'Section {number} of the plan file {path} has "words": {words!r}; use a positive whole number.'
+            )
+        sections.append(
+            Section(title=str(item["title"]).strip(), points=str(item.get("points", "")).strip(), words=words)
+        )
+    if target is not None and any(s["words"] == 0 for s in sections):
+        sections = with_budgets(sections, renormalise([1] * len(sections), target))
+    elif target is not None:
+        sections = with_budgets(sections, renormalise([s["words"] for s in sections], target))
+    elif any(s["words"] == 0 for s in sections):
+        raise InputError(
+            f'The plan file {path} leaves some word budgets out; give every section "words" or pass --words.'
+        )
+    title = data.get("title")
+    return (str(title).strip() if title else None), sections
+
+
+def plan_to_json(title: str, sections: list[Section], target: int, target_from: str | None = None) -> str:
+    """A plan file (read back by plan_from_json); `target_from` says where the length came from ("plan": the
+    plan sized it, the request stating none)."""
+    plan: dict[str, Any] = {"title": title, "target_words": target}
+    if target_from:
+        plan["target_from"] = target_from
+    return json.dumps(plan | {"sections": sections}, ensure_ascii=False, indent=2)
