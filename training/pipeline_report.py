@@ -154,7 +154,7 @@ def _row(
     name: str, scores: dict[str, Any] | None, preds: list[dict[str, Any]], ruler: dict[str, Any] | None
 ) -> list[Any]:
     if scores is None:
-        return [name, *["-"] * (len(RANGES) + 7)]
+        return [name, *["-"] * (len(_TABLE_HEADER) - 1)]
     ranges = [scores["S_l_by_range"][label]["S_l"] for label, _ in RANGES]
     rep = statistics.fmean(p["rep_4"] for p in preds) if preds else None
     # S_l scores a loop that runs to the asked length like writing: the count keeps that visible.
