@@ -108,11 +108,17 @@ class ServerProcess:
     def stop(self) -> None:
         """Terminate the server (and wait for it); safe to call twice."""
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        if process is not None:
+            terminate(process, grace_s=10)
+
+
+def terminate(process: subprocess.Popen, grace_s: float) -> None:
+    """SIGTERM, then SIGKILL if the process has not exited `grace_s` seconds later."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)

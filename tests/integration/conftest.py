@@ -15,6 +15,7 @@ import pytest
 
 from longwrite.settings import Settings
 from model.embedded import EMBEDDED_SECTION_WORDS, EmbeddedServer
+from model.process import terminate
 
 pytestmark = pytest.mark.integration
 
@@ -117,10 +118,4 @@ def wait_healthy(process: subprocess.Popen, url: str, timeout_s: float, output: 
 
 def stop_process(process: subprocess.Popen) -> None:
     """SIGTERM, and SIGKILL if the process has not exited 30 s later."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+    terminate(process, grace_s=30)
