@@ -58,6 +58,7 @@ class MixStage:
     ratio: int = 20  # general rows per long row (Minimum Tuning: 1:20)
     seed: int = 0
     allow_repeat: bool = False
+    long_limit: int | None = None  # N of the curated rows, spread over their lengths (the data-size lever)
 
 
 @dataclass

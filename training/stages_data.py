@@ -166,7 +166,12 @@ def run_mix(run: StageRun) -> dict[str, Any]:
             "general.max_tokens and run with --from general, or set mix.ratio to 0."
         )
     result = mix(
-        read_rows(needs(run, "curate", CURATED)), general_rows, section.ratio, section.seed, section.allow_repeat
+        read_rows(needs(run, "curate", CURATED)),
+        general_rows,
+        section.ratio,
+        section.seed,
+        section.allow_repeat,
+        section.long_limit,
     )
     write_rows(run.folder / MIXED, result.rows)
     return {"long": result.long, "general": result.general, "rows": len(result.rows)}

@@ -142,14 +142,18 @@ def curate_mix(
     ratio: Annotated[int, typer.Option("--ratio", help="general rows per long row (Minimum Tuning: 20)")] = 20,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     allow_repeat: Annotated[bool, typer.Option("--allow-repeat", help="reuse general rows if too few")] = False,
+    long_limit: Annotated[
+        int | None,
+        typer.Option("--long-limit", help="use N long rows, spread over their lengths (a smaller data set)"),
+    ] = None,
 ) -> None:
-    """Mix every long-output row with RATIO general rows, shuffled."""
+    """Mix every long-output row (or --long-limit of them) with RATIO general rows, shuffled."""
     from training.datasets_io import check_outputs, publish_rows
     from training.mix import mix
     from training.rows import read_rows, write_rows
 
     check_outputs(save_to_disk, push_to_hub)
-    result = mix(read_rows(long), read_rows(general), ratio, seed, allow_repeat)
+    result = mix(read_rows(long), read_rows(general), ratio, seed, allow_repeat, long_limit)
     write_rows(output, result.rows)
     published = publish_rows(result.rows, save_to_disk, push_to_hub)
     repeated = f" ({result.repeated_general} general rows used twice)" if result.repeated_general else ""

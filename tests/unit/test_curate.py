@@ -91,6 +91,20 @@ def test_mix_ratio_shuffle_and_refusal():
     assert repeated.general == 90 and repeated.repeated_general == 20
 
 
+def test_long_limit_keeps_the_spread_of_lengths():
+    # 12 answers of 100 to 1,200 words, given shortest last: a third of them keeps short and long ones
+    long_rows = [row(f"write {100 * n} words", "word " * (100 * n)) for n in range(12, 0, -1)]
+    general = [row(f"general {i}", "y") for i in range(10)]
+    smaller = mix(long_rows, general, ratio=2, seed=0, long_limit=4)
+    assert (smaller.long, smaller.general) == (4, 8)
+    prompts = [r["messages"][0]["content"] for r in smaller.rows]
+    kept = sorted(int(prompt.split()[1]) for prompt in prompts if prompt.endswith("words"))
+    assert kept == [200, 500, 800, 1100]  # the middle of each quarter: neither only short nor only long
+    assert mix(long_rows, general, ratio=0, seed=0, long_limit=50).long == 12  # more than there are: all
+    with pytest.raises(InputError, match="--long-limit is 0"):
+        mix(long_rows, general, ratio=0, seed=0, long_limit=0)
+
+
 def test_reading_jsonl_parquet_and_saved_datasets(tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps(row("a", "b")) + "\n{oops\n", encoding="utf-8")
