@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -31,7 +32,7 @@ def write_direct(
     max_tokens: int | None = None,
 ) -> DirectResult:
     """One call, no plan, no length control: as much as the model writes, up to its context
-    (or up to `max_tokens`, when the caller caps it)."""
+    (or up to `max_tokens`, when the caller caps it, or for `answer_time_limit_s` when set)."""
     messages = [HumanMessage(instruction)]
     prompt_tokens = int(estimate_tokens(messages) * PROMPT_ESTIMATE_MARGIN)
     room = ctx.endpoint.context_tokens - prompt_tokens - SAFETY_TOKENS
@@ -40,12 +41,14 @@ def write_direct(
         raise GenerationError(
             f"The instruction alone fills the model's {ctx.endpoint.context_tokens}-token context; shorten it."
         )
+    limit = ctx.settings.answer_time_limit_s
     generation = generate(
         ctx.make_model(),
         messages,
         max_tokens=max_tokens,
         on_token=on_token,
         max_tokens_field=ctx.settings.max_tokens_field,
+        deadline=None if limit is None else time.monotonic() + limit,
     )
     if not generation.text.strip():
         raise GenerationError("The model returned an empty answer; try again, or check the model with --base-url.")

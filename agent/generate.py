@@ -16,12 +16,13 @@ from longwrite.errors import BackendError
 
 # How often (in streamed chunks) the loop check runs while a section streams.
 LOOP_CHECK_EVERY = 16
+TIME_LIMIT = "time_limit"  # the finish reason of an answer cut at its deadline
 
 
 @dataclass(frozen=True)
 class Generation:
     text: str
-    # "stop", "length", or None when we stopped it for a loop ("stop" too when `finished` said so)
+    # "stop", "length", TIME_LIMIT, or None when we stopped it for a loop ("stop" too when `finished` said so)
     finish_reason: str | None
     prompt_tokens: int | None  # None when the server does not report usage while streaming
     completion_tokens: int
@@ -52,10 +53,12 @@ def generate(
     should_stop: Callable[[str], bool] | None = None,
     finished: Callable[[str], bool] | None = None,
     max_tokens_field: str = "max_tokens",
+    deadline: float | None = None,
 ) -> Generation:
     """Stream one answer; stop early when `should_stop(text so far)` says the text went wrong
-    (checked every LOOP_CHECK_EVERY chunks), or when `finished(text so far)` says it is complete
-    (checked after every chunk, so it must be cheap).
+    (checked every LOOP_CHECK_EVERY chunks), when `finished(text so far)` says it is complete
+    (checked after every chunk, so it must be cheap), or at `deadline` (a time.monotonic() value:
+    the answer so far is kept, finish reason TIME_LIMIT).
 
     Servers that send no usage while streaming (llama.cpp) send one token per chunk, so the
     chunk count stands in for completion tokens there.
@@ -93,6 +96,9 @@ def generate(
                 break
             if finished and content and finished("".join(pieces)):
                 finish_reason = "stop"
+                break
+            if deadline is not None and time.monotonic() > deadline:
+                finish_reason = TIME_LIMIT
                 break
     return Generation(
         text="".join(pieces),

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from tqdm import tqdm
 
 from agent.direct import write_direct
+from agent.generate import TIME_LIMIT
 from agent.jobs import write_once
 from agent.model_first import write_auto
 from agent.state import AgentContext
@@ -76,14 +77,18 @@ def open_run(out: Path, kind: str, data: Path, mode: WriteMode, backend: str, ro
     return manifest
 
 
-def write_answer(ctx: AgentContext, mode: WriteMode, row: BenchRow) -> tuple[str, str]:
-    """(answer, path) for one row; the row's required length is the target."""
+def write_answer(ctx: AgentContext, mode: WriteMode, row: BenchRow) -> tuple[str, str, str | None]:
+    """(answer, path, note) for one row; the row's required length is the target. The note says
+    when a model-mode answer was cut at the answer time limit (it is scored on what it wrote)."""
     if mode == "agent":
-        return write_once(ctx, row.prompt, row.length).document, "agent"
+        return write_once(ctx, row.prompt, row.length).document, "agent", None
     if mode == "model":
-        return write_direct(ctx, row.prompt).document, "model"
+        direct = write_direct(ctx, row.prompt)
+        cut = direct.finish_reason == TIME_LIMIT
+        note = f"cut at the answer time limit ({ctx.settings.answer_time_limit_s:g} s)" if cut else None
+        return direct.document, "model", note
     result = write_auto(ctx, row.prompt, row.length)
-    return result.document, result.path
+    return result.document, result.path, None
 
 
 def prediction(row: BenchRow, mode: WriteMode, answer: str, path: str, seconds: float, error: str | None) -> dict:
@@ -141,8 +146,7 @@ def run_predictions(
         started = time.monotonic()
         try:
             with translate_errors():
-                answer, path = write_answer(make_context(), mode, row)
-            error = None
+                answer, path, error = write_answer(make_context(), mode, row)
         except GenerationError as failure:
             answer, path, error = "", mode, str(failure)
         record = prediction(row, mode, answer, path, time.monotonic() - started, error)

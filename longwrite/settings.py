@@ -96,6 +96,12 @@ class Settings(BaseSettings):
         "server fails the call (the embedded server sends a keep-alive every 15 s)",
     )
     max_retries: int = Field(2, ge=0, le=10)  # connection errors, timeouts, 429 and 5xx, with backoff
+    answer_time_limit_s: float | None = Field(
+        None,
+        gt=0,
+        description="model mode: a one-call answer still streaming after this long is cut where it is and "
+        "kept (a server whose tokens trickle cannot hold an evaluation for hours); unset: no limit",
+    )
 
     # ---- lengths and caps
     default_target_words: int = Field(DEFAULT_TARGET_WORDS, gt=0)

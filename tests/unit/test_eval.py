@@ -13,6 +13,8 @@ from pathlib import Path
 import httpx
 import openai
 import pytest
+from langchain_core.messages import AIMessageChunk
+from langchain_core.outputs import ChatGenerationChunk
 
 from eval.data import load_rows, select
 from eval.judge import (
@@ -428,6 +430,30 @@ def test_a_failing_backend_stops_the_run_and_a_rerun_resumes(tmp_path):
     assert len(first) == 3
     preds = run_predictions(out, rows, "model", _echo_context(), concurrency=2, show_progress=False)
     assert len(preds) == 8 and read_jsonl(out / "preds.jsonl")[:3] == first  # finished rows untouched
+
+
+class _CrawlingChatModel(ScriptedChatModel):
+    """Streams 2,000 words, one every 10 ms: a server whose tokens trickle (20 s for the answer)."""
+
+    def _stream(self, messages, stop=None, run_manager=None, **kwargs):
+        for n in range(2_000):
+            time.sleep(0.01)
+            yield ChatGenerationChunk(message=AIMessageChunk(content=f" {prose(1, seed=str(n))}"))
+
+
+def test_a_model_answer_past_the_time_limit_is_cut_and_kept(tmp_path):
+    data = _row_file(tmp_path)
+    rows = load_rows(data)[0][:1]
+    settings = Settings(home="/nonexistent", answer_time_limit_s=0.5)
+
+    def crawling_context():
+        return scripted_context(settings=settings, make_model=lambda: _CrawlingChatModel(reply=lambda m, o: ""))
+
+    open_run(tmp_path / "run", "longbench-write", data, "model", "scripted", rows)
+    [pred] = run_predictions(tmp_path / "run", rows, "model", crawling_context, show_progress=False)
+    assert 0 < pred["response_length"] < 2_000  # what it wrote by the limit, not all of it, not nothing
+    assert pred["error"] == "cut at the answer time limit (0.5 s)"
+    assert read_jsonl(tmp_path / "run" / "preds.jsonl")[0]["response"] == pred["response"]
 
 
 def test_an_out_folder_never_mixes_datasets(tmp_path):
