@@ -6,6 +6,8 @@ import dataclasses
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx
+import openai
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
@@ -98,3 +100,9 @@ def with_endpoint(ctx: AgentContext, **fields: Any) -> AgentContext:
     """`ctx` with some of its endpoint's fields changed (the endpoint itself is frozen)."""
     ctx.endpoint = dataclasses.replace(ctx.endpoint, **fields)
     return ctx
+
+
+def connection_lost() -> openai.APIConnectionError:
+    """The error the openai client raises when the backend goes away mid-answer (with a request:
+    newer clients read its headers)."""
+    return openai.APIConnectionError(request=httpx.Request("POST", "http://scripted.invalid/v1/chat/completions"))

@@ -7,14 +7,13 @@ import json
 import time
 
 import httpx
-import openai
 import pytest
 from fastapi.testclient import TestClient
 
 from longwrite.settings import Settings
 from longwrite.text import count_words
 from model.client import Endpoint
-from tests.unit.scripted import ScriptedChatModel, prose, scripted_context
+from tests.unit.scripted import ScriptedChatModel, connection_lost, prose, scripted_context
 from ui.errors import ApiError
 from ui.proxy import BackendProxy
 from ui.server import create_app
@@ -42,7 +41,7 @@ class Script:
         if "Write the" in last:
             self.sections += 1
             if self.fail_on_section == self.sections:
-                raise openai.APIConnectionError(request=None)  # the backend went away mid-run
+                raise connection_lost()  # the backend went away mid-run
         words = int(options.get("extra_body", {}).get("max_tokens", 100))
         if len(messages) == 1:  # the instruction alone: the model-first attempt
             return prose(self.direct_words, seed="d")

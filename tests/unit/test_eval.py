@@ -40,7 +40,7 @@ from longwrite.jsonl import read_jsonl
 from longwrite.settings import Settings
 from longwrite.text import count_tokens, count_words, length_score
 from model.client import Endpoint, backend_errors
-from tests.unit.scripted import ScriptedChatModel, prose, scripted_context
+from tests.unit.scripted import ScriptedChatModel, connection_lost, prose, scripted_context
 
 BENCHMARKS = Path(__file__).resolve().parents[3] / "shared" / "benchmarks"
 
@@ -390,7 +390,7 @@ def _echo_context(fail_after: list[int] | None = None):
     def reply(messages, options):
         calls["n"] += 1
         if fail_after and calls["n"] > fail_after[0]:
-            raise openai.APIConnectionError(request=None)
+            raise connection_lost()
         time.sleep(random.uniform(0, 0.05))
         marker = re.search(r"id (\d+)", messages[-1].content).group(1)
         return f"Answer for id {marker}. " + prose(30, seed=f"m{marker}x")
