@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from longwrite.errors import InputError
-from longwrite.text import count_words
-from training.rows import turns
+from training.rows import answer_words
 
 
 @dataclass(frozen=True)
@@ -59,10 +58,5 @@ def spread_by_length(rows: list[dict[str, Any]], count: int) -> list[dict[str, A
         raise InputError(f"--long-limit is {count}; give 1 or more long rows, or leave it out to use them all.")
     if count >= len(rows):
         return list(rows)
-    by_length = sorted(rows, key=_answer_words)
+    by_length = sorted(rows, key=answer_words)
     return [by_length[((2 * i + 1) * len(rows)) // (2 * count)] for i in range(count)]  # centred in each step
-
-
-def _answer_words(row: dict[str, Any]) -> int:
-    answer = row_turns[1] if (row_turns := turns(row)) else ""
-    return count_words(answer)

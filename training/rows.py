@@ -11,6 +11,7 @@ from typing import Any
 
 from longwrite.errors import InputError
 from longwrite.extras import require
+from longwrite.text import count_words
 from training.datasets_io import hub_source, read_folder, read_hub
 
 
@@ -72,6 +73,12 @@ def turns(row: dict[str, Any]) -> tuple[str, str] | None:
         elif message.get("role") == "assistant" and user is not None:
             answer = message["content"]
     return (user, answer) if user is not None and answer is not None else None
+
+
+def answer_words(row: dict[str, Any]) -> int:
+    """Words in the row's answer (0 when it has none)."""
+    found = turns(row)
+    return count_words(found[1]) if found else 0
 
 
 def write_rows(path: Path, rows: Iterable[dict[str, Any]]) -> int:

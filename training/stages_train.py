@@ -28,7 +28,7 @@ from training.pipeline_io import (
     needs,
 )
 from training.pipeline_recipe import ANNEAL_MIN_WORDS
-from training.rows import write_rows
+from training.rows import answer_words, write_rows
 from training.stage_serving import serving
 
 # What dpo takes from the sft section when its own does not say: the same base model, and the same
@@ -109,7 +109,7 @@ def run_anneal(run: StageRun) -> dict[str, Any]:
     """Minimum Tuning's setup 5: the SFT model trained a little more on the curated long rows only
     (with `min_words`, only those at least that long)."""
     min_words = int(run.settings("anneal").get(ANNEAL_MIN_WORDS, 0))
-    rows = [row for row in read_jsonl(needs(run, "curate", CURATED)) if _answer_words(row) >= min_words]
+    rows = [row for row in read_jsonl(needs(run, "curate", CURATED)) if answer_words(row) >= min_words]
     if not rows:
         raise InputError(
             f"No curated row has {min_words} words or more; lower anneal.{ANNEAL_MIN_WORDS} in {run.recipe.path}."
@@ -117,10 +117,6 @@ def run_anneal(run: StageRun) -> dict[str, Any]:
     data = run.folder / ANNEAL_ROWS
     write_rows(data, rows)
     return _train(run, "anneal", data, _going_on_from(run, "sft")) | {"rows": len(rows), "min_words": min_words}
-
-
-def _answer_words(row: dict[str, Any]) -> int:
-    return count_words(row["messages"][-1]["content"])
 
 
 def run_pairs(run: StageRun) -> dict[str, Any]:
@@ -154,7 +150,7 @@ def _going_on_from(run: StageRun, stage: str) -> dict[str, Any]:
 
 def estimate_training(run: StageRun, name: str, data_stage: str, data_file: str) -> float:
     min_words = int(run.settings(name).get(ANNEAL_MIN_WORDS, 0))
-    words = [_answer_words(row) for row in read_jsonl(run.of(data_stage) / data_file)]
+    words = [answer_words(row) for row in read_jsonl(run.of(data_stage) / data_file)]
     return _training_seconds(run, name, sum(count for count in words if count >= min_words))
 
 
