@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 
-from agent.state import Section, Usage
+from longwrite.agent.state import Section, Usage
 from longwrite.text import Language, count_words
 
 # A section within this share of its budget is done; below it, it is continued.

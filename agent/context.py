@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
-from agent.prompts import PromptSet
-from agent.state import Section, SectionResult, Turn
+from longwrite.agent.prompts import PromptSet
+from longwrite.agent.state import Section, SectionResult, Turn
 from longwrite.text import count_tokens
 
 MESSAGE_OVERHEAD_TOKENS = 8  # role markers and separators of one chat turn

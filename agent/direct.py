@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 from langchain_core.messages import HumanMessage
 
-from agent.context import SAFETY_TOKENS, estimate_tokens
-from agent.generate import generate
-from agent.state import AgentContext
+from longwrite.agent.context import SAFETY_TOKENS, estimate_tokens
+from longwrite.agent.generate import RateFloor, generate
+from longwrite.agent.state import AgentContext
 from longwrite.errors import GenerationError
 
 # The server tokenizer may count more tokens than cl100k_base; leave room for that.
@@ -48,6 +48,7 @@ def write_direct(
         max_tokens=max_tokens,
         on_token=on_token,
         max_tokens_field=ctx.settings.max_tokens_field,
+        floor=RateFloor.from_settings(ctx.settings),
         deadline=None if limit is None else time.monotonic() + limit,
     )
     if not generation.text.strip():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from agent.state import Section, SectionResult
+from longwrite.agent.state import Section, SectionResult
 
 _LEADING_HEADING = re.compile(
     r"^\s*(?:#{1,6}[^\n]*|\*\*[^\n*]{1,120}\*\*:?|(?:section|part)\s+\d+[^\n]{0,120}|第[^\n]{1,6}部分[^\n]{0,60})\s*\n+",

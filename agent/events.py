@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any, Literal, NotRequired, TypedDict
 
-from agent.document import PART_SEPARATOR, assemble, section_part
-from agent.state import Section, SectionResult, WriteState
+from longwrite.agent.document import PART_SEPARATOR, assemble, section_part
+from longwrite.agent.state import Section, SectionResult, WriteState
 from longwrite.text import count_words, length_score
 
 EVENT_PLAN = "plan"  # a plan was made, or changed (sections added)

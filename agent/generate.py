@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import random
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -13,10 +14,46 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 
 from longwrite.errors import BackendError
+from longwrite.settings import Settings
 
 # How often (in streamed chunks) the loop check runs while a section streams.
 LOOP_CHECK_EVERY = 16
 TIME_LIMIT = "time_limit"  # the finish reason of an answer cut at its deadline
+
+
+class RateFloor:
+    """The slowest pace a streamed answer may keep: fewer than `tokens_per_s` chunks over the last
+    `window_s` seconds fails the call. The stall wait catches a server that sends nothing; this
+    catches one that sends a token every few seconds, which would otherwise hold a call for hours.
+    """
+
+    def __init__(self, tokens_per_s: float, window_s: float) -> None:
+        self.tokens_per_s = tokens_per_s
+        self.window_s = window_s
+        self._times: deque[float] = deque()
+        self._started: float | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RateFloor:
+        return cls(settings.min_tokens_per_s, settings.rate_window_s)
+
+    def tick(self, now: float) -> None:
+        """Count one chunk arriving at `now`; BackendError when the pace over the window is too slow."""
+        if self.tokens_per_s <= 0:
+            return
+        if self._started is None:
+            self._started = now  # the wait for the first chunk is the answer-start wait's, not ours
+        self._times.append(now)
+        while self._times and self._times[0] < now - self.window_s:
+            self._times.popleft()
+        if now - self._started < self.window_s:
+            return
+        rate = len(self._times) / self.window_s
+        if rate < self.tokens_per_s:
+            raise BackendError(
+                f"The model server is sending {rate:.2f} tokens/s, below the floor of {self.tokens_per_s:g} "
+                "(LONGWRITE_MIN_TOKENS_PER_S); check its load and log."
+            )
 
 
 @dataclass(frozen=True)
@@ -54,11 +91,12 @@ def generate(
     finished: Callable[[str], bool] | None = None,
     max_tokens_field: str = "max_tokens",
     deadline: float | None = None,
+    floor: RateFloor | None = None,
 ) -> Generation:
     """Stream one answer; stop early when `should_stop(text so far)` says the text went wrong
     (checked every LOOP_CHECK_EVERY chunks), when `finished(text so far)` says it is complete
     (checked after every chunk, so it must be cheap), or at `deadline` (a time.monotonic() value:
-    the answer so far is kept, finish reason TIME_LIMIT).
+    the answer so far is kept, finish reason TIME_LIMIT); `floor` fails a server that trickles.
 
     Servers that send no usage while streaming (llama.cpp) send one token per chunk, so the
     chunk count stands in for completion tokens there.
@@ -79,6 +117,8 @@ def generate(
     stream = model.stream(messages, **request)
     with contextlib.closing(stream), _no_chunks_is_a_backend_error():  # closing drops the HTTP stream
         for chunk in stream:
+            if floor is not None:
+                floor.tick(time.monotonic())
             content = chunk.content if isinstance(chunk.content, str) else ""
             if content:
                 pieces.append(content)

@@ -16,11 +16,11 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Checkpointer
 
-from agent import budget, events
-from agent.context import outline_text
-from agent.document import assemble
-from agent.outline_call import outline_call, outline_conversation, outline_tokens
-from agent.plan import (
+from longwrite.agent import budget, events
+from longwrite.agent.context import outline_text
+from longwrite.agent.document import assemble
+from longwrite.agent.outline_call import outline_call, outline_conversation, outline_tokens
+from longwrite.agent.plan import (
     build_plan,
     default_title,
     extension_sections,
@@ -30,9 +30,9 @@ from agent.plan import (
     sized_outline,
     suggested_sections,
 )
-from agent.prompts import prompts_for
-from agent.section import write_section
-from agent.state import (
+from longwrite.agent.prompts import prompts_for
+from longwrite.agent.section import write_section
+from longwrite.agent.state import (
     AgentContext,
     DropSection,
     GraphContext,

@@ -17,12 +17,12 @@ from typing import Any
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 
-from agent.context import outline_text
-from agent.events import document_of
-from agent.graph import build_graph
-from agent.job_records import JobRecords
-from agent.prompts import prompts_for
-from agent.state import AgentContext, Section, WriteState
+from longwrite.agent.context import outline_text
+from longwrite.agent.events import document_of
+from longwrite.agent.graph import build_graph
+from longwrite.agent.job_records import JobRecords
+from longwrite.agent.prompts import prompts_for
+from longwrite.agent.state import AgentContext, Section, WriteState
 from longwrite.errors import GenerationError, InputError
 from longwrite.text import count_words, length_score, repetition
 

@@ -9,20 +9,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import httpx
 import openai
 from langchain_core.messages import HumanMessage
 
-from agent import budget, events
-from agent.context import SAFETY_TOKENS, estimate_tokens
-from agent.direct import PROMPT_ESTIMATE_MARGIN
-from agent.document import drop_empty_lines, strip_heading
-from agent.generate import generate
-from agent.guard import LoopGuard, cut_loop
-from agent.jobs import write_once
-from agent.plan import default_title
-from agent.state import AgentContext, Section
-from longwrite.errors import LongwriteError
+from longwrite.agent import budget, events
+from longwrite.agent.context import SAFETY_TOKENS, estimate_tokens
+from longwrite.agent.direct import PROMPT_ESTIMATE_MARGIN
+from longwrite.agent.document import drop_empty_lines, strip_heading
+from longwrite.agent.generate import RateFloor, generate
+from longwrite.agent.guard import LoopGuard, cut_loop
+from longwrite.agent.jobs import write_once
+from longwrite.agent.plan import default_title
+from longwrite.agent.state import AgentContext, Section
+from longwrite.errors import Cancelled, LongwriteError
 from longwrite.text import count_words, detect_language, length_score
 
 ACCEPT_SCORE = 80  # the length score an answer needs to stand on its own
@@ -65,9 +64,13 @@ def attempt_model(ctx: AgentContext, instruction: str, target: int) -> ModelAtte
             messages,
             max_tokens=max_tokens,
             should_stop=guard.is_looping,
+            on_token=_stop_when_cancelled(ctx),
             max_tokens_field=ctx.settings.max_tokens_field,
+            floor=RateFloor.from_settings(ctx.settings),
         )
-    except (openai.OpenAIError, httpx.HTTPError, LongwriteError) as error:
+    except Cancelled:
+        raise  # the client left: the slot goes back now, not when the model ends its answer
+    except (openai.OpenAIError, LongwriteError) as error:
         return ModelAttempt("", "agent", f"the model call failed ({type(error).__name__})", time.monotonic() - started)
     text = strip_heading(drop_empty_lines(generation.text))
     if generation.finish_reason == "length" or generation.stopped_early:
@@ -84,6 +87,16 @@ def attempt_model(ctx: AgentContext, instruction: str, target: int) -> ModelAtte
     if words < MIN_OPENING_WORDS:
         return ModelAttempt("", "agent", reason, seconds)
     return ModelAttempt(text, "model+agent", reason, seconds)
+
+
+def _stop_when_cancelled(ctx: AgentContext) -> Callable[[str], None]:
+    """A token callback that stops the model's answer within one token of `ctx.cancel` being set."""
+
+    def check(_piece: str) -> None:
+        if ctx.cancel is not None and ctx.cancel.is_set():
+            raise Cancelled("The write was cancelled before the model's answer ended.")
+
+    return check
 
 
 def write_auto(

@@ -10,14 +10,14 @@ from typing import Any
 import openai
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
-from agent import budget
-from agent.context import SAFETY_TOKENS, Step, estimate_tokens, section_messages, section_turns
-from agent.generate import Generation, generate
-from agent.plan import outline_schema
-from agent.prompts import PromptSet, prompts_for
-from agent.section import planned_outline
-from agent.state import AgentContext, SectionResult, WriteState
-from model.client import json_schema_format, refused_response_format
+from longwrite.agent import budget
+from longwrite.agent.context import SAFETY_TOKENS, Step, estimate_tokens, section_messages, section_turns
+from longwrite.agent.generate import Generation, RateFloor, generate
+from longwrite.agent.plan import outline_schema
+from longwrite.agent.prompts import PromptSet, prompts_for
+from longwrite.agent.section import planned_outline
+from longwrite.agent.state import AgentContext, SectionResult, WriteState
+from longwrite.model.client import json_schema_format, refused_response_format
 
 # Room for one outline line, or one JSON item at the schema's longest (about 4 characters a token
 # plus the keys and quotes).
@@ -95,6 +95,7 @@ def outline_call(
             max_tokens=max_tokens,
             options=options,
             max_tokens_field=ctx.settings.max_tokens_field,
+            floor=RateFloor.from_settings(ctx.settings),
         )
 
     if response_format:

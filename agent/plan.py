@@ -9,9 +9,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from agent.budget import renormalise
-from agent.prompts import PromptSet
-from agent.state import Section
+from longwrite.agent.budget import renormalise
+from longwrite.agent.prompts import PromptSet
+from longwrite.agent.state import Section
 from longwrite.text import Language, detect_language
 
 # A named numbering: "Section 2", "Part 3", "第三部分" (with its separator, if any)

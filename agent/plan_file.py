@@ -8,9 +8,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from agent.budget import renormalise
-from agent.plan import with_budgets
-from agent.state import Section
+from longwrite.agent.budget import renormalise
+from longwrite.agent.plan import with_budgets
+from longwrite.agent.state import Section
 from longwrite.errors import InputError
 
 

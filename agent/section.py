@@ -9,8 +9,8 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage
 
-from agent import budget, events
-from agent.context import (
+from longwrite.agent import budget, events
+from longwrite.agent.context import (
     SAFETY_TOKENS,
     Step,
     choose_window,
@@ -20,11 +20,11 @@ from agent.context import (
     section_turns,
     single_messages,
 )
-from agent.document import demote_headings, drop_empty_lines, join_continuation, shown_answer, strip_heading
-from agent.generate import Generation, generate
-from agent.guard import LoopGuard, cut_loop
-from agent.prompts import PromptSet, prompts_for
-from agent.state import AgentContext, SectionResult, Turn, Usage, WriteState
+from longwrite.agent.document import demote_headings, drop_empty_lines, join_continuation, shown_answer, strip_heading
+from longwrite.agent.generate import Generation, RateFloor, generate
+from longwrite.agent.guard import LoopGuard, cut_loop
+from longwrite.agent.prompts import PromptSet, prompts_for
+from longwrite.agent.state import AgentContext, SectionResult, Turn, Usage, WriteState
 from longwrite.errors import GenerationError
 from longwrite.text import count_words
 
@@ -186,6 +186,7 @@ class _SectionWriter:
             should_stop=looping,
             finished=long_enough,
             max_tokens_field=self.ctx.settings.max_tokens_field,
+            floor=RateFloor.from_settings(self.ctx.settings),
         )
         self.calls += 1
         self.seconds += generation.seconds

@@ -13,9 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from longwrite.errors import Cancelled
 from longwrite.limits import TargetFrom
+from longwrite.model.client import Endpoint, chat_model
 from longwrite.settings import Settings
 from longwrite.text import Language
-from model.client import Endpoint, chat_model
 
 
 class Section(TypedDict):
@@ -182,7 +182,7 @@ def agent_context(context: GraphContext | dict[str, Any] | None, configurable: d
     if context.endpoint:
         endpoint = Endpoint(**context.endpoint)
     else:  # a LangGraph server that was given no endpoint: the one its environment names
-        from model.client import resolve_endpoint
+        from longwrite.model.client import resolve_endpoint
 
         endpoint = resolve_endpoint(settings)
     make_model = configurable.get(MAKE_MODEL_KEY)

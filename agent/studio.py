@@ -8,6 +8,6 @@ server). The input is a WriteState: {"instruction": "Write a 3000-word ..."} at 
 
 from __future__ import annotations
 
-from agent.graph import build_graph
+from longwrite.agent.graph import build_graph
 
 graph = build_graph()

@@ -36,11 +36,11 @@ from pathlib import Path
 
 import openai
 
-from agent.jobs import JobStore, new_job_id, run_job
-from agent.state import AgentContext
+from longwrite.agent.jobs import JobStore, new_job_id, run_job
+from longwrite.agent.state import AgentContext
+from longwrite.model.embedded import EmbeddedServer
 from longwrite.settings import Settings
 from longwrite.text import count_words
-from model.embedded import EmbeddedServer
 
 TOKENS_PER_WORD = 1.3  # SmolLM2's tokenizer on English prose, as the agent's usage figures show
 TOPICS = ["the history of lighthouses", "how bridges are built", "the science of bread"]

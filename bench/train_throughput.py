@@ -24,8 +24,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import torch
 
-from training.train_config import load_train_config
-from training.trainer import run_training
+from longwrite.training.train_config import load_train_config
+from longwrite.training.trainer import run_training
 
 
 def main() -> None:

@@ -20,11 +20,11 @@ import openai
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage
 
-from agent.budget import PRIOR_PROMPT_RATIO
-from agent.context import SAFETY_TOKENS, estimate_tokens
+from longwrite.agent.budget import PRIOR_PROMPT_RATIO
+from longwrite.agent.context import SAFETY_TOKENS, estimate_tokens
 from longwrite.errors import InputError
+from longwrite.model.client import REMOTE_CONTEXT_TOKENS, Endpoint, json_schema_format, refused_response_format
 from longwrite.text import count_words
-from model.client import REMOTE_CONTEXT_TOKENS, Endpoint, json_schema_format, refused_response_format
 
 DIMENSIONS = ("relevance", "accuracy", "coherence", "clarity", "breadth_and_depth", "reading_experience")
 # The keys judge.txt asks for (and upstream reads), in its order; scores are stored under DIMENSIONS.

@@ -17,17 +17,17 @@ from typing import Any, Literal
 
 from tqdm import tqdm
 
-from agent.direct import write_direct
-from agent.generate import TIME_LIMIT
-from agent.jobs import write_once
-from agent.model_first import write_auto
-from agent.state import AgentContext
-from eval.data import BenchRow, digest
+from longwrite.agent.direct import write_direct
+from longwrite.agent.generate import TIME_LIMIT
+from longwrite.agent.jobs import write_once
+from longwrite.agent.model_first import write_auto
+from longwrite.agent.state import AgentContext
 from longwrite.errors import BackendError, GenerationError, InputError
+from longwrite.eval.data import BenchRow, digest
 from longwrite.jsonl import JsonlAppender, read_jsonl
+from longwrite.model.client import Endpoint, backend_errors
 from longwrite.settings import Settings
 from longwrite.text import count_words, length_score, repetition
-from model.client import Endpoint, backend_errors
 
 WriteMode = Literal["agent", "model", "auto"]
 PREDICTIONS = "preds.jsonl"

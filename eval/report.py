@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from eval.data import RANGES, range_of
-from eval.judge import DIMENSIONS
-from eval.scores import row_quality
+from longwrite.eval.data import RANGES, range_of
+from longwrite.eval.judge import DIMENSIONS
+from longwrite.eval.scores import row_quality
 
 
 def _fmt(value: Any) -> str:

@@ -11,8 +11,8 @@ import statistics
 from collections.abc import Callable
 from typing import Any
 
-from eval.data import RANGES, range_of
-from eval.judge import DIMENSIONS, REFERENCE_JUDGE, describe_prompt, is_reference_judge, legacy_left_out_words
+from longwrite.eval.data import RANGES, range_of
+from longwrite.eval.judge import DIMENSIONS, REFERENCE_JUDGE, describe_prompt, is_reference_judge, legacy_left_out_words
 from longwrite.text import length_score
 
 

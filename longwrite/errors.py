@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import sqlite3
+
 
 class LongwriteError(Exception):
     """Base class: the message is shown to the user as it is, with no traceback."""
@@ -31,6 +34,18 @@ class StorageError(LongwriteError):
     """The job store could not be written (a full disk, a read-only folder); nothing finished is lost."""
 
     exit_code = 5
+
+
+# the job store cannot be written: a full disk or quota, a read-only or forbidden folder
+STORAGE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES)
+
+
+def is_storage_failure(error: BaseException) -> bool:
+    """Whether `error` says the job store cannot be written (SQLite's "database or disk is full",
+    "attempt to write a readonly database", or an OSError of STORAGE_ERRNOS)."""
+    if isinstance(error, sqlite3.OperationalError):
+        return True
+    return isinstance(error, OSError) and error.errno in STORAGE_ERRNOS
 
 
 class TooLargeError(InputError):

@@ -16,20 +16,21 @@ task stops the write at its next token.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import queue
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
-from agent.events import finished
-from agent.jobs import JobResult, JobStore, new_job_id, run_job
-from agent.state import AgentContext
-from agent.threads import start_worker
+from longwrite.agent.events import finished
+from longwrite.agent.jobs import JobResult, JobStore, new_job_id, run_job
+from longwrite.agent.state import AgentContext
+from longwrite.agent.threads import start_worker
 from longwrite.errors import InputError
 from longwrite.limits import check_instruction, target_length
+from longwrite.model.client import backend_errors
+from longwrite.model.embedded import endpoint_for
 from longwrite.settings import Settings, settings_from
-from model.client import backend_errors
-from model.embedded import endpoint_for
 
 Event = dict[str, Any]
 
@@ -105,7 +106,8 @@ def events(instruction: str | None = None, **options: Any) -> Iterator[Event]:
             yield item
         yield finished(outcome.result())  # raises the write's error, after the events before it
     finally:
-        cancel.set()  # a reader that stopped early stops the write too
+        cancel.set()  # a reader that stopped early stops the write too (at its next token)...
+        concurrent.futures.wait([outcome])  # ...and once this returns, its finished sections are saved
 
 
 async def aevents(instruction: str | None = None, **options: Any) -> AsyncIterator[Event]:

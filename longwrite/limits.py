@@ -11,6 +11,18 @@ from longwrite.text import required_length, stated_length
 TargetFrom = Literal["request", "instruction", "plan"]
 
 
+def check_valid_text(text: str, what: str) -> None:
+    """InputError when `text` holds a lone surrogate (e.g. "\\ud800"): JSON and Python strings can
+    carry one, but it is not text that any store, server or answer can encode. `what` starts the message."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise InputError(
+            f"{what} has a character that is not valid text at position {error.start} "
+            f"({text[error.start]!r}, a lone surrogate); remove it or send the text as UTF-8."
+        ) from error
+
+
 def check_instruction(instruction: str | None, settings: Settings, example: str) -> str:
     """The instruction without surrounding space; refuses an empty or oversized one.
 
@@ -19,13 +31,7 @@ def check_instruction(instruction: str | None, settings: Settings, example: str)
     text = (instruction or "").strip()
     if not text:
         raise InputError(f"The instruction is empty; say what to write, e.g. {example}.")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as error:  # a lone surrogate (e.g. "\ud800"): not text any store can hold
-        raise InputError(
-            f"The instruction has a character that is not valid text at position {error.start} "
-            f"({text[error.start]!r}); remove it or send the text as UTF-8."
-        ) from error
+    check_valid_text(text, "The instruction")
     if len(text) > settings.max_instruction_chars:
         raise TooLargeError(
             f"The instruction has {len(text):,} characters, over the limit of "
@@ -68,8 +74,10 @@ def check_target(words: int, where: str, settings: Settings) -> int:
     if words <= 0:
         raise InputError(f"{where} is {words}; give a positive number of words.")
     if words > settings.max_target_words:
+        # a number of 30 digits is not worth echoing (and a page may have passed it through a float)
+        said = f"{words:,} words" if words < 10**12 else f"a number of {len(str(int(words)))} digits"
         raise InputError(
-            f"{where} is {words:,} words, above the cap of {settings.max_target_words:,}; "
+            f"{where} is {said}, above the cap of {settings.max_target_words:,}; "
             "ask for less, or raise LONGWRITE_MAX_TARGET_WORDS."
         )
     return words

@@ -46,9 +46,8 @@ def configure(level: int) -> None:
     handler.setFormatter(
         logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s" if verbose else "%(message)s")
     )
-    for name in ("longwrite", "agent", "model", "ui", "eval", "training"):
-        logger = logging.getLogger(name)
-        logger.handlers = [handler]
-        logger.setLevel(level)
-        logger.propagate = False
+    logger = logging.getLogger("longwrite")  # every module of ours logs under longwrite.
+    logger.handlers = [handler]
+    logger.setLevel(level)
+    logger.propagate = False
     logging.getLogger().setLevel(logging.DEBUG if verbose else logging.WARNING)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from agent.plan_file import plan_from_json
-from agent.state import Section
+from longwrite.agent.plan_file import plan_from_json
+from longwrite.agent.state import Section
 from longwrite.errors import InputError
+from longwrite.limits import check_valid_text
 
 
 def load_plan_file(path: Path, target: int | None) -> tuple[str | None, list[Section]]:
@@ -20,4 +21,5 @@ def load_plan_file(path: Path, target: int | None) -> tuple[str | None, list[Sec
         raise InputError(
             f"The plan file {path} is not valid JSON ({error}); fix it or write a new one with --plan-only."
         ) from error
+    check_valid_text(json.dumps(data, ensure_ascii=False), f"The plan file {path}")
     return plan_from_json(data, path, target)

@@ -96,6 +96,13 @@ class Settings(BaseSettings):
         "server fails the call (the embedded server sends a keep-alive every 15 s)",
     )
     max_retries: int = Field(2, ge=0, le=10)  # connection errors, timeouts, 429 and 5xx, with backoff
+    min_tokens_per_s: float = Field(
+        0.5,
+        ge=0,
+        description="once an answer streams, the slowest pace a call may keep over LONGWRITE_RATE_WINDOW_S: a "
+        "server that trickles tokens slower than this fails the call (0: no floor)",
+    )
+    rate_window_s: float = Field(60.0, gt=0, description="the window over which min_tokens_per_s is measured")
     answer_time_limit_s: float | None = Field(
         None,
         gt=0,

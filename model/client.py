@@ -14,8 +14,9 @@ import openai
 from langchain_openai import ChatOpenAI
 
 from longwrite.errors import BackendError, LongwriteError
+from longwrite.model.sdk_http import sdk_http
+from longwrite.model.waits import SilentServer, Waits, check_answers, http_client, wait_that_ran_out
 from longwrite.settings import Settings, StructuredOutput
-from model.waits import SilentServer, Waits, check_answers, http_client, wait_that_ran_out
 
 REMOTE_CONTEXT_TOKENS = 32_768  # assumed for a remote endpoint unless LONGWRITE_CONTEXT_TOKENS says
 REMOTE_SECTION_WORDS = 500  # what the agent plans per section on a remote model unless LONGWRITE_SECTION_WORDS says
@@ -175,16 +176,17 @@ def _served_models(base_url: str, api_key: str, settings: Settings) -> list[dict
     try:
         check_answers(base_url, waits)  # a silent listener fails here in seconds
         # then a long wait: llama-cpp-python answers /models only when its model is free
-        response = httpx.get(url, headers={"Authorization": f"Bearer {api_key}"}, timeout=waits.client_timeout())
+        timeout = httpx.Timeout(waits.answer_start, connect=waits.connect)  # our own request: httpx's type
+        response = httpx.get(url, headers={"Authorization": f"Bearer {api_key}"}, timeout=timeout)
         response.raise_for_status()
         models = response.json()["data"]
         if not all(isinstance(entry, dict) and isinstance(entry.get("id"), str) for entry in models):
             raise ValueError("an entry has no id")
-    except httpx.ConnectError as error:
+    except (httpx.ConnectError, sdk_http.ConnectError) as error:  # the probe runs on the SDK's library
         raise BackendError(f"Nothing answers at {shown}; start the server there or fix --base-url.") from error
     except SilentServer as error:
         raise BackendError(f"{error.explain(shown)}; {error.advice}") from error
-    except (httpx.HTTPError, ValueError, KeyError, TypeError) as error:
+    except (httpx.HTTPError, sdk_http.HTTPError, ValueError, KeyError, TypeError) as error:
         reason = _short(error)
         raise BackendError(f"{shown}/models did not list its models ({reason}); pass --model to name one.") from error
     return models

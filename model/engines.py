@@ -11,8 +11,8 @@ from typing import Literal
 
 from longwrite.errors import BackendError, InputError
 from longwrite.extras import require
+from longwrite.model.process import ServerProcess
 from longwrite.settings import Settings
-from model.process import ServerProcess
 
 Engine = Literal["vllm", "llamacpp", "transformers"]
 ENGINES: tuple[Engine, ...] = ("vllm", "llamacpp", "transformers")

@@ -17,8 +17,9 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import httpx
+import openai
 
+from longwrite.model.sdk_http import sdk_http
 from longwrite.settings import Settings
 
 
@@ -40,15 +41,16 @@ class Waits:
             stall=settings.stall_timeout_s,
         )
 
-    def client_timeout(self) -> httpx.Timeout:
-        """The timeout a model call is sent with; WatchedTransport shortens the read once the answer starts."""
-        return httpx.Timeout(self.answer_start, connect=self.connect)
+    def client_timeout(self) -> openai.Timeout:
+        """The timeout a model call is sent with, as the SDK's own type (its HTTP library refuses
+        another's); WatchedTransport shortens the read once the answer starts."""
+        return openai.Timeout(self.answer_start, connect=self.connect)
 
-    def probe_timeout(self) -> httpx.Timeout:
-        return httpx.Timeout(self.first_byte, connect=self.connect)
+    def probe_timeout(self) -> openai.Timeout:
+        return openai.Timeout(self.first_byte, connect=self.connect)
 
 
-class ModelWaitTimeout(httpx.ReadTimeout):
+class ModelWaitTimeout(sdk_http.ReadTimeout):
     """A read timeout that knows which wait ran out; the openai client retries it as any timeout."""
 
     advice = ""  # what to do, the end of that sentence
@@ -95,37 +97,37 @@ def wait_that_ran_out(error: BaseException) -> ModelWaitTimeout | None:
     return None
 
 
-class _StallWatchedStream(httpx.SyncByteStream):
+class _StallWatchedStream(sdk_http.SyncByteStream):
     """A response body whose read timeouts are reported as AnswerStalled."""
 
-    def __init__(self, stream: httpx.SyncByteStream, stall_s: float) -> None:
+    def __init__(self, stream: sdk_http.SyncByteStream, stall_s: float) -> None:
         self.stream = stream
         self.stall_s = stall_s
 
     def __iter__(self) -> Iterator[bytes]:
         try:
             yield from self.stream
-        except httpx.ReadTimeout as error:
+        except sdk_http.ReadTimeout as error:
             raise AnswerStalled(self.stall_s) from error
 
     def close(self) -> None:
         self.stream.close()
 
 
-class WatchedTransport(httpx.HTTPTransport):
-    """httpx's transport with the waits of a model call (see the module's docstring)."""
+class WatchedTransport(sdk_http.HTTPTransport):
+    """The SDK HTTP library's transport with the waits of a model call (see the module's docstring)."""
 
     def __init__(self, probe_url: str, waits: Waits) -> None:
         super().__init__()
         self.probe_url = probe_url
         self.waits = waits
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
+    def handle_request(self, request: sdk_http.Request) -> sdk_http.Response:
         if request.method == "POST":  # a model call; GETs (the model list) are quick requests themselves
             self.probe()
         try:
             response = super().handle_request(request)
-        except httpx.ReadTimeout as error:
+        except sdk_http.ReadTimeout as error:
             if isinstance(error, ModelWaitTimeout):
                 raise
             raise AnswerNotStarted(_read_timeout(request, self.waits.answer_start)) from error
@@ -135,8 +137,8 @@ class WatchedTransport(httpx.HTTPTransport):
         timeouts = request.extensions.get("timeout")
         if isinstance(timeouts, dict):
             request.extensions["timeout"] = {**timeouts, "read": self.waits.stall}
-        assert isinstance(response.stream, httpx.SyncByteStream)
-        return httpx.Response(
+        assert isinstance(response.stream, sdk_http.SyncByteStream)
+        return sdk_http.Response(
             status_code=response.status_code,
             headers=response.headers,
             stream=_StallWatchedStream(response.stream, self.waits.stall),
@@ -145,10 +147,10 @@ class WatchedTransport(httpx.HTTPTransport):
 
     def probe(self) -> None:
         """SilentServer unless the server answers a plain GET of the base URL (any status) in time."""
-        probe = httpx.Request("GET", self.probe_url, extensions={"timeout": self.waits.probe_timeout().as_dict()})
+        probe = sdk_http.Request("GET", self.probe_url, extensions={"timeout": self.waits.probe_timeout().as_dict()})
         try:
             response = super().handle_request(probe)
-        except httpx.ReadTimeout as error:
+        except sdk_http.ReadTimeout as error:
             raise SilentServer(self.waits.first_byte) from error
         try:
             response.read()
@@ -156,7 +158,7 @@ class WatchedTransport(httpx.HTTPTransport):
             response.close()
 
 
-def _read_timeout(request: httpx.Request, default: float) -> float:
+def _read_timeout(request: sdk_http.Request, default: float) -> float:
     timeouts = request.extensions.get("timeout")
     read = timeouts.get("read") if isinstance(timeouts, dict) else None
     return float(read) if read else default
@@ -168,11 +170,11 @@ def check_answers(base_url: str, waits: Waits) -> None:
         transport.probe()
 
 
-_HTTP_CLIENTS: dict[tuple[str, Waits], httpx.Client] = {}
+_HTTP_CLIENTS: dict[tuple[str, Waits], sdk_http.Client] = {}
 _HTTP_CLIENTS_LOCK = threading.Lock()
 
 
-def http_client(base_url: str, waits: Waits) -> httpx.Client:
+def http_client(base_url: str, waits: Waits) -> sdk_http.Client:
     """One pooled HTTP client per endpoint and waits, shared by every chat model built for it.
 
     Without it, each ChatOpenAI builds its own client (langchain caches clients only for a
@@ -184,5 +186,5 @@ def http_client(base_url: str, waits: Waits) -> httpx.Client:
         client = _HTTP_CLIENTS.get(key)
         if client is None or client.is_closed:
             transport = WatchedTransport(base_url, waits)
-            client = _HTTP_CLIENTS[key] = httpx.Client(timeout=waits.client_timeout(), transport=transport)
+            client = _HTTP_CLIENTS[key] = sdk_http.Client(timeout=waits.client_timeout(), transport=transport)
         return client

@@ -4,7 +4,8 @@ It lists one model, answers an outline request (a JSON schema in `response_forma
 valid outline of the asked number of sections, and writes distinct prose for everything else,
 streamed a word at a time at `word_delay_s`. `start_delay_s` holds each chat answer back before
 its first byte (a server reading a long prompt); `stall_after_words` stops an answer in the middle
-and keeps the connection open (a server that hangs).
+and keeps the connection open (a server that hangs); `slow_outlines=False` sends outlines at once
+(a trickling server that still gets to its sections).
 """
 
 from __future__ import annotations
@@ -25,12 +26,18 @@ class StubBackend:
     """Start with `with StubBackend(...) as stub:`; its base URL is `stub.url`."""
 
     def __init__(
-        self, word_delay_s: float = 0.0, start_delay_s: float = 0.0, stall_after_words: int | None = None
+        self,
+        word_delay_s: float = 0.0,
+        start_delay_s: float = 0.0,
+        stall_after_words: int | None = None,
+        slow_outlines: bool = True,
     ) -> None:
         self.word_delay_s = word_delay_s
+        self.slow_outlines = slow_outlines  # False: outlines come at once, only prose at word_delay_s
         self.start_delay_s = start_delay_s
         self.stall_after_words = stall_after_words
         self.chat_requests = 0
+        self.model_lists = 0  # GET /models requests
         self.released = threading.Event()  # set on stop: frees answers held by a stall
         self._answers = itertools.count()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
@@ -91,6 +98,7 @@ def _handler(stub: StubBackend) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             if self.path.rstrip("/").endswith("/models"):
+                stub.model_lists += 1
                 self._json(200, {"object": "list", "data": [{"id": MODEL, "object": "model", "owned_by": "stub"}]})
             else:
                 self._json(404, {"error": {"message": "no such route"}})
@@ -103,14 +111,15 @@ def _handler(stub: StubBackend) -> type[BaseHTTPRequestHandler]:
                 time.sleep(stub.start_delay_s)
             try:
                 if body.get("stream"):
-                    self._stream(text)
+                    outline = (body.get("response_format") or {}).get("type") == "json_schema"
+                    self._stream(text, stub.word_delay_s if stub.slow_outlines or not outline else 0.0)
                 else:
                     choice = {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
                     self._json(200, {"id": "stub", "object": "chat.completion", "model": MODEL, "choices": [choice]})
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client went away
 
-        def _stream(self, text: str) -> None:
+        def _stream(self, text: str, word_delay_s: float) -> None:
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
             self.end_headers()  # HTTP/1.0: the answer ends when the connection closes
@@ -120,8 +129,8 @@ def _handler(stub: StubBackend) -> type[BaseHTTPRequestHandler]:
                     stub.released.wait()  # a hung server: the connection stays open, nothing comes
                     return
                 self._event({"content": word if i == 0 else " " + word})
-                if stub.word_delay_s:
-                    time.sleep(stub.word_delay_s)
+                if word_delay_s:
+                    time.sleep(word_delay_s)
             self._event({}, finish_reason="stop")
             self.wfile.write(b"data: [DONE]\n\n")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from longwrite.text import LOOP_REP_4, count_words, length_score, longest_line_run, repetition, required_length
-from training.rows import turns
+from longwrite.training.rows import turns
 
 Reason = Literal["malformed", "no_length", "refusal", "degenerate", "length", "duplicate"]
 REASONS: tuple[Reason, ...] = ("malformed", "no_length", "refusal", "degenerate", "length", "duplicate")

@@ -191,6 +191,6 @@ def publish_file(path: Path, save_to_disk: Path | None, push_to_hub: str | None)
     """publish_rows for the rows of a JSONL file (e.g. synth's output, written row by row)."""
     if save_to_disk is None and push_to_hub is None:
         return []
-    from training.rows import read_rows  # rows.py imports this module
+    from longwrite.training.rows import read_rows  # rows.py imports this module
 
     return publish_rows(read_rows(path) if path.is_file() and path.stat().st_size else [], save_to_disk, push_to_hub)

@@ -16,8 +16,8 @@ from typing import Any
 
 from longwrite.errors import InputError
 from longwrite.text import required_length
-from training import instruction_pieces as pieces
-from training.rows import read_rows
+from longwrite.training import instruction_pieces as pieces
+from longwrite.training.rows import read_rows
 
 MIN_WORDS = 150
 MAX_WORDS = 5000

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from longwrite.errors import InputError
-from training.rows import answer_words
+from longwrite.training.rows import answer_words
 
 
 @dataclass(frozen=True)

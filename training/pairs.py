@@ -19,17 +19,17 @@ from typing import Any
 
 from tqdm import tqdm
 
-from agent.budget import PRIOR_TOKENS_PER_WORD
-from agent.direct import write_direct
-from agent.state import AgentContext
+from longwrite.agent.budget import PRIOR_TOKENS_PER_WORD
+from longwrite.agent.direct import write_direct
+from longwrite.agent.state import AgentContext
 from longwrite.errors import GenerationError, InputError
 from longwrite.jsonl import JsonlAppender, read_jsonl
+from longwrite.model.client import Endpoint, backend_errors
+from longwrite.model.embedded import endpoint_for
 from longwrite.settings import Settings
 from longwrite.text import count_words, detect_language, length_score, repetition
-from model.client import Endpoint, backend_errors
-from model.embedded import endpoint_for
-from training.recipe import PairsRecipe
-from training.synth import Instruction, read_instructions
+from longwrite.training.recipe import PairsRecipe
+from longwrite.training.synth import Instruction, read_instructions
 
 Judge = Callable[[str, str], float | None]  # (instruction, answer) -> quality 0..100, None when unjudged
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from longwrite.clock import duration_text
 from longwrite.errors import InputError
-from training.pipeline_recipe import PipelineRecipe, digest_of
+from longwrite.training.pipeline_recipe import PipelineRecipe, digest_of
 
 log = logging.getLogger(__name__)
 

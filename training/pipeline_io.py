@@ -7,7 +7,7 @@ from pathlib import Path
 
 from longwrite.errors import InputError
 from longwrite.settings import Settings
-from training.pipeline import StageRun, stage_summary
+from longwrite.training.pipeline import StageRun, stage_summary
 
 # Rough rates for estimates on this kind of machine (2 CPU cores, the embedded model); a stage
 # that has already done part of its work measures its own rate instead.

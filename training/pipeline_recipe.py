@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from longwrite.errors import InputError
-from training.recipe import build, find_recipe, parse_recipe, read_yaml
+from longwrite.training.recipe import build, find_recipe, parse_recipe, read_yaml
 
 
 @dataclass
@@ -193,11 +193,11 @@ def _train_section(path: Path, name: str, raw: Any) -> dict[str, Any]:
         raise InputError(f"{path}: section {name} must be a mapping of keys to values.")
     source = f"{path} section {name}"
     if name == "pairs":
-        from training.recipe import PairsRecipe
+        from longwrite.training.recipe import PairsRecipe
 
         build(PairsRecipe, parse_recipe([PairsRecipe], {"data": "-", "output": "-"} | raw, [], source), source)
     else:
-        from training.train_config import train_namespace
+        from longwrite.training.train_config import train_namespace
 
         train_keys = dict(raw)
         if name == "anneal":

@@ -11,13 +11,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from eval.data import RANGES
-from eval.report import pyplot, scatter, table
-from eval.ruler import ruler_scores
+from longwrite.eval.data import RANGES
+from longwrite.eval.report import pyplot, scatter, table
+from longwrite.eval.ruler import ruler_scores
 from longwrite.jsonl import read_jsonl
 from longwrite.text import LOOP_REP_4
-from training.pipeline import StageRun, stage_seconds, stage_summary
-from training.pipeline_io import ADAPTER_GGUF, MODEL_GGUF
+from longwrite.training.pipeline import StageRun, stage_seconds, stage_summary
+from longwrite.training.pipeline_io import ADAPTER_GGUF, MODEL_GGUF
 
 BASE_MODEL = "eval-base/longbench-model"
 TRAINED = {
@@ -72,7 +72,7 @@ def ship(run: StageRun, summary_of: Callable[[Path, str], dict[str, Any] | None]
     (run.folder / "MODEL_CARD.md").write_text(card, encoding="utf-8")
     if not better:
         return {"shipped": False, "why": why}
-    from model.embedded import SHIPPED_ADAPTER
+    from longwrite.model.embedded import SHIPPED_ADAPTER
 
     folder = Path(target)
     folder.mkdir(parents=True, exist_ok=True)
@@ -320,7 +320,7 @@ def _auto_section(run_dir: Path) -> str:
 
 
 def _stage_times(run: StageRun) -> str:
-    from training.pipeline_stages import stages
+    from longwrite.training.pipeline_stages import stages
 
     rows = [[stage.name, stage_seconds(run.recipe.run_dir, stage.name)] for stage in stages()]
     rows = [[name, round(seconds / 60, 1)] for name, seconds in rows if seconds is not None]

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from training.pipeline import Stage, StageRun, stage_summary
-from training.pipeline_io import CURATED, MIXED, MODEL_DIR
-from training.stages_data import (
+from longwrite.training.pipeline import Stage, StageRun, stage_summary
+from longwrite.training.pipeline_io import CURATED, MIXED, MODEL_DIR
+from longwrite.training.stages_data import (
     estimate_general,
     estimate_synth,
     run_curate,
@@ -20,8 +20,15 @@ from training.stages_data import (
     run_mix,
     run_synth,
 )
-from training.stages_eval import agent_modes, estimate_eval, run_eval_agent, run_eval_base, run_eval_trained, run_export
-from training.stages_train import (
+from longwrite.training.stages_eval import (
+    agent_modes,
+    estimate_eval,
+    run_eval_agent,
+    run_eval_base,
+    run_eval_trained,
+    run_export,
+)
+from longwrite.training.stages_train import (
     estimate_dpo,
     estimate_pairs,
     estimate_training,
@@ -83,12 +90,12 @@ def stages() -> list[Stage]:
 
 
 def run_ship(run: StageRun) -> dict[str, Any]:
-    from training.pipeline_report import ship
+    from longwrite.training.pipeline_report import ship
 
     return ship(run, stage_summary)
 
 
 def run_report(run: StageRun) -> dict[str, Any]:
-    from training.pipeline_report import write_report
+    from longwrite.training.pipeline_report import write_report
 
     return write_report(run)

@@ -12,7 +12,7 @@ from typing import Any
 from longwrite.errors import InputError
 from longwrite.extras import require
 from longwrite.text import count_words
-from training.datasets_io import hub_source, read_folder, read_hub
+from longwrite.training.datasets_io import hub_source, read_folder, read_hub
 
 
 def read_rows(source: str | Path) -> list[dict[str, Any]]:

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from longwrite.errors import InputError
-from training.examples import Prepared
-from training.train_config import TrainConfig
+from longwrite.training.examples import Prepared
+from longwrite.training.train_config import TrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +84,8 @@ def load_base(config: TrainConfig) -> tuple[Any, Any]:
     embedded default. The model stays where it loads: the Trainer places it (or DeepSpeed shards it)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from model.checkpoints import load_gguf
-    from model.embedded import gguf_path
+    from longwrite.model.checkpoints import load_gguf
+    from longwrite.model.embedded import gguf_path
 
     name = config.model.model_name_or_path
     if config.ours.gguf_file or (config.ours.embedded_model and not name):
@@ -139,8 +139,8 @@ def prepare_run(
 ) -> PreparedRun:
     """Every check before training, cheapest first (the device was checked with the config): the
     data, the output folder; then the model, and the samples fitted to max_length (counted)."""
-    from training.examples import chat_token_counter, fit_to_length
-    from training.rows import read_rows
+    from longwrite.training.examples import chat_token_counter, fit_to_length
+    from longwrite.training.rows import read_rows
 
     data = str(config.ours.data)
     examples = make_examples(read_rows(Path(data)), data)  # bad data fails before the model loads

@@ -12,8 +12,8 @@ from typing import Any
 
 from longwrite.errors import InputError
 from longwrite.settings import Settings
-from training.pipeline import StageRun
-from training.pipeline_io import ADAPTER_GGUF, MODEL_DIR, MODEL_GGUF, base_settings, needs, trained_model
+from longwrite.training.pipeline import StageRun
+from longwrite.training.pipeline_io import ADAPTER_GGUF, MODEL_DIR, MODEL_GGUF, base_settings, needs, trained_model
 
 
 def head_counts(adapter_config: dict[str, Any]) -> tuple[int, int]:
@@ -24,7 +24,7 @@ def head_counts(adapter_config: dict[str, Any]) -> tuple[int, int]:
     if base and Path(base, "config.json").is_file():
         config = AutoConfig.from_pretrained(base)
     else:
-        from model.embedded import gguf_path
+        from longwrite.model.embedded import gguf_path
 
         gguf = gguf_path()
         config = AutoConfig.from_pretrained(gguf.parent, gguf_file=gguf.name)
@@ -45,7 +45,7 @@ def serving(run: StageRun, trained: bool, upto: tuple[str, ...] = ()) -> Iterato
             update = _gguf_for(run, upto) if upto else _exported(run)
         yield base_settings().model_copy(update=update)
         return
-    from model.engines import ModelServerSpec, check_spec, start
+    from longwrite.model.engines import ModelServerSpec, check_spec, start
 
     sft = run.settings("sft")
     model = str(trained_model(run)) if trained else str(sft.get("model_name_or_path") or sft.get("model"))
@@ -79,8 +79,8 @@ def to_gguf(model_dir: Path, folder: Path) -> dict[str, str]:
     """The trained model in `model_dir` written as a GGUF into `folder`, as the embedded server's
     setting that serves it: a LoRA adapter on top of the shipped model, or after full fine-tuning a
     whole model in its place."""
-    from model.embedded import gguf_path
-    from training.export import full_to_gguf, lora_to_gguf
+    from longwrite.model.embedded import gguf_path
+    from longwrite.training.export import full_to_gguf, lora_to_gguf
 
     adapter_config = model_dir / "adapter_config.json"
     if not adapter_config.is_file():
@@ -90,6 +90,6 @@ def to_gguf(model_dir: Path, folder: Path) -> dict[str, str]:
 
 
 def _free_port() -> int:
-    from model.process import free_port
+    from longwrite.model.process import free_port
 
     return free_port()

@@ -12,8 +12,8 @@ from tqdm import tqdm
 from longwrite.errors import InputError
 from longwrite.jsonl import JsonlAppender, read_jsonl
 from longwrite.text import count_words, repetition
-from training.pipeline import StageRun
-from training.pipeline_io import (
+from longwrite.training.pipeline import StageRun
+from longwrite.training.pipeline_io import (
     AGENT_WORDS_PER_S,
     CURATED,
     GENERAL_PROMPTS,
@@ -31,8 +31,8 @@ GENERAL_MAX_REP_4 = 0.2  # a general answer that repeats itself more is not kept
 
 
 def run_instructions(run: StageRun) -> dict[str, Any]:
-    from training.instructions import check_long_instructions, general_instructions, long_instructions
-    from training.rows import write_rows
+    from longwrite.training.instructions import check_long_instructions, general_instructions, long_instructions
+    from longwrite.training.rows import write_rows
 
     section = run.settings("instructions")
     if section.file:
@@ -51,8 +51,8 @@ def _synth_rows(run: StageRun) -> list[dict[str, Any]]:
 
 
 def run_synth(run: StageRun) -> dict[str, Any]:
-    from training.rows import write_rows
-    from training.synth import SynthRequest, synthesize
+    from longwrite.training.rows import write_rows
+    from longwrite.training.synth import SynthRequest, synthesize
 
     section = run.settings("synth")
     source = run.folder / SYNTH_INPUT
@@ -79,7 +79,7 @@ def estimate_synth(run: StageRun) -> float:
     if (run.of("instructions") / LONG).is_file():
         todo = sum(row["length"] for row in _synth_rows(run) if row["id"] not in done)
     else:  # before the instructions stage: the instructions it will make
-        from training.instructions import long_instructions
+        from longwrite.training.instructions import long_instructions
 
         section = run.settings("instructions")
         planned = [] if section.file else long_instructions(section.seed, section.count)
@@ -90,8 +90,8 @@ def estimate_synth(run: StageRun) -> float:
 
 
 def run_curate(run: StageRun) -> dict[str, Any]:
-    from training.curate import curate, write_report
-    from training.rows import read_rows, write_rows
+    from longwrite.training.curate import curate, write_report
+    from longwrite.training.rows import read_rows, write_rows
 
     source = needs(run, "synth", SYNTH_OUTPUT)
     result = curate(read_rows(source), run.settings("curate").min_length_score)
@@ -104,10 +104,10 @@ def run_curate(run: StageRun) -> dict[str, Any]:
 
 def run_general(run: StageRun) -> dict[str, Any]:
     """The base model's own answers to the general requests; looping or cut-off answers are left out."""
-    from agent.direct import write_direct
-    from agent.state import AgentContext
-    from model.client import backend_errors
-    from model.embedded import endpoint_for
+    from longwrite.agent.direct import write_direct
+    from longwrite.agent.state import AgentContext
+    from longwrite.model.client import backend_errors
+    from longwrite.model.embedded import endpoint_for
 
     section = run.settings("general")
     prompts = read_jsonl(needs(run, "instructions", GENERAL_PROMPTS))
@@ -154,8 +154,8 @@ def estimate_general(run: StageRun) -> float:
 
 
 def run_mix(run: StageRun) -> dict[str, Any]:
-    from training.mix import mix
-    from training.rows import read_rows, write_rows
+    from longwrite.training.mix import mix
+    from longwrite.training.rows import read_rows, write_rows
 
     section = run.settings("mix")
     general = needs(run, "general", GENERAL_ROWS)

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from longwrite.settings import Settings
-from training.pipeline import StageRun
-from training.pipeline_io import MODEL_WORDS_PER_S, trained_model
-from training.stage_serving import serving, to_gguf
+from longwrite.training.pipeline import StageRun
+from longwrite.training.pipeline_io import MODEL_WORDS_PER_S, trained_model
+from longwrite.training.stage_serving import serving, to_gguf
 
 
 def run_export(run: StageRun) -> dict[str, Any]:
@@ -29,7 +29,7 @@ def _mb(path: Path) -> float:
 
 
 def _longbench(run: StageRun, settings: Settings, mode: str, out: Path) -> dict[str, Any]:
-    from eval.longbench_write import LongBenchRequest, run_longbench
+    from longwrite.eval.longbench_write import LongBenchRequest, run_longbench
 
     section = run.settings("eval")
     judge = Settings(base_url=section.judge_base_url, model=section.judge_model) if section.judge_base_url else None
@@ -47,7 +47,7 @@ def _longbench(run: StageRun, settings: Settings, mode: str, out: Path) -> dict[
 
 
 def _ruler(run: StageRun, settings: Settings, out: Path) -> dict[str, Any]:
-    from eval.ruler import RulerRequest, run_ruler
+    from longwrite.eval.ruler import RulerRequest, run_ruler
 
     section = run.settings("eval")
     request = RulerRequest(
@@ -96,8 +96,8 @@ def run_eval_agent(run: StageRun) -> dict[str, Any]:
 
 
 def estimate_eval(run: StageRun, modes: list[str], ruler: bool = True) -> float:
-    from eval.data import load_rows, select
-    from eval.ruler import pick
+    from longwrite.eval.data import load_rows, select
+    from longwrite.eval.ruler import pick
 
     section = run.settings("eval")
     rows, _ = load_rows(Path(section.longbench_data), "skip")

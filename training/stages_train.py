@@ -13,8 +13,8 @@ from typing import Any
 from longwrite.errors import InputError
 from longwrite.jsonl import read_jsonl
 from longwrite.text import count_words
-from training.pipeline import StageRun
-from training.pipeline_io import (
+from longwrite.training.pipeline import StageRun
+from longwrite.training.pipeline_io import (
     ANNEAL_ROWS,
     CPU_TRAIN_TOKENS_PER_S,
     CPU_TRAIN_TOKENS_PER_S_FP32,
@@ -27,9 +27,9 @@ from training.pipeline_io import (
     TOKENS_PER_WORD,
     needs,
 )
-from training.pipeline_recipe import ANNEAL_MIN_WORDS
-from training.rows import answer_words, write_rows
-from training.stage_serving import serving
+from longwrite.training.pipeline_recipe import ANNEAL_MIN_WORDS
+from longwrite.training.rows import answer_words, write_rows
+from longwrite.training.stage_serving import serving
 
 # What dpo takes from the sft section when its own does not say: the same base model, and the same
 # form (an adapter stays an adapter, so the export can serve it with llama.cpp). Anneal takes every
@@ -50,7 +50,7 @@ def _section(run: StageRun, name: str) -> dict[str, Any]:
 
 def _train_config(run: StageRun, name: str, data: Path, start: dict[str, Any], dpo: bool) -> Any:
     """The training config of stage `name`; `start` (from `_going_on_from`) says which model it trains on."""
-    from training.train_config import train_config
+    from longwrite.training.train_config import train_config
 
     values = _section(run, name)
     values.pop(ANNEAL_MIN_WORDS, None)  # the pipeline's own key: it chose the rows
@@ -78,7 +78,7 @@ def _last_checkpoint(folder: Path) -> str | None:
 def _train(run: StageRun, name: str, data: Path, start: dict[str, Any], dpo: bool = False) -> dict[str, Any]:
     config = _train_config(run, name, data, start, dpo)
     resumed = _last_checkpoint(run.folder / MODEL_DIR) if config.trainer.resume_from_checkpoint else None
-    from training.trainer import run_training
+    from longwrite.training.trainer import run_training
 
     with contextlib.redirect_stdout(sys.stderr):
         summary = run_training(config, overwrite=True)
@@ -120,8 +120,8 @@ def run_anneal(run: StageRun) -> dict[str, Any]:
 
 
 def run_pairs(run: StageRun) -> dict[str, Any]:
-    from training.pairs import make_pairs
-    from training.recipe import PairsRecipe, build, parse_recipe
+    from longwrite.training.pairs import make_pairs
+    from longwrite.training.recipe import PairsRecipe, build, parse_recipe
 
     with serving(run, trained=True, upto=("anneal", "sft")) as settings:
         values = dict(run.settings("pairs")) | {

@@ -24,15 +24,15 @@ from typing import Any
 
 from tqdm import tqdm
 
-from agent.jobs import JobStore, run_job
-from agent.state import AgentContext
+from longwrite.agent.jobs import JobStore, run_job
+from longwrite.agent.state import AgentContext
 from longwrite.errors import BackendError, GenerationError, InputError
 from longwrite.jsonl import JsonlAppender, read_jsonl
 from longwrite.limits import check_instruction, target_length
+from longwrite.model.client import Endpoint, backend_errors, redacted_url, resolve_endpoint
+from longwrite.model.embedded import EmbeddedServer
 from longwrite.settings import Settings
-from model.client import Endpoint, backend_errors, redacted_url, resolve_endpoint
-from model.embedded import EmbeddedServer
-from training.rows import read_rows
+from longwrite.training.rows import read_rows
 
 log = logging.getLogger(__name__)
 

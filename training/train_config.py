@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from longwrite.errors import InputError
 from longwrite.extras import require
-from training.recipe import LongwriteArguments, build, flag_key, parse_recipe, recipe_file_values
+from longwrite.training.recipe import LongwriteArguments, build, flag_key, parse_recipe, recipe_file_values
 
 log = logging.getLogger(__name__)
 

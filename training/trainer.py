@@ -9,9 +9,9 @@ is switched off instead, so no second copy is held).
 from __future__ import annotations
 
 from longwrite.extras import require
-from training.examples import dpo_examples, sft_examples
-from training.runs import TrainSummary, lora_config, prepare_run, train_and_save
-from training.train_config import TrainConfig
+from longwrite.training.examples import dpo_examples, sft_examples
+from longwrite.training.runs import TrainSummary, lora_config, prepare_run, train_and_save
+from longwrite.training.train_config import TrainConfig
 
 
 def run_training(config: TrainConfig, overwrite: bool = False) -> TrainSummary:

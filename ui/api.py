@@ -17,14 +17,15 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute
 
-from agent.state import Section
+from longwrite.agent.state import Section
 from longwrite.errors import LongwriteError
-from ui.chat import INTERNAL_ERROR, agent_chat
-from ui.errors import ApiError, from_product_error
-from ui.guard import RequestGuard
-from ui.job_manager import JobManager
-from ui.proxy import BackendProxy
-from ui.schemas import (
+from longwrite.limits import check_valid_text
+from longwrite.ui.chat import INTERNAL_ERROR, agent_chat
+from longwrite.ui.errors import ApiError, from_product_error
+from longwrite.ui.guard import RequestGuard
+from longwrite.ui.job_manager import JobManager
+from longwrite.ui.proxy import HEALTH_MAX_AGE_S, BackendProxy
+from longwrite.ui.schemas import (
     AGENT_MODEL,
     AUTO_MODEL,
     OWN_MODELS,
@@ -34,7 +35,7 @@ from ui.schemas import (
     error_body,
     model_entry,
 )
-from ui.service import WriteService
+from longwrite.ui.service import WriteService
 
 log = logging.getLogger("longwrite.api")
 HEALTH_PROBE_S = 2.0
@@ -66,13 +67,13 @@ write_routes = APIRouter(prefix="/v1/writes")
 async def health(request: Request) -> dict[str, Any]:
     """Up or down for anyone (load balancers); what the backend is, and the writes, only with the key."""
     service: WriteService = request.app.state.service
-    try:
-        await request.app.state.proxy.models(timeout_s=HEALTH_PROBE_S, fresh=True)
-        backend_up = True
-    except ApiError:
-        backend_up = False
+    keyed = _has_key(request)
+    # Only a caller with the server's key makes it ask the backend now; anyone else gets an answer
+    # a few seconds old, so a flood of /health is not a flood on the backend.
+    max_age_s = 0.0 if keyed and request.app.state.api_key else HEALTH_MAX_AGE_S
+    backend_up = await request.app.state.proxy.is_up(HEALTH_PROBE_S, max_age_s)
     status = {"status": "ok", "backend_up": backend_up}
-    if not _has_key(request):
+    if not keyed:
         return status
     return status | {
         "backend": service.endpoint.backend,
@@ -91,6 +92,7 @@ async def list_models(request: Request) -> dict[str, Any]:
 
 @openai_routes.post("/chat/completions")
 async def chat_completions(body: ChatCompletionRequest, request: Request) -> Response:
+    _check_text(body)
     if body.model in OWN_MODELS:
         return await agent_chat(request.app.state.service, request.app.state.jobs, body, request)
     proxy: BackendProxy = request.app.state.proxy
@@ -161,6 +163,12 @@ def _install_method_fallback(app: FastAPI, routes: list[BaseRoute]) -> None:
         raise ApiError(405, f"{request.url.path} takes {', '.join(allowed)}.", headers={"Allow": ", ".join(allowed)})
 
 
+def _check_text(body: ChatCompletionRequest) -> None:
+    """400 for a lone surrogate anywhere in a chat request (the model's name included): neither the
+    backend's request nor our answer could be encoded with it."""
+    check_valid_text(json.dumps(body.model_dump(), ensure_ascii=False), "The request")
+
+
 def _jobs(request: Request) -> JobManager:
     return request.app.state.jobs
 
@@ -220,6 +228,12 @@ _FIELD_HINTS = {
 }
 
 
+# fields inside a list item, named by their own name (messages.0.role)
+_LEAF_HINTS = {
+    "role": 'must be one of "system", "user", "assistant", "tool" or "developer"',
+}
+
+
 def validation_message(errors: list[dict[str, Any]] | Any) -> str:
     """One sentence for the first problem in a request body."""
     first = next(iter(errors), {})
@@ -236,5 +250,5 @@ def validation_message(errors: list[dict[str, Any]] | Any) -> str:
     where = ".".join(location)
     if first.get("type") == "missing":
         return f"The field {where} is missing; add it to the request body."
-    hint = _FIELD_HINTS.get(field, first.get("msg", "is not valid"))
+    hint = _LEAF_HINTS.get(location[-1]) or _FIELD_HINTS.get(field, first.get("msg", "is not valid"))
     return f"The field {where} {hint} (got {json.dumps(first.get('input'), default=repr)[:80]})."

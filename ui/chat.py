@@ -18,14 +18,21 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from agent.events import MarkdownStream
-from agent.jobs import new_job_id
-from agent.threads import in_thread
+from longwrite.agent.events import MarkdownStream
+from longwrite.agent.jobs import new_job_id
+from longwrite.agent.threads import in_thread
 from longwrite.errors import Cancelled, LongwriteError
-from ui.errors import from_product_error
-from ui.job_manager import JobManager
-from ui.schemas import AGENT_MODEL, ChatCompletionRequest, chunk_body, completion_body, completion_id, error_body
-from ui.service import ChatOutcome, WriteService
+from longwrite.ui.errors import from_product_error
+from longwrite.ui.job_manager import JobManager
+from longwrite.ui.schemas import (
+    AGENT_MODEL,
+    ChatCompletionRequest,
+    chunk_body,
+    completion_body,
+    completion_id,
+    error_body,
+)
+from longwrite.ui.service import ChatOutcome, WriteService
 
 log = logging.getLogger("longwrite.api")
 INTERNAL_ERROR = "The server failed with an internal error; see its log."
@@ -71,9 +78,13 @@ async def agent_chat(
     if not body.stream:
         try:
             result = await _while_connected(outcome, request, cancel)
-        except asyncio.CancelledError:
+        except asyncio.CancelledError:  # the server is stopping (SIGTERM): an answer, not a traceback
             cancel.set()
-            raise
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+            return JSONResponse(error_body(_shutdown_message(job_id, body.model), "server_error", "shutting_down"),
+                                status_code=503, headers=headers)  # fmt: skip
         except LongwriteError as error:
             raise from_product_error(error) from error
         return JSONResponse(
@@ -83,6 +94,12 @@ async def agent_chat(
     return StreamingResponse(
         _stream(body.model, pieces, outcome, cancel, include_usage), media_type="text/event-stream", headers=headers
     )
+
+
+def _shutdown_message(job_id: str, model: str) -> str:
+    kept = f" The write is kept as job {job_id}: resume it with POST /v1/writes/{job_id}/resume." if (
+        model == AGENT_MODEL) else ""  # fmt: skip
+    return f"The server is shutting down; retry once it is back.{kept}"
 
 
 async def _while_connected(outcome: asyncio.Future[ChatOutcome], request: Request, cancel: threading.Event) -> Any:

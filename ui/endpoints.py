@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit
 
 from longwrite.errors import InputError
-from model.client import redacted_url
+from longwrite.model.client import redacted_url
 
 ANY = "*"
 NONE = "none"  # only the server's own backend, wherever it listens (behind a reverse proxy, say)

@@ -13,7 +13,7 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from ui.schemas import error_body
+from longwrite.ui.schemas import error_body
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -22,6 +22,18 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 KEYED_PREFIX = "/v1/"  # the API routes; the page under / has its own login
+KEYED_PATHS = ("/openapi.json", "/docs", "/redoc")  # the API's description is behind the key too
+
+
+def _framing_refusal(scope: Scope) -> tuple[int, dict[str, Any]] | None:
+    """400 for a body framed two ways: RFC 9112 makes Content-Length with Transfer-Encoding an
+    error a server must not pass on (behind a proxy that reads the other framing, it smuggles a
+    second request)."""
+    names = {name.lower() for name, _value in scope["headers"]}
+    if b"content-length" in names and b"transfer-encoding" in names:
+        message = "The request has both Content-Length and Transfer-Encoding; send only one of them."
+        return 400, error_body(message, "invalid_request_error", "ambiguous_framing")
+    return None
 
 
 class RequestGuard:
@@ -34,7 +46,7 @@ class RequestGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        refusal = self._key_refusal(scope) or self._declared_size_refusal(scope)
+        refusal = _framing_refusal(scope) or self._key_refusal(scope) or self._declared_size_refusal(scope)
         if refusal is not None:
             await _respond(send, *refusal)
             return
@@ -48,7 +60,8 @@ class RequestGuard:
         await self.app(scope, _replay(body, receive), send)
 
     def _key_refusal(self, scope: Scope) -> tuple[int, dict[str, Any]] | None:
-        if not self.api_key or not scope["path"].startswith(KEYED_PREFIX):
+        path = scope["path"]
+        if not self.api_key or not (path.startswith(KEYED_PREFIX) or path.startswith(KEYED_PATHS)):
             return None
         headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
         scheme, _, token = headers.get("authorization", "").partition(" ")

@@ -22,8 +22,15 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.events import EVENT_SECTION_FINISHED, EVENT_SECTION_STARTED, EVENT_TOKEN, document_of, history, status_event
-from agent.job_records import (
+from longwrite.agent.events import (
+    EVENT_SECTION_FINISHED,
+    EVENT_SECTION_STARTED,
+    EVENT_TOKEN,
+    document_of,
+    history,
+    status_event,
+)
+from longwrite.agent.job_records import (
     CANCELLED,
     DONE,
     ERROR,
@@ -32,15 +39,15 @@ from agent.job_records import (
     RESUMABLE,
     RUNNING,
 )
-from agent.jobs import JobResult, JobStore, new_job_id, revise_plan, run_job
-from agent.state import Section
-from agent.threads import start_worker
-from longwrite.errors import Cancelled, LongwriteError
+from longwrite.agent.jobs import JobResult, JobStore, new_job_id, revise_plan, run_job
+from longwrite.agent.state import Section
+from longwrite.agent.threads import start_worker
+from longwrite.errors import Cancelled, LongwriteError, is_storage_failure
 from longwrite.limits import check_target, target_from
+from longwrite.model.client import Endpoint, backend_errors
 from longwrite.text import count_words, length_score
-from model.client import Endpoint, backend_errors
-from ui.errors import ApiError
-from ui.service import WriteService
+from longwrite.ui.errors import ApiError
+from longwrite.ui.service import WriteService
 
 log = logging.getLogger("longwrite.jobs")
 
@@ -72,6 +79,8 @@ class JobManager:
         self.store = store
         self.records = store.records
         self._runs: dict[str, JobRun] = {}
+        # A status the store could not take (a full disk): (status, error), written when it can be.
+        self._unsaved: dict[str, tuple[str, str | None]] = {}
         self.records.interrupt_running()  # what was running when the last server stopped did not finish
 
     # ------------------------------------------------------------------ commands
@@ -177,7 +186,7 @@ class JobManager:
         if run is not None:
             run.cancel.set()  # the thread stops at its next event and records the status
         else:
-            self.records.set_status(job_id, CANCELLED, None)
+            self._save_status(job_id, CANCELLED, None)
         return self.describe(job_id) | {"status": CANCELLED}
 
     def shutdown(self) -> None:
@@ -223,7 +232,7 @@ class JobManager:
     def recent(self, limit: int) -> list[dict[str, Any]]:
         """The newest jobs first, without their text (GET /v1/writes/ID has it)."""
         return [
-            {"id": row["id"], "object": "write"} | {key: row[key] for key in LISTED}
+            {"id": row["id"], "object": "write"} | {key: row[key] for key in LISTED} | self._unsaved_fields(row["id"])
             for row in self.records.recent(limit)
         ]
 
@@ -248,13 +257,36 @@ class JobManager:
 
     # ------------------------------------------------------------------ internals
 
-    def _row(self, job_id: str) -> sqlite3.Row:
+    def _row(self, job_id: str) -> sqlite3.Row | dict[str, Any]:
         row = self.records.get(job_id)
         if row is None:
             raise ApiError(
                 404, f"There is no write job '{job_id}'; GET /v1/writes lists the jobs.", code="job_not_found"
             )
-        return row
+        unsaved = self._unsaved.get(job_id)
+        if unsaved is None or job_id in self._runs:
+            return row
+        if self._save_status(job_id, *unsaved):  # the store has room again
+            return self.records.get(job_id) or row
+        return dict(zip(row.keys(), row, strict=True)) | {"status": unsaved[0], "error": unsaved[1]}
+
+    def _unsaved_fields(self, job_id: str) -> dict[str, Any]:
+        unsaved = self._unsaved.get(job_id)
+        return {"status": unsaved[0], "error": unsaved[1]} if unsaved and job_id not in self._runs else {}
+
+    def _save_status(self, job_id: str, status: str, error: str | None) -> bool:
+        """Record a job's status; when the store cannot take it (a full disk), keep it here and say
+        so, so the job still reads as ended, and write it at the next chance. Never raises."""
+        try:
+            self.records.set_status(job_id, status, error)
+        except sqlite3.Error as failure:
+            if job_id not in self._unsaved:
+                log.error("job %s: could not save its status %r (%s); kept in memory until it can be", job_id,
+                          status, failure)  # fmt: skip
+            self._unsaved[job_id] = (status, error)
+            return False
+        self._unsaved.pop(job_id, None)
+        return True
 
     def _endpoint(self, job_id: str) -> Endpoint:
         row = self._row(job_id)
@@ -262,7 +294,14 @@ class JobManager:
 
     def _claim(self, job_id: str, status: str) -> None:
         """Mark the job running if it is still `status`: of two resumes at once, one starts it."""
-        if not self.records.claim(job_id, status):
+        try:
+            claimed = self.records.claim(job_id, status)
+        except sqlite3.Error as error:
+            raise ApiError(
+                503, f"Could not save job {job_id} ({error}); free space on the server, then resume it again.",
+                kind="server_error", code="storage_error",
+            ) from error  # fmt: skip
+        if not claimed:
             raise ApiError(409, f"Job {job_id} was resumed by another request meanwhile.", code="not_resumable")
 
     def _plan_total(self, plan: list[Section]) -> int:
@@ -366,13 +405,22 @@ class JobManager:
         except LongwriteError as failure:
             status, error = ERROR, str(failure)
             raise
-        except Exception:  # a bug: logged with its traceback, reported without it
-            log.exception("job %s failed", job_id)
-            status, error = ERROR, "The job failed with an internal error; see the server log, then resume it."
+        except Exception as failure:
+            if is_storage_failure(failure):
+                status, error = (
+                    ERROR,
+                    (
+                        f"Could not save job {job_id} ({failure}); what was finished is kept. Free space, "
+                        f"then resume it: POST /v1/writes/{job_id}/resume."
+                    ),
+                )
+            else:  # a bug: logged with its traceback, reported without it
+                log.exception("job %s failed", job_id)
+                status, error = ERROR, "The job failed with an internal error; see the server log, then resume it."
             raise
         finally:
             first()
-            self.records.set_status(job_id, status, error)
+            self._save_status(job_id, status, error)
             if status != DONE:
                 run.events.append(status_event(status, error))
             run.ended.set()

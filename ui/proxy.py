@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -11,12 +12,15 @@ import httpx
 from fastapi import Response
 from fastapi.responses import StreamingResponse
 
+from longwrite.model.client import Endpoint, redacted_url
 from longwrite.settings import Settings
-from model.client import Endpoint, redacted_url
-from ui.errors import ApiError
-from ui.schemas import error_body
+from longwrite.ui.errors import ApiError
+from longwrite.ui.schemas import error_body
 
 MODELS_MAX_AGE_S = 30.0  # how long the backend's model list is reused
+# How long /health without the key reuses the backend's state: anyone may call it, and each
+# fresh answer costs the backend a request.
+HEALTH_MAX_AGE_S = 5.0
 
 
 class BackendProxy:
@@ -28,6 +32,8 @@ class BackendProxy:
             timeout=httpx.Timeout(settings.request_timeout_s, connect=settings.connect_timeout_s),
         )
         self._models: tuple[float, list[str]] | None = None
+        self._health: tuple[float, bool] | None = None  # when the backend was last probed, and up or not
+        self._health_lock = asyncio.Lock()  # one probe at a time: a burst of /health shares it
 
     async def close(self) -> None:
         await self.client.aclose()
@@ -60,6 +66,20 @@ class BackendProxy:
         ids = ids if self.endpoint.model in ids else [self.endpoint.model, *ids]
         self._models = (time.monotonic(), ids)
         return ids
+
+    async def is_up(self, timeout_s: float, max_age_s: float) -> bool:
+        """Whether the backend lists its models, asked at most once per `max_age_s` however many
+        callers ask at once (0: ask now)."""
+        async with self._health_lock:
+            if self._health and time.monotonic() - self._health[0] < max_age_s:
+                return self._health[1]
+            try:
+                await self.models(timeout_s=timeout_s, fresh=True)
+                up = True
+            except ApiError:
+                up = False
+            self._health = (time.monotonic(), up)
+            return up
 
     async def chat(self, body: dict[str, Any], stream: bool) -> Response:
         """Forward one chat request; the backend's status and body come back as they are."""

@@ -9,15 +9,15 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
-from agent.jobs import JobStore
+from longwrite.agent.jobs import JobStore
 from longwrite.extras import installed
+from longwrite.model.client import Endpoint
 from longwrite.settings import Settings
-from model.client import Endpoint
-from ui.api import create_api
-from ui.endpoints import LOOPBACK, EndpointAllowList
-from ui.job_manager import JobManager
-from ui.proxy import BackendProxy
-from ui.service import WriteService
+from longwrite.ui.api import create_api
+from longwrite.ui.endpoints import LOOPBACK, EndpointAllowList
+from longwrite.ui.job_manager import JobManager
+from longwrite.ui.proxy import BackendProxy
+from longwrite.ui.service import WriteService
 
 LOGIN_MESSAGE = "Log in with this server's API key (any user name)."
 
@@ -59,8 +59,8 @@ def create_app(
         return app
     import gradio as gr
 
-    from ui.web import build_page
-    from ui.writer import Writer
+    from longwrite.ui.web import build_page
+    from longwrite.ui.writer import Writer
 
     writer = Writer(service=lambda: app.state.service, jobs=lambda: app.state.jobs)
     downloads = settings.home / "downloads"
@@ -89,7 +89,7 @@ def serve(settings: Settings, host: str, port: int, api_key: str | None, api_rou
     """Start the backend (the embedded model unless a base URL is set), then the app, until stopped."""
     import uvicorn
 
-    from model.embedded import endpoint_for
+    from longwrite.model.embedded import endpoint_for
 
     allowed = EndpointAllowList.from_setting(settings.allowed_endpoints, host)  # a bad list fails before any model
     with endpoint_for(settings) as endpoint:

@@ -7,18 +7,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from agent.jobs import JobResult, write_once
-from agent.model_first import write_auto
-from agent.state import AgentContext
+from longwrite.agent.jobs import JobResult, write_once
+from longwrite.agent.model_first import write_auto
+from longwrite.agent.state import AgentContext
 from longwrite.errors import InputError
 from longwrite.limits import check_instruction, target_from, target_length
+from longwrite.model.client import Endpoint, backend_errors, resolve_endpoint
 from longwrite.settings import Settings
 from longwrite.text import count_tokens, count_words, length_score
-from model.client import Endpoint, backend_errors, resolve_endpoint
-from ui.endpoints import LOOPBACK, EndpointAllowList
-from ui.errors import busy
-from ui.schemas import AGENT_MODEL, Usage, WriteInfo
-from ui.slots import WriteSlots
+from longwrite.ui.endpoints import LOOPBACK, EndpointAllowList
+from longwrite.ui.errors import busy
+from longwrite.ui.schemas import AGENT_MODEL, Usage, WriteInfo
+from longwrite.ui.slots import WriteSlots
 
 T = TypeVar("T")
 # (instruction, target, on_event, cancel) -> the finished job (a JobManager.write_attached with its job id)

@@ -16,9 +16,9 @@ from typing import Any
 import gradio as gr
 
 from longwrite.errors import LongwriteError
-from ui.errors import ApiError
-from ui.export import file_stem, write_docx, write_markdown
-from ui.writer import PLAN_COLUMNS, Progress, Writer, plan_total
+from longwrite.ui.errors import ApiError
+from longwrite.ui.export import file_stem, write_docx, write_markdown
+from longwrite.ui.writer import PLAN_COLUMNS, Progress, Writer, plan_total
 
 EXAMPLES = [
     "Write a 600-word article about the history of lighthouses.",

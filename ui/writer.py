@@ -17,18 +17,18 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from agent.direct import write_direct
-from agent.events import EVENT_TOKEN
-from agent.job_records import CANCELLED, PLANNED, RESUMABLE, RUNNING
-from agent.jobs import write_once
-from agent.model_first import write_auto
-from agent.state import Section
-from agent.threads import start_worker
+from longwrite.agent.direct import write_direct
+from longwrite.agent.events import EVENT_TOKEN
+from longwrite.agent.job_records import CANCELLED, PLANNED, RESUMABLE, RUNNING
+from longwrite.agent.jobs import write_once
+from longwrite.agent.model_first import write_auto
+from longwrite.agent.state import Section
+from longwrite.agent.threads import start_worker
 from longwrite.errors import Cancelled, InputError, LongwriteError
+from longwrite.model.client import backend_errors
 from longwrite.text import count_words, detect_language, length_score, repetition, required_length
-from model.client import backend_errors
-from ui.job_manager import JobManager
-from ui.service import WriteService
+from longwrite.ui.job_manager import JobManager
+from longwrite.ui.service import WriteService
 
 POLL_S = 0.5
 PAGE_EXAMPLE = "'Write a 3000-word guide to growing tomatoes'"

@@ -51,8 +51,8 @@ def synth(
     retry_errors: Annotated[bool, typer.Option("--retry-errors", help="retry the rows in OUT.errors.jsonl")] = False,
 ) -> None:
     """Batch AgentWrite synthesis of long-output SFT data; rerun the same command to resume."""
-    from training.datasets_io import check_outputs, publish_file
-    from training.synth import SynthRequest, synthesize
+    from longwrite.training.datasets_io import check_outputs, publish_file
+    from longwrite.training.synth import SynthRequest, synthesize
 
     source = one_source(source, hf_dataset)
     check_outputs(save_to_disk, push_to_hub)  # before a run that may take days
@@ -107,9 +107,9 @@ def curate_filter(
 ) -> None:
     """Keep rows whose answer follows the one length their instruction states (length score >=
     --min-length-score); drop refusals, loops and duplicate prompts."""
-    from training.curate import curate, write_report
-    from training.datasets_io import check_outputs, publish_rows
-    from training.rows import read_rows, write_rows
+    from longwrite.training.curate import curate, write_report
+    from longwrite.training.datasets_io import check_outputs, publish_rows
+    from longwrite.training.rows import read_rows, write_rows
 
     source = one_source(source, hf_dataset)
     check_outputs(save_to_disk, push_to_hub)
@@ -148,9 +148,9 @@ def curate_mix(
     ] = None,
 ) -> None:
     """Mix every long-output row (or --long-limit of them) with RATIO general rows, shuffled."""
-    from training.datasets_io import check_outputs, publish_rows
-    from training.mix import mix
-    from training.rows import read_rows, write_rows
+    from longwrite.training.datasets_io import check_outputs, publish_rows
+    from longwrite.training.mix import mix
+    from longwrite.training.rows import read_rows, write_rows
 
     check_outputs(save_to_disk, push_to_hub)
     result = mix(read_rows(long), read_rows(general), ratio, seed, allow_repeat, long_limit)

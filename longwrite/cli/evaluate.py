@@ -102,7 +102,7 @@ def eval_longbench_write(
     Answers go to OUT/preds.jsonl as they finish (a rerun resumes); OUT/scores.json and
     OUT/report.md (with plots) are regenerated at the end.
     """
-    from eval.longbench_write import LongBenchRequest, run_longbench
+    from longwrite.eval.longbench_write import LongBenchRequest, run_longbench
 
     if judge_embedded and judge_base_url:
         raise LongwriteError("Give --judge-base-url or --judge-embedded, not both.")
@@ -151,8 +151,8 @@ def eval_ruler(
     api_key: ApiKey = None,
 ) -> None:
     """LongWrite-Ruler: the longest output the writer reaches per required length, with a plot."""
-    from eval.ruler import RulerRequest, run_ruler
     from longwrite.errors import InputError
+    from longwrite.eval.ruler import RulerRequest, run_ruler
 
     try:
         wanted = tuple(int(n) for n in lengths.split(",")) if lengths else ()
@@ -179,8 +179,8 @@ def eval_compare(
     out: OutDir,
 ) -> None:
     """Put LongBench-Write runs side by side: one table, one scatter, one bar chart."""
-    from eval.longbench_write import load_run
-    from eval.report import compare_report
+    from longwrite.eval.longbench_write import load_run
+    from longwrite.eval.report import compare_report
 
     loaded = [(folder.name, *load_run(folder)) for folder in runs]
     path = compare_report(loaded, out, " ".join(["longwrite", *sys.argv[1:]]))
@@ -192,7 +192,7 @@ def eval_rescore(
     runs: Annotated[list[Path], typer.Argument(help="finished LongBench-Write result folders")],
 ) -> None:
     """Score and report LongBench-Write runs again from their answers and judgements; no model runs."""
-    from eval.longbench_write import rescore_run
+    from longwrite.eval.longbench_write import rescore_run
 
     for folder in runs:
         scores = rescore_run(folder)

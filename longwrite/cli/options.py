@@ -59,7 +59,7 @@ def one_source(source: Path | None, hf_dataset: str | None) -> Path:
 
     A Hub id comes back as the path-like `hf:OWNER/NAME`, the form read_rows takes.
     """
-    from training.datasets_io import HUB_PREFIX, is_hub_id
+    from longwrite.training.datasets_io import HUB_PREFIX, is_hub_id
 
     if (source is None) == (hf_dataset is None):
         raise InputError(f"Give one input: {INPUT_FORMS}; or --hf-dataset FOLDER|OWNER/NAME.")

@@ -27,9 +27,9 @@ def pipeline(
     RUN/<stage>/ and is skipped when it finished with the same settings; a killed run continues where
     it stopped when the same command is run again.
     """
-    from training.pipeline import Pipeline
-    from training.pipeline_recipe import load_pipeline_recipe
-    from training.pipeline_stages import stages
+    from longwrite.training.pipeline import Pipeline
+    from longwrite.training.pipeline_recipe import load_pipeline_recipe
+    from longwrite.training.pipeline_stages import stages
 
     loaded = load_pipeline_recipe(recipe)
     flow = Pipeline(loaded, stages())

@@ -44,7 +44,7 @@ def serve(
     """
     from pydantic import SecretStr
 
-    from ui.server import serve as run_server
+    from longwrite.ui.server import serve as run_server
 
     settings = settings_from(base_url, model)
     server_key = api_key or (settings.api_key.get_secret_value() if settings.api_key else None)
@@ -64,7 +64,7 @@ def ui(
 ) -> None:
     """The web writer alone (plan, write with live counters, resume, compare); `longwrite serve`
     also serves it, at / beside the API."""
-    from ui.server import serve as run_server
+    from longwrite.ui.server import serve as run_server
 
     run_server(settings_from(base_url, model, api_key), host, port, None, api_routes=False)
 
@@ -134,7 +134,7 @@ def serve_model(
     Everything after `--` goes to the engine's own command as it is, after longwrite's flags: one given again wins.
     """
     from longwrite.commands.serve_model import run_serve_model
-    from model.engines import ModelServerSpec
+    from longwrite.model.engines import ModelServerSpec
 
     spec = ModelServerSpec(
         engine=engine.value,

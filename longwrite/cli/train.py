@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from longwrite.cli.options import ApiKey, settings_from
-from training.recipe import LongwriteArguments, PairsRecipe, describe, load_recipe
+from longwrite.training.recipe import LongwriteArguments, PairsRecipe, describe, load_recipe
 
 if TYPE_CHECKING:
     from longwrite.settings import Settings
-    from training.pairs import Judge
-    from training.train_config import Kind
+    from longwrite.training.pairs import Judge
+    from longwrite.training.train_config import Kind
 
 train_app = typer.Typer(
     help="Fine-tune for long output with TRL: `sft` on long-output conversations, `pairs` to sample preference "
@@ -45,7 +45,7 @@ TRL_KEYS = (
 
 
 def _keys(config: str, kind: str) -> str:
-    from training.train_config import LONGWRITE_DEFAULTS
+    from longwrite.training.train_config import LONGWRITE_DEFAULTS
 
     defaults = LONGWRITE_DEFAULTS["common"] | LONGWRITE_DEFAULTS[kind]
     shown = ", ".join(f"{key} {value}" for key, value in defaults.items())
@@ -77,8 +77,8 @@ def train_dpo(ctx: typer.Context, config: Config = None, overwrite: Overwrite = 
 
 
 def _train(kind: Kind, config: Path | None, overrides: list[str], overwrite: bool) -> None:
-    from training.train_config import load_train_config
-    from training.trainer import run_training
+    from longwrite.training.train_config import load_train_config
+    from longwrite.training.trainer import run_training
 
     typer.echo(run_training(load_train_config(kind, config, overrides), overwrite=overwrite).line())
 
@@ -101,7 +101,7 @@ def train_pairs(
 ) -> None:
     """Sample k answers per instruction, score them, write best-versus-worst DPO rows; resumable."""
     recipe = load_recipe(PairsRecipe, config, ctx.args)
-    from training.pairs import make_pairs
+    from longwrite.training.pairs import make_pairs
 
     judge = _judge(settings_from(judge_base_url, judge_model, judge_api_key)) if judge_base_url else None
     counts = make_pairs(recipe, settings_from(None, None, api_key), judge)
@@ -110,9 +110,9 @@ def train_pairs(
 
 def _judge(settings: Settings) -> Judge:
     """The LongBench-Write judge as a 0-100 quality score for one answer."""
-    from eval.judge import judge_answer, judgement_format
-    from eval.scores import quality_score
-    from model.client import chat_model, resolve_endpoint
+    from longwrite.eval.judge import judge_answer, judgement_format
+    from longwrite.eval.scores import quality_score
+    from longwrite.model.client import chat_model, resolve_endpoint
 
     endpoint = resolve_endpoint(settings)
     model = chat_model(endpoint, settings)

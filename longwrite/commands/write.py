@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import logging
 import os
@@ -11,14 +10,15 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
-from agent import events
+from longwrite.agent import events
 from longwrite.clock import duration_text
-from longwrite.errors import InputError, LongwriteError, StorageError
+from longwrite.commands.interrupt import INTERRUPTED_EXIT_CODE, interrupt_stops_within
+from longwrite.errors import Cancelled, InputError, LongwriteError, StorageError, is_storage_failure
 from longwrite.limits import check_instruction, target_length, target_note
 from longwrite.settings import Settings
 from longwrite.text import count_words, length_score, repetition
@@ -179,32 +179,32 @@ def emit_document(document: str, output: Path | None) -> None:
         partial.write_text(document, encoding="utf-8")
         partial.replace(output)
     except OSError as error:
+        partial.unlink(missing_ok=True)  # half a document under a name of ours helps no one
         sys.stdout.write(document)  # never lose the text: it goes to stdout instead
-        raise LongwriteError(
-            f"Could not write {output} ({error.strerror}); the document was printed to stdout."
+        failure = StorageError if is_storage_failure(error) else LongwriteError
+        raise failure(
+            f"Could not write {output} ({error.strerror}); the document was printed to stdout instead."
         ) from error
-
-
-# the job store cannot be written: a full disk or quota, a read-only or forbidden folder
-STORAGE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES)
 
 
 def run(request: WriteRequest, settings: Settings) -> int:
     """The whole command; returns the exit code."""
     target = check_request(request, settings)
-    from agent.jobs import JobStore, new_job_id, revise_plan, run_job
-    from agent.state import AgentContext
+    from longwrite.agent.jobs import JobStore, new_job_id, revise_plan, run_job
+    from longwrite.agent.state import AgentContext
+    from longwrite.model.client import backend_errors
+    from longwrite.model.embedded import endpoint_for
     from longwrite.plan_files import load_plan_file
-    from model.client import backend_errors
-    from model.embedded import endpoint_for
 
     plan = title = None
     if request.plan_file:
         title, plan = load_plan_file(request.plan_file, target)
         target = sum(s["words"] for s in plan)
     job_id = request.job or new_job_id()
-    with endpoint_for(settings) as endpoint:
-        ctx = AgentContext.for_endpoint(endpoint, settings)
+    cancel = threading.Event()
+    note = _interrupted_note(settings, job_id, request.mode)
+    with interrupt_stops_within(cancel, note), endpoint_for(settings) as endpoint:
+        ctx = AgentContext.for_endpoint(endpoint, settings, cancel)
         if request.mode == "model":
             return _run_model_mode(request, ctx, target, endpoint.backend, backend_errors(endpoint))
         if request.mode == "auto":
@@ -229,9 +229,9 @@ def run(request: WriteRequest, settings: Settings) -> int:
                         plan_only=request.plan_only,
                         on_event=on,
                     )
-            except KeyboardInterrupt:
+            except (KeyboardInterrupt, Cancelled):
                 log.warning(_stopped_note(store, job_id, "Stopped"))
-                return 130
+                return INTERRUPTED_EXIT_CODE
     _emit_result(request, result, endpoint.backend)
     return 0
 
@@ -242,7 +242,7 @@ def _failures_say_how_to_continue(store: Any, job_id: str, settings: Settings) -
     try:
         yield
     except (sqlite3.OperationalError, OSError) as error:
-        if isinstance(error, OSError) and error.errno not in STORAGE_ERRNOS:
+        if not is_storage_failure(error):
             raise
         raise StorageError(
             f"Could not save job {job_id} in {settings.jobs_db} ({error}); what was finished is kept. "
@@ -257,7 +257,7 @@ def _failures_say_how_to_continue(store: Any, job_id: str, settings: Settings) -
 def _emit_result(request: WriteRequest, result: Any, backend: str) -> None:
     """The document (or, with --plan-only, the plan as JSON) and the --json summary."""
     if request.plan_only:
-        from agent.plan_file import plan_to_json
+        from longwrite.agent.plan_file import plan_to_json
 
         emit_document(plan_to_json(result.title, result.plan, result.target, result.target_from) + "\n", request.output)
         log.info("plan saved in job %s; write it with: longwrite write --job %s --resume", result.job, result.job)
@@ -287,6 +287,20 @@ def _summary(document: str, target: int, seconds: float, *, backend: str, mode: 
     }
 
 
+def _interrupted_note(settings: Settings, job_id: str, mode: Mode) -> Callable[[], str]:
+    """What a write stopped by Ctrl-C says when it has to end the process (read from the store then)."""
+
+    def note() -> str:
+        if mode != "agent":
+            return "Stopped; nothing was kept (model and auto mode write in one go)."
+        from longwrite.agent.jobs import JobStore
+
+        with JobStore(settings.jobs_db) as store:
+            return _stopped_note(store, job_id, "Stopped")
+
+    return note
+
+
 def _stopped_note(store: Any, job_id: str, what: str) -> str:
     values = store.values(job_id)
     done, total = len(values.get("sections", [])), len(values.get("plan", []))
@@ -295,7 +309,7 @@ def _stopped_note(store: Any, job_id: str, what: str) -> str:
 
 
 def _run_model_mode(request: WriteRequest, ctx: Any, target: int | None, backend: str, errors: Any) -> int:
-    from agent.direct import write_direct
+    from longwrite.agent.direct import write_direct
 
     target = target or ctx.settings.default_target_words  # one call plans nothing: scored against the default
     started = time.monotonic()
@@ -310,7 +324,7 @@ def _run_model_mode(request: WriteRequest, ctx: Any, target: int | None, backend
 def _run_auto_mode(request: WriteRequest, ctx: Any, target: int | None, backend: str, errors: Any) -> int:
     """The served model answers first; the agent continues its usable part when it falls short
     (the same path as the API's `auto` model)."""
-    from agent.model_first import write_auto
+    from longwrite.agent.model_first import write_auto
 
     if target is None:  # the instruction states no length: the first answer is judged against the default
         target = ctx.settings.default_target_words

@@ -13,9 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from longwrite.model.embedded import EMBEDDED_SECTION_WORDS, EmbeddedServer
+from longwrite.model.process import terminate
 from longwrite.settings import Settings
-from model.embedded import EMBEDDED_SECTION_WORDS, EmbeddedServer
-from model.process import terminate
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from agent.jobs import JobStore
+from longwrite.agent.jobs import JobStore
 from longwrite.text import count_words
 from tests.integration.conftest import clean_env, embedded_env, start_cli
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from eval.judge import DIMENSIONS
+from longwrite.eval.judge import DIMENSIONS
 from longwrite.jsonl import read_jsonl
 from tests.integration.conftest import embedded_env
 

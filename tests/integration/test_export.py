@@ -18,8 +18,8 @@ def _peft_model_with_a_visible_adapter(tmp_path: Path):
     import torch
     from peft import LoraConfig, get_peft_model
 
-    from model.checkpoints import load_gguf
-    from model.embedded import gguf_path
+    from longwrite.model.checkpoints import load_gguf
+    from longwrite.model.embedded import gguf_path
 
     model, tokenizer = load_gguf(gguf_path())
     modules = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
@@ -48,7 +48,7 @@ def _llamacpp_next_token_logprobs(adapter: Path | None, model: Path | None = Non
     import numpy as np
     from llama_cpp import Llama
 
-    from model.embedded import gguf_path
+    from longwrite.model.embedded import gguf_path
 
     llm = Llama(model_path=str(model or gguf_path()), lora_path=str(adapter) if adapter else None, n_ctx=256,
                 logits_all=True, verbose=False, n_threads=2)  # fmt: skip
@@ -60,7 +60,7 @@ def _llamacpp_next_token_logprobs(adapter: Path | None, model: Path | None = Non
 
 
 def test_a_gguf_adapter_gives_llamacpp_the_peft_model(tmp_path):
-    from training.export import lora_to_gguf
+    from longwrite.training.export import lora_to_gguf
 
     model, tokenizer = _peft_model_with_a_visible_adapter(tmp_path)
     adapted = _torch_next_token_logprobs(model, tokenizer)
@@ -87,9 +87,9 @@ def test_a_gguf_adapter_gives_llamacpp_the_peft_model(tmp_path):
 def test_a_fully_fine_tuned_checkpoint_exports_as_the_model_llamacpp_serves(tmp_path):
     import torch
 
-    from model.checkpoints import load_gguf
-    from model.embedded import gguf_path
-    from training.export import full_to_gguf
+    from longwrite.model.checkpoints import load_gguf
+    from longwrite.model.embedded import gguf_path
+    from longwrite.training.export import full_to_gguf
 
     model, tokenizer = load_gguf(gguf_path())
     generator = torch.Generator().manual_seed(0)

@@ -11,7 +11,7 @@ import time
 import httpx
 import pytest
 
-from model.embedded import gguf_path
+from longwrite.model.embedded import gguf_path
 from tests.integration.conftest import clean_env, free_port, interruptible
 
 pytestmark = pytest.mark.integration
@@ -74,7 +74,7 @@ def test_llamacpp_engine_serves_a_gguf_for_model_mode(tmp_path):
 
 def test_transformers_engine_serves_a_local_checkpoint(tmp_path_factory, tmp_path):
     pytest.importorskip("transformers")
-    from model.checkpoints import export_checkpoint
+    from longwrite.model.checkpoints import export_checkpoint
 
     checkpoint = export_checkpoint(gguf_path(), tmp_path_factory.mktemp("checkpoint") / "smollm2")
     process, port = _serve_model(tmp_path, "--engine", "transformers", "--model", str(checkpoint), "--device", "cpu")

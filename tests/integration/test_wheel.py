@@ -2,21 +2,25 @@
 
 The base install (agent, CLI, API) must run on its own, find shipped recipes by name, and say which
 extra to install for what it lacks; and it must write against an OpenAI-compatible server that
-runs elsewhere (here the embedded server, started from the project's own environment).
+runs elsewhere (here the embedded server, started from the project's own environment). Its only
+top-level package is `longwrite`, so a user's own model.py or eval.py shadows nothing of ours.
+It installs the lock's versions, as `make setup` does.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import venv
+import zipfile
 from pathlib import Path
 
 import pytest
 
+from longwrite.model.embedded import EmbeddedServer
 from longwrite.settings import Settings
-from model.embedded import EmbeddedServer
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.integration
@@ -34,13 +38,44 @@ def base_install(tmp_path_factory) -> Path:
     )
     assert build.returncode == 0, build.stderr[-2000:]
     wheel = next(where.glob("longwrite-*.whl"))
-    venv.create(where / "venv", with_pip=True)
+    venv.create(where / "venv")
     bin_dir = where / "venv" / "bin"
+    uv = shutil.which("uv", path=str(Path(sys.executable).parent))
+    assert uv, "uv is in the dev extra: run make setup"
+    constraints = where / "constraints.txt"
+    exported = subprocess.run(
+        [uv, "export", "--frozen", "--no-hashes", "--no-emit-project", "--no-emit-package", "torch",
+         "--extra", "all", "--extra", "dev", "-o", str(constraints)],
+        capture_output=True, text=True, cwd=ROOT, timeout=120,
+    )  # fmt: skip
+    assert exported.returncode == 0, exported.stderr[-2000:]
     install = subprocess.run(
-        [str(bin_dir / "python"), "-m", "pip", "install", "-q", str(wheel)], capture_output=True, text=True, timeout=900
-    )
+        [uv, "pip", "install", "--python", str(bin_dir / "python"), "-q", str(wheel), "-c", str(constraints)],
+        capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
     assert install.returncode == 0, install.stderr[-2000:]
     return bin_dir
+
+
+def test_the_wheel_installs_one_top_level_package(base_install):
+    wheel = next(base_install.parents[1].glob("longwrite-*.whl"))
+    with zipfile.ZipFile(wheel) as archive:
+        tops = {name.split("/")[0] for name in archive.namelist()}
+    assert {top for top in tops if not top.endswith((".dist-info", ".data"))} == {"longwrite"}
+
+
+def test_a_users_own_modules_shadow_nothing(base_install, tmp_path):
+    """A folder of ML code often holds model.py or eval.py; longwrite must run from it."""
+    for name in ("model", "eval", "ui", "agent", "training"):
+        (tmp_path / f"{name}.py").write_text(f"raise SystemExit('the user's {name}.py was imported')\n")
+    helped = _run(base_install, "write", "--help", home=tmp_path)
+    assert helped.returncode == 0 and "instruction" in helped.stdout, helped.stderr
+    imported = subprocess.run(
+        [str(base_install / "python"), "-c", "import longwrite, longwrite.cli, longwrite.model.client, "
+         "longwrite.ui.api, longwrite.eval.report, longwrite.training.synth, longwrite.agent.graph; print('ok')"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    assert imported.stdout.strip() == "ok", imported.stderr[-2000:]
 
 
 def _run(bin_dir: Path, *args: str, home: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:

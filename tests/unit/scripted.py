@@ -14,9 +14,9 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import Field
 
-from agent.state import AgentContext
+from longwrite.agent.state import AgentContext
+from longwrite.model.client import Endpoint
 from longwrite.settings import Settings
-from model.client import Endpoint
 
 
 class ScriptedChatModel(BaseChatModel):

@@ -13,9 +13,9 @@ import httpx
 import openai
 import pytest
 
-from agent.jobs import JobStore, run_job
-from agent.section import STALLS_BEFORE_LEAVING_SHORT
-from agent.state import AgentContext
+from longwrite.agent.jobs import JobStore, run_job
+from longwrite.agent.section import STALLS_BEFORE_LEAVING_SHORT
+from longwrite.agent.state import AgentContext
 from longwrite.errors import InputError
 from longwrite.settings import Settings
 from longwrite.text import count_words
@@ -222,7 +222,7 @@ class ShortClosingScript(Script):
 
 
 def test_a_closing_that_ends_short_is_written_again_after_added_sections(tmp_path):
-    from agent.events import MarkdownStream
+    from longwrite.agent.events import MarkdownStream
 
     ctx, _ = _context(ShortClosingScript())
     stream = MarkdownStream()

@@ -10,14 +10,14 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from longwrite.model.client import Endpoint
 from longwrite.settings import Settings
 from longwrite.text import count_words
-from model.client import Endpoint
+from longwrite.ui.errors import ApiError
+from longwrite.ui.proxy import BackendProxy
+from longwrite.ui.server import create_app
+from longwrite.ui.service import WriteService
 from tests.unit.scripted import ScriptedChatModel, connection_lost, prose, scripted_context
-from ui.errors import ApiError
-from ui.proxy import BackendProxy
-from ui.server import create_app
-from ui.service import WriteService
 
 KEY = "test-key-123"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -275,7 +275,7 @@ def test_a_chunked_body_over_the_limit_is_refused_and_the_key_comes_first(make_c
 
 
 def test_no_url_credentials_appear_in_what_the_server_says():
-    from model.client import Endpoint
+    from longwrite.model.client import Endpoint
 
     endpoint = Endpoint(base_url="http://user:secret@backend.example:8001/v1", model="m")
     assert "secret" not in endpoint.backend and "user" not in endpoint.backend
@@ -425,7 +425,7 @@ def test_text_that_is_not_valid_unicode_is_refused_before_a_slot_is_taken(make_c
 
 
 def test_a_job_that_fails_to_start_frees_its_slot(make_client, monkeypatch):
-    from ui.job_manager import JobManager
+    from longwrite.ui.job_manager import JobManager
 
     client = make_client(max_concurrent_writes=1)
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from agent import budget
-from agent.context import Step, choose_window, estimate_tokens, outline_text, section_messages
-from agent.document import assemble, drop_empty_lines, join_continuation, shown_answer, strip_heading
-from agent.guard import LoopGuard, cut_loop
-from agent.plan import fallback_plan
-from agent.prompts import ENGLISH
-from agent.state import Section, Turn
+from longwrite.agent import budget
+from longwrite.agent.context import Step, choose_window, estimate_tokens, outline_text, section_messages
+from longwrite.agent.document import assemble, drop_empty_lines, join_continuation, shown_answer, strip_heading
+from longwrite.agent.guard import LoopGuard, cut_loop
+from longwrite.agent.plan import fallback_plan
+from longwrite.agent.prompts import ENGLISH
+from longwrite.agent.state import Section, Turn
 from longwrite.text import count_words
 from tests.unit.scripted import prose
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.jobs import JobStore
+from longwrite.agent.jobs import JobStore
 
 
 def run_cli(*args: str, home: Path, env: dict[str, str] | None = None, timeout: float = 60):

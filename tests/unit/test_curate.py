@@ -10,10 +10,10 @@ import sys
 import pytest
 
 from longwrite.errors import InputError
+from longwrite.training.curate import curate, judge_row, write_report
+from longwrite.training.mix import mix
+from longwrite.training.rows import read_rows, write_rows
 from tests.unit.scripted import prose
-from training.curate import curate, judge_row, write_report
-from training.mix import mix
-from training.rows import read_rows, write_rows
 
 
 def row(prompt: str, answer: str, **extra) -> dict:

@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 
 from longwrite.cli import app
 from longwrite.errors import InputError
+from longwrite.training.datasets_io import HubSource, hub_source, publish_file, publish_rows
+from longwrite.training.rows import read_rows
 from tests.unit.scripted import prose
-from training.datasets_io import HubSource, hub_source, publish_file, publish_rows
-from training.rows import read_rows
 
 datasets = pytest.importorskip("datasets")
 

@@ -8,7 +8,7 @@ import pytest
 docx = pytest.importorskip("docx")
 pytest.importorskip("markdown_it")
 
-from ui.export import CODE_FONT, CODE_STYLE, write_docx  # noqa: E402
+from longwrite.ui.export import CODE_FONT, CODE_STYLE, write_docx  # noqa: E402
 
 MARKDOWN = """# Tea
 

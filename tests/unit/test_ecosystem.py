@@ -15,9 +15,9 @@ from typer.testing import CliRunner
 
 from longwrite.cli import app
 from longwrite.errors import InputError
+from longwrite.model.client import resolve_endpoint
+from longwrite.model.engines import ModelServerSpec, check_spec
 from longwrite.settings import Settings
-from model.client import resolve_endpoint
-from model.engines import ModelServerSpec, check_spec
 from tests.unit.cli_parse import parse_cli
 from tests.unit.openai_stub import OpenAIStub
 

@@ -11,8 +11,8 @@ import pytest
 
 from longwrite.errors import BackendError, InputError
 from longwrite.extras import MissingExtra
-from model.embedded import gguf_path
-from model.engines import ModelServerSpec, check_spec
+from longwrite.model.embedded import gguf_path
+from longwrite.model.engines import ModelServerSpec, check_spec
 
 
 def test_vllm_command_fits_long_outputs():
@@ -109,8 +109,8 @@ def test_cli_bad_lora_value():
 
 
 def test_the_embedded_server_loads_the_model_file_it_is_given_or_says_what_to_set(tmp_path, monkeypatch):
+    from longwrite.model.embedded import model_file
     from longwrite.settings import Settings, settings_from
-    from model.embedded import model_file
 
     assert model_file(Settings(embedded_model_file=None)) == gguf_path()
     trained = tmp_path / "model.gguf"

@@ -16,8 +16,9 @@ import pytest
 from langchain_core.messages import AIMessageChunk
 from langchain_core.outputs import ChatGenerationChunk
 
-from eval.data import load_rows, select
-from eval.judge import (
+from longwrite.errors import BackendError, InputError
+from longwrite.eval.data import load_rows, select
+from longwrite.eval.judge import (
     DIMENSION_KEYS,
     DIMENSIONS,
     JUDGEMENT_SCHEMA,
@@ -31,15 +32,14 @@ from eval.judge import (
     load_judge_prompt,
     parse_judgement,
 )
-from eval.longbench_write import JUDGEMENTS, LongBenchRequest, _judge_all, rescore_run
-from eval.predict import open_run, run_predictions
-from eval.report import compare_report, longbench_report
-from eval.scores import score_run
-from longwrite.errors import BackendError, InputError
+from longwrite.eval.longbench_write import JUDGEMENTS, LongBenchRequest, _judge_all, rescore_run
+from longwrite.eval.predict import open_run, run_predictions
+from longwrite.eval.report import compare_report, longbench_report
+from longwrite.eval.scores import score_run
 from longwrite.jsonl import read_jsonl
+from longwrite.model.client import Endpoint, backend_errors
 from longwrite.settings import Settings
 from longwrite.text import count_tokens, count_words, length_score
-from model.client import Endpoint, backend_errors
 from tests.unit.scripted import ScriptedChatModel, connection_lost, prose, scripted_context
 
 BENCHMARKS = Path(__file__).resolve().parents[3] / "shared" / "benchmarks"
@@ -215,7 +215,7 @@ def test_the_judge_is_sent_judge_txt_with_the_instruction_and_the_whole_response
         return _upstream_reply('Clear, with {braces} and "quotes"\nover two lines.', {**GOOD, "clarity": 5})
 
     model = ScriptedChatModel(reply=reply)
-    monkeypatch.setattr("eval.longbench_write.chat_model", lambda endpoint, settings: model)
+    monkeypatch.setattr("longwrite.eval.longbench_write.chat_model", lambda endpoint, settings: model)
     request = LongBenchRequest(data=data, out=tmp_path / "run", mode="model", progress=False)
     request.out.mkdir()  # as the answers left it
     judge = Endpoint(base_url="http://judge.test/v1", model="gpt-4o-2024-05-13", structured_output="off")
@@ -492,7 +492,7 @@ def test_reports_are_written(tmp_path):
 
 
 def test_ruler_picks_lengths_and_reports_the_longest_output(tmp_path):
-    from eval.ruler import pick, ruler_report, ruler_scores
+    from longwrite.eval.ruler import pick, ruler_report, ruler_scores
 
     lines = [
         json.dumps({"prompt": f"Write a {n}-word story, take {k}.", "length": n})

@@ -13,11 +13,11 @@ from langchain_core.messages import HumanMessage
 
 from longwrite.commands import write as write_command
 from longwrite.errors import BackendError, InputError
+from longwrite.model.client import Endpoint, backend_errors, chat_model, resolve_endpoint
 from longwrite.settings import Settings
-from model.client import Endpoint, backend_errors, chat_model, resolve_endpoint
+from longwrite.ui.endpoints import EndpointAllowList, is_loopback
+from longwrite.ui.service import WriteService
 from tests.stub_backend import MODEL, StubBackend
-from ui.endpoints import EndpointAllowList, is_loopback
-from ui.service import WriteService
 
 # short waits so each case takes seconds; one retry, as a real call has two
 WAITS = {"first_byte_timeout_s": 1.0, "request_timeout_s": 4.0, "stall_timeout_s": 1.0, "max_retries": 1}

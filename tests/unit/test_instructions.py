@@ -13,7 +13,7 @@ import pytest
 
 from longwrite.errors import InputError
 from longwrite.text import required_length
-from training.instructions import (
+from longwrite.training.instructions import (
     MAX_WORDS,
     MIN_WORDS,
     check_long_instructions,

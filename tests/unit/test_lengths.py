@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from agent.jobs import JobStore, run_job, write_once
-from agent.plan import outline_schema, parse_outline, sized_outline
-from agent.plan_file import plan_to_json
-from agent.state import AgentContext
+from longwrite.agent.jobs import JobStore, run_job, write_once
+from longwrite.agent.plan import outline_schema, parse_outline, sized_outline
+from longwrite.agent.plan_file import plan_to_json
+from longwrite.agent.state import AgentContext
 from longwrite.commands.write import Progress, WriteRequest, check_request
 from longwrite.lengths import (
     WORDS_PER_PAGE,

@@ -46,7 +46,7 @@ def test_a_reader_that_stops_early_stops_the_write_and_the_job_resumes(stub):
             break
     stream.close()
     # the job is in the store, stopped after its first sections; resuming writes the rest
-    from agent.jobs import JobStore
+    from longwrite.agent.jobs import JobStore
 
     with JobStore(Settings().jobs_db) as store:
         [job] = [row[0] for row in store.saver.conn.execute("SELECT DISTINCT thread_id FROM checkpoints")]

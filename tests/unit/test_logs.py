@@ -13,9 +13,9 @@ from longwrite.logs import configure, level_for
 
 def _said(capsys, level: int) -> str:
     configure(level)
-    logging.getLogger("training.pipeline").info("[pipeline] synth: 3 of 96 documents")
-    logging.getLogger("eval.ruler").warning("skipped line 7: not JSON")
-    logging.getLogger("agent.graph").debug("outline call took 2.1 s")
+    logging.getLogger("longwrite.training.pipeline").info("[pipeline] synth: 3 of 96 documents")
+    logging.getLogger("longwrite.eval.ruler").warning("skipped line 7: not JSON")
+    logging.getLogger("longwrite.agent.graph").debug("outline call took 2.1 s")
     return capsys.readouterr().err
 
 
@@ -28,7 +28,7 @@ def test_the_default_shows_progress_and_warnings_as_bare_lines(capsys, monkeypat
 def test_quiet_keeps_warnings_and_verbose_adds_debug_with_its_source(capsys):
     assert _said(capsys, level_for(verbose=False, quiet=True)).splitlines() == ["skipped line 7: not JSON"]
     verbose = _said(capsys, level_for(verbose=True, quiet=False)).splitlines()
-    assert len(verbose) == 3 and "DEBUG agent.graph: outline call took 2.1 s" in verbose[2]
+    assert len(verbose) == 3 and "DEBUG longwrite.agent.graph: outline call took 2.1 s" in verbose[2]
 
 
 def test_the_environment_sets_the_level(capsys, monkeypatch):

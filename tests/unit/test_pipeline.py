@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from longwrite.cli import app
 from longwrite.errors import InputError
-from training.pipeline import Pipeline, Stage, StageRun
-from training.pipeline_recipe import load_pipeline_recipe
+from longwrite.training.pipeline import Pipeline, Stage, StageRun
+from longwrite.training.pipeline_recipe import load_pipeline_recipe
 
 RECIPES = Path(__file__).parents[2] / "training" / "recipes"
 MINIMAL = "run_dir: {run_dir}\nsft:\n  embedded_model: true\n"
@@ -182,7 +182,7 @@ def test_a_stage_whose_input_is_missing_names_the_stage_that_makes_it(tmp_path):
     recipe = load_pipeline_recipe(_recipe(tmp_path, MINIMAL))
     with pytest.raises(InputError, match=r"Stage synth reads the output of stage instructions .* --from instructions"):
         Pipeline(recipe, _counting_stages([])).run(start="synth")
-    from training.stages_data import run_curate
+    from longwrite.training.stages_data import run_curate
 
     (tmp_path / "run" / "curate").mkdir(parents=True)
     with pytest.raises(InputError, match=r"synth\.jsonl is missing: stage synth makes it"):
@@ -242,7 +242,7 @@ def test_an_anneal_min_words_that_is_not_a_count_of_words_is_refused(tmp_path, v
 
 
 def test_anneal_trains_on_the_curated_rows_of_at_least_min_words(tmp_path, monkeypatch):
-    from training import stages_train
+    from longwrite.training import stages_train
 
     recipe = load_pipeline_recipe(_recipe(tmp_path, MINIMAL + "anneal:\n  min_words: 5\n"))
     for stage in ("curate", "sft"):
@@ -270,7 +270,7 @@ def test_anneal_trains_on_the_curated_rows_of_at_least_min_words(tmp_path, monke
 def _eval_folder(
     folder: Path, by_range: list[float], outputs: list[int], words_per_s: float, rep_4: tuple[float, ...] = (0.05,) * 4
 ) -> None:
-    from eval.data import RANGES
+    from longwrite.eval.data import RANGES
 
     folder.mkdir(parents=True)
     required = [100, 800, 3000, 8000]
@@ -297,8 +297,8 @@ def _ruler_folder(folder: Path, answers: dict[int, list[tuple[int, float]]]) -> 
 
 @pytest.mark.parametrize(("trained_ranges", "ships"), [([70, 80, 75, 60], True), ([50, 80, 75, 60], False)])
 def test_the_adapter_ships_only_when_it_beats_the_base_in_every_range(tmp_path, trained_ranges, ships):
-    from training.pipeline import stage_summary
-    from training.pipeline_report import ship, write_report
+    from longwrite.training.pipeline import stage_summary
+    from longwrite.training.pipeline_report import ship, write_report
 
     path = _recipe(tmp_path, MINIMAL + "export:\n  ship_dir: {run_dir}/shipped\n")
     recipe = load_pipeline_recipe(path)
@@ -341,8 +341,8 @@ def test_the_adapter_ships_only_when_it_beats_the_base_in_every_range(tmp_path, 
 
 
 def test_pairs_and_dpo_have_time_estimates(tmp_path):
-    from training.pipeline_io import MODEL_WORDS_PER_S
-    from training.stages_train import estimate_dpo, estimate_pairs
+    from longwrite.training.pipeline_io import MODEL_WORDS_PER_S
+    from longwrite.training.stages_train import estimate_dpo, estimate_pairs
 
     path = _recipe(tmp_path, MINIMAL + "pairs:\n  samples_per_prompt: 3\n  limit: 2\ndpo:\n  beta: 0.1\n")
     recipe = load_pipeline_recipe(path)
@@ -362,7 +362,7 @@ def test_pairs_and_dpo_have_time_estimates(tmp_path):
 
 
 def test_anneal_trains_with_the_sft_settings_its_section_leaves_out_and_dpo_does_not(tmp_path):
-    from training.stages_train import _section
+    from longwrite.training.stages_train import _section
 
     sft = "  max_length: 7800\n  overlong: drop\n  learning_rate: 1.0e-3\n"
     anneal = "anneal:\n  min_words: 2000\n  learning_rate: 5.0e-4\n"
@@ -378,7 +378,7 @@ def test_anneal_trains_with_the_sft_settings_its_section_leaves_out_and_dpo_does
 
 @pytest.mark.parametrize("full", [True, False], ids=["full fine-tuning", "LoRA"])
 def test_anneal_goes_on_from_the_sft_model_in_its_form(tmp_path, full):
-    from training.stages_train import _going_on_from, _train_config
+    from longwrite.training.stages_train import _going_on_from, _train_config
 
     sft = "  use_peft: false\n" if full else "  use_peft: true\n  merge_lora: false\n"
     recipe = load_pipeline_recipe(_recipe(tmp_path, MINIMAL + sft + "anneal:\n  learning_rate: 1.0e-5\n"))

@@ -6,15 +6,15 @@ import json
 
 import pytest
 
-from agent.plan import (
+from longwrite.agent.plan import (
     build_plan,
     fallback_plan,
     outline_schema,
     parse_outline,
     topic_of,
 )
-from agent.plan_file import plan_to_json
-from agent.prompts import CHINESE, ENGLISH
+from longwrite.agent.plan_file import plan_to_json
+from longwrite.agent.prompts import CHINESE, ENGLISH
 from longwrite.errors import InputError
 from longwrite.plan_files import load_plan_file
 

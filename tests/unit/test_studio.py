@@ -4,12 +4,12 @@ the config."""
 
 from __future__ import annotations
 
-import importlib
+import importlib.util
 import json
 import re
 from pathlib import Path
 
-from agent.state import CANCEL_KEY, MAKE_MODEL_KEY, GraphContext, agent_context
+from longwrite.agent.state import CANCEL_KEY, MAKE_MODEL_KEY, GraphContext, agent_context
 from longwrite.settings import Settings
 from longwrite.text import count_words
 from tests.unit.scripted import ScriptedChatModel, prose, scripted_context
@@ -20,7 +20,11 @@ ROOT = Path(__file__).resolve().parents[2]
 def _studio_graph():
     spec = json.loads((ROOT / "langgraph.json").read_text(encoding="utf-8"))
     module_path, name = spec["graphs"]["agentwrite"].split(":")
-    module = importlib.import_module(module_path.removeprefix("./").removesuffix(".py").replace("/", "."))
+    # as LangGraph's server loads it: the file by its path, not as a package of ours
+    loader = importlib.util.spec_from_file_location("langgraph_studio_graph", ROOT / module_path)
+    assert loader is not None and loader.loader is not None
+    module = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(module)
     return getattr(module, name)
 
 

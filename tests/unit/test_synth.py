@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from longwrite.errors import InputError
+from longwrite.model.client import Endpoint
 from longwrite.settings import Settings
-from model.client import Endpoint
-from training.synth import FAILURES_BEFORE_REST, EndpointPool, SynthRequest, read_instructions, synthesize
+from longwrite.training.synth import FAILURES_BEFORE_REST, EndpointPool, SynthRequest, read_instructions, synthesize
 
 SETTINGS = Settings(home="/nonexistent")
 

@@ -10,12 +10,12 @@ from typer.testing import CliRunner
 
 from longwrite.cli import app
 from longwrite.errors import InputError
+from longwrite.training.examples import fit_to_length, sft_examples
+from longwrite.training.pairs import pair_row, score_answer
+from longwrite.training.recipe import PairsRecipe, load_recipe, recipe_file_values
+from longwrite.training.synth import Instruction
+from longwrite.training.train_config import TrainConfig, load_train_config, train_config, train_namespace
 from tests.unit.tiny_model import conversation, save_tiny_checkpoint, sentence
-from training.examples import fit_to_length, sft_examples
-from training.pairs import pair_row, score_answer
-from training.recipe import PairsRecipe, load_recipe, recipe_file_values
-from training.synth import Instruction
-from training.train_config import TrainConfig, load_train_config, train_config, train_namespace
 
 torch = pytest.importorskip("torch")
 RECIPES = Path(__file__).parents[2] / "training" / "recipes"
@@ -72,7 +72,7 @@ def expected_update(tiny: Path, rows: list[dict], lr: float, per_token: bool) ->
 
 @pytest.mark.parametrize(("batch", "accumulation"), [(2, 1), (1, 2)])
 def test_a_long_and_a_short_answer_weigh_per_token_not_per_sample(tiny, tmp_path, batch, accumulation):
-    from training.trainer import run_training
+    from longwrite.training.trainer import run_training
 
     rows = [conversation(4, 60, seed=1), conversation(4, 3, seed=7)]  # 60 answer words against 3
     data = write_rows(tmp_path / "rows.jsonl", rows)
@@ -97,7 +97,7 @@ def test_a_long_and_a_short_answer_weigh_per_token_not_per_sample(tiny, tmp_path
 def test_sft_saves_a_checkpoint_that_loads_with_its_chat_template(tiny, tmp_path):
     from transformers import AutoTokenizer
 
-    from training.trainer import run_training
+    from longwrite.training.trainer import run_training
 
     data = write_rows(tmp_path / "rows.jsonl", [conversation(4, 20, seed=s) for s in range(4)])
     summary = run_training(
@@ -114,7 +114,7 @@ def test_sft_saves_a_checkpoint_that_loads_with_its_chat_template(tiny, tmp_path
 
 
 def test_a_folder_that_holds_another_run_is_refused_unless_overwrite(tiny, tmp_path):
-    from training.trainer import run_training
+    from longwrite.training.trainer import run_training
 
     data = write_rows(tmp_path / "rows.jsonl", [conversation(4, 10, seed=s) for s in range(2)])
     out = tmp_path / "out"
@@ -128,7 +128,7 @@ def test_a_folder_that_holds_another_run_is_refused_unless_overwrite(tiny, tmp_p
 
 
 def test_resume_latest_continues_from_the_last_checkpoint(tiny, tmp_path):
-    from training.trainer import run_training
+    from longwrite.training.trainer import run_training
 
     data = write_rows(tmp_path / "rows.jsonl", [conversation(4, 10, seed=s) for s in range(4)])
     out = tmp_path / "out"
@@ -142,7 +142,7 @@ def test_resume_latest_continues_from_the_last_checkpoint(tiny, tmp_path):
 
 
 def test_lora_is_merged_into_a_plain_checkpoint(tiny, tmp_path):
-    from training.trainer import run_training
+    from longwrite.training.trainer import run_training
 
     data = write_rows(tmp_path / "rows.jsonl", [conversation(4, 20, seed=s) for s in range(2)])
     out = tmp_path / "out"
@@ -158,7 +158,7 @@ def test_lora_is_merged_into_a_plain_checkpoint(tiny, tmp_path):
 
 
 def test_dpo_steps_move_the_policy(tiny, tmp_path):
-    from training.trainer import run_training
+    from longwrite.training.trainer import run_training
 
     rows = []
     for seed in range(2):

@@ -8,16 +8,16 @@ import threading
 
 import pytest
 
-from agent.jobs import JobStore
+from longwrite.agent.jobs import JobStore
 from longwrite.errors import InputError
+from longwrite.model.client import Endpoint
 from longwrite.settings import Settings
 from longwrite.text import count_words
-from model.client import Endpoint
+from longwrite.ui.export import file_stem, write_docx, write_markdown
+from longwrite.ui.job_manager import JobManager
+from longwrite.ui.service import WriteService
+from longwrite.ui.writer import Writer, counters_for, plan_from_rows, plan_total
 from tests.unit.scripted import ScriptedChatModel, prose, scripted_context
-from ui.export import file_stem, write_docx, write_markdown
-from ui.job_manager import JobManager
-from ui.service import WriteService
-from ui.writer import Writer, counters_for, plan_from_rows, plan_total
 
 
 def test_an_edited_plan_table_becomes_the_plan_and_bad_rows_are_named():
@@ -166,7 +166,7 @@ def test_page_inputs_are_checked_in_the_page_terms(writer):
 def test_the_page_sits_at_root_beside_the_api_and_alone_for_longwrite_ui(tmp_path):
     from fastapi.testclient import TestClient
 
-    from ui.server import create_app
+    from longwrite.ui.server import create_app
 
     endpoint = Endpoint(base_url="http://127.0.0.1:9/v1", model="m", label="scripted")
     with TestClient(create_app(endpoint, Settings(home=tmp_path))) as both:
@@ -196,7 +196,7 @@ def test_a_page_can_name_another_endpoint_and_its_jobs_keep_it(writer):
 def test_with_an_api_key_the_page_asks_for_it_too(tmp_path):
     from fastapi.testclient import TestClient
 
-    from ui.server import create_app
+    from longwrite.ui.server import create_app
 
     endpoint = Endpoint(base_url="http://127.0.0.1:9/v1", model="m", label="scripted")
     with TestClient(create_app(endpoint, Settings(home=tmp_path), api_key="k-123")) as client:
