@@ -98,17 +98,28 @@ def wait_that_ran_out(error: BaseException) -> ModelWaitTimeout | None:
 
 
 class _StallWatchedStream(sdk_http.SyncByteStream):
-    """A response body whose read timeouts are reported as AnswerStalled."""
+    """A response body whose failures are the SDK's own errors: a read timeout is an
+    APITimeoutError caused by AnswerStalled, any other transport failure an APIConnectionError.
 
-    def __init__(self, stream: sdk_http.SyncByteStream, stall_s: float) -> None:
+    A streamed answer is read by whoever iterates it, outside the SDK's request handling, and
+    openai versions differ in whether they wrap what the body raises there; raising the SDK's
+    types here means every caller catches one kind of error, whatever the version.
+    """
+
+    def __init__(self, stream: sdk_http.SyncByteStream, stall_s: float, request: sdk_http.Request) -> None:
         self.stream = stream
         self.stall_s = stall_s
+        self.request = request
 
     def __iter__(self) -> Iterator[bytes]:
         try:
             yield from self.stream
         except sdk_http.ReadTimeout as error:
-            raise AnswerStalled(self.stall_s) from error
+            stalled = AnswerStalled(self.stall_s)
+            stalled.__cause__ = error
+            raise openai.APITimeoutError(request=self.request) from stalled
+        except sdk_http.TransportError as error:
+            raise openai.APIConnectionError(request=self.request) from error
 
     def close(self) -> None:
         self.stream.close()
@@ -141,7 +152,7 @@ class WatchedTransport(sdk_http.HTTPTransport):
         return sdk_http.Response(
             status_code=response.status_code,
             headers=response.headers,
-            stream=_StallWatchedStream(response.stream, self.waits.stall),
+            stream=_StallWatchedStream(response.stream, self.waits.stall, request),
             extensions=response.extensions,
         )
 

@@ -123,6 +123,8 @@ class JobManager:
         """Write a planned job, or continue an interrupted, failed or cancelled one; `plan` and
         `title` (a planned job only) replace the ones it planned, and its target becomes the plan's total."""
         row = self._row(job_id)
+        if job_id in self._unsaved:  # _row could not write its status either: the store is still full
+            raise _storage_error(job_id, "its last status could not be saved")
         if row["status"] not in RESUMABLE:
             what = "is still running" if row["status"] == RUNNING else "has already finished"
             raise ApiError(
@@ -297,10 +299,7 @@ class JobManager:
         try:
             claimed = self.records.claim(job_id, status)
         except sqlite3.Error as error:
-            raise ApiError(
-                503, f"Could not save job {job_id} ({error}); free space on the server, then resume it again.",
-                kind="server_error", code="storage_error",
-            ) from error  # fmt: skip
+            raise _storage_error(job_id, str(error)) from error
         if not claimed:
             raise ApiError(409, f"Job {job_id} was resumed by another request meanwhile.", code="not_resumable")
 
@@ -425,3 +424,10 @@ class JobManager:
                 run.events.append(status_event(status, error))
             run.ended.set()
             self._runs.pop(job_id, None)
+
+
+def _storage_error(job_id: str, why: str) -> ApiError:
+    return ApiError(
+        503, f"Could not save job {job_id} ({why}); free space on the server, then resume it again.",
+        kind="server_error", code="storage_error",
+    )  # fmt: skip

@@ -97,23 +97,36 @@ def small_disk(tmp_path):
         subprocess.run(["umount", "-l", str(mount)], capture_output=True)
 
 
+def fill(folder: Path) -> Path:
+    """Write a file into `folder` until its disk is full; the file, to delete for room again."""
+    filler = folder / "filler"
+    with contextlib.suppress(OSError), filler.open("wb", buffering=0) as out:
+        while True:
+            out.write(b"x" * 4096)
+    return filler
+
+
 def test_a_full_disk_under_serve_ends_the_job_as_an_error_that_resumes(tmp_path, small_disk, capsys):
     home, resize = small_disk
-    with StubBackend() as stub:
-        env = backend_env(home, stub)
-        server = Served(tmp_path, env=env)  # its log outside the small disk
+    resize(4000)  # room for the job to start; the test fills the rest once it writes
+    with StubBackend(word_delay_s=0.004) as stub:
+        server = Served(tmp_path, env=backend_env(home, stub))  # its log outside the small disk
         try:
             job = httpx.post(f"{server.url}/v1/writes", json={"instruction": "Write a 6000-word history of salt."},
                              headers=AUTH, timeout=10).json()["id"]  # fmt: skip
             describe = f"{server.url}/v1/writes/{job}"
-            wait_until(lambda: httpx.get(describe, headers=AUTH).json()["status"] != "running", 120, "the job ended")
+            wait_until(lambda: httpx.get(describe, headers=AUTH).json()["progress"]["sections_done"] >= 1, 60, "one")
+            filler = fill(home)  # not a byte left: the next checkpoint and the job's status both fail to save
+            ended = wait_until(lambda: httpx.get(describe, headers=AUTH).json()["status"] != "running", 60, "ended")
             stopped = httpx.get(describe, headers=AUTH).json()
             assert stopped["status"] == "error" and f"/v1/writes/{job}/resume" in stopped["error"], stopped["error"]
             assert server.health()["writes_running"] == 0
             with httpx.stream("GET", f"{describe}/events", headers=AUTH, timeout=10) as events:  # the stream ends
                 kinds = [line for line in events.iter_lines() if line.startswith("event: ")]
             assert kinds[-1] == "event: error"
-            resize(20_000)  # room again: the job resumes where it stopped, with no restart
+            still_full = httpx.post(f"{describe}/resume", headers=AUTH, timeout=10)
+            assert still_full.status_code == 503 and "free space" in still_full.json()["error"]["message"]
+            filler.unlink()  # room again: the job resumes where it stopped, with no restart
             resumed = httpx.post(f"{describe}/resume", headers=AUTH, timeout=10)
             assert resumed.status_code == 202, resumed.text
             wait_until(lambda: httpx.get(describe, headers=AUTH).json()["status"] == "done", 120, "the job done")
@@ -122,8 +135,9 @@ def test_a_full_disk_under_serve_ends_the_job_as_an_error_that_resumes(tmp_path,
             server.stop()
     assert done["progress"]["sections_done"] == done["progress"]["sections_total"]
     with capsys.disabled():
-        print(f"\nfull disk under serve: stopped at {stopped['progress']['words']:,} words as an error; "
-              f"resumed with room to {done['progress']['words']:,} of {done['target_words']:,}")  # fmt: skip
+        print(f"\nfull disk under serve: the job ended as an error {ended:.1f} s after the disk filled, at "
+              f"{stopped['progress']['words']:,} words; resumed once there was room, to "
+              f"{done['progress']['words']:,} of {done['target_words']:,}")  # fmt: skip
 
 
 # ---------------------------------------------------------------- 3. lone surrogates on a pass-through chat

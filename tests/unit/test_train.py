@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -226,7 +227,9 @@ def test_trl_options_work_under_their_trl_names(tmp_path):
     assert loaded.model.dtype == "bfloat16" and loaded.trainer.completion_only_loss  # longwrite's default kept
 
 
-def test_keys_of_earlier_recipes_still_work_with_a_notice(tmp_path, caplog):
+def test_keys_of_earlier_recipes_still_work_with_a_notice(tmp_path, caplog, monkeypatch):
+    # a CLI test before this one may have configured our loggers to stop at stderr (longwrite.logs)
+    monkeypatch.setattr(logging.getLogger("longwrite"), "propagate", True)
     recipe = tmp_path / "r.yaml"
     recipe.write_text("data: a.jsonl\noutput_dir: out\nmodel: m\nwarmup_ratio: 0.05\nlora_r: 8\n")
     loaded = load_train_config("sft", recipe, [])
