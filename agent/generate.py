@@ -42,7 +42,7 @@ class RateFloor:
         if self.tokens_per_s <= 0:
             return
         if self._started is None:
-            self._started = now  # the wait for the first chunk is the answer-start wait's, not ours
+            self._started = now  # the wait for the first text is the answer-start wait's, not ours
         self._times.append(now)
         while self._times and self._times[0] < now - self.window_s:
             self._times.popleft()
@@ -117,9 +117,9 @@ def generate(
     stream = model.stream(messages, **request)
     with contextlib.closing(stream), _no_chunks_is_a_backend_error():  # closing drops the HTTP stream
         for chunk in stream:
-            if floor is not None:
-                floor.tick(time.monotonic())
             content = chunk.content if isinstance(chunk.content, str) else ""
+            if content and floor is not None:  # text only: a server may send empty chunks while it reads the prompt
+                floor.tick(time.monotonic())
             if content:
                 pieces.append(content)
                 chunks += 1

@@ -97,12 +97,12 @@ class Settings(BaseSettings):
     )
     max_retries: int = Field(2, ge=0, le=10)  # connection errors, timeouts, 429 and 5xx, with backoff
     min_tokens_per_s: float = Field(
-        0.5,
+        0.25,
         ge=0,
         description="once an answer streams, the slowest pace a call may keep over LONGWRITE_RATE_WINDOW_S: a "
         "server that trickles tokens slower than this fails the call (0: no floor)",
     )
-    rate_window_s: float = Field(60.0, gt=0, description="the window over which min_tokens_per_s is measured")
+    rate_window_s: float = Field(120.0, gt=0, description="the window over which min_tokens_per_s is measured")
     answer_time_limit_s: float | None = Field(
         None,
         gt=0,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -17,6 +17,9 @@ from longwrite.cli.options import (
     settings_from,
 )
 from longwrite.errors import LongwriteError
+
+if TYPE_CHECKING:
+    from longwrite.settings import Settings
 
 eval_app = typer.Typer(
     help="Evaluation: LongBench-Write (S_l, S_q), LongWrite-Ruler, comparisons.", no_args_is_help=True
@@ -48,7 +51,12 @@ EvalModeOption = Annotated[EvalMode, typer.Option("--mode", help="agent, model (
 LangOption = Annotated[Language | None, typer.Option("--lang", help="only rows in this language")]
 Concurrency = Annotated[int, typer.Option("--concurrency", min=1, help="answers written at once")]
 OnBadLine = Annotated[BadLine, typer.Option("--on-bad-line", help="a bad JSONL line: stop, or skip it")]
-Temperature = Annotated[float, typer.Option("--temperature", min=0.0, max=2.0, help="sampling (LongBench: 0.5)")]
+Temperature = Annotated[
+    float | None,
+    typer.Option(
+        "--temperature", min=0.0, max=2.0, help="sampling (default LONGWRITE_TEMPERATURE, else 0.5 as LongBench)"
+    ),
+]
 
 
 @eval_app.command(
@@ -69,7 +77,7 @@ def eval_longbench_write(
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="at most N rows")] = None,
     concurrency: Concurrency = 1,
     on_bad_line: OnBadLine = BadLine.stop,
-    temperature: Temperature = 0.5,
+    temperature: Temperature = None,
     base_url: BaseUrl = None,
     model: ModelId = None,
     api_key: ApiKey = None,
@@ -106,7 +114,7 @@ def eval_longbench_write(
 
     if judge_embedded and judge_base_url:
         raise LongwriteError("Give --judge-base-url or --judge-embedded, not both.")
-    settings = settings_from(base_url, model, api_key).model_copy(update={"temperature": temperature})
+    settings = _writer_settings(base_url, model, api_key, temperature)
     judge = None
     if judge_base_url:
         judge = settings_from(judge_base_url, judge_model, judge_api_key)
@@ -145,7 +153,7 @@ def eval_ruler(
     lang: LangOption = None,
     concurrency: Concurrency = 1,
     on_bad_line: OnBadLine = BadLine.stop,
-    temperature: Temperature = 0.5,
+    temperature: Temperature = None,
     base_url: BaseUrl = None,
     model: ModelId = None,
     api_key: ApiKey = None,
@@ -158,7 +166,7 @@ def eval_ruler(
         wanted = tuple(int(n) for n in lengths.split(",")) if lengths else ()
     except ValueError as error:
         raise InputError(f"--lengths {lengths} is not a list of numbers like 1000,2000,5000.") from error
-    settings = settings_from(base_url, model, api_key).model_copy(update={"temperature": temperature})
+    settings = _writer_settings(base_url, model, api_key, temperature)
     request = RulerRequest(
         data=data,
         out=out,
@@ -199,3 +207,12 @@ def eval_rescore(
         typer.echo(
             f"S_l {scores['S_l']}  S_q {scores.get('S_q', '-')}  S {scores.get('S', '-')}  -> {folder}/report.md"
         )
+
+
+def _writer_settings(
+    base_url: str | None, model: str | None, api_key: str | None, temperature: float | None
+) -> Settings:
+    """The writer's settings: --temperature when given, else LONGWRITE_TEMPERATURE (whose default is
+    LongBench's 0.5), never a default of this command's own that would hide the variable."""
+    settings = settings_from(base_url, model, api_key)
+    return settings if temperature is None else settings.model_copy(update={"temperature": temperature})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
 import logging
@@ -81,6 +82,9 @@ def _check_output(path: Path) -> None:
 WAIT_NOTE_AFTER_S = 10.0
 WAIT_NOTE_EVERY_S = 30.0  # then again this often, as a line when stderr is not a terminal
 WAIT_LIVE_AFTER_S = 3.0  # a terminal shows the wait, redrawn each second, sooner
+# Tokens that arrive, but slower than this over the window, are a server to mention too.
+SLOW_TOKENS_PER_S = 1.0
+SLOW_WINDOW_S = 30.0
 
 
 class Progress:
@@ -97,6 +101,8 @@ class Progress:
         self._last_draw = 0.0
         self._last_event = time.monotonic()
         self._next_note = WAIT_NOTE_AFTER_S
+        self._token_times: collections.deque[float] = collections.deque()  # of the last SLOW_WINDOW_S
+        self._slow_noted = 0.0  # when the slow pace was last said
         self._lock = threading.Lock()  # events and the waiting note come from different threads
         self._stopped = threading.Event()
 
@@ -123,6 +129,19 @@ class Progress:
                 elif not self.live and silent >= self._next_note:
                     self._line(f"waiting for the model ({silent:.0f} s)")
                     self._next_note += WAIT_NOTE_EVERY_S
+                elif not self.live:
+                    self._note_a_slow_pace()
+
+    def _note_a_slow_pace(self) -> None:
+        """Tokens that come, but a few a minute, get a line of their own every WAIT_NOTE_EVERY_S."""
+        now = time.monotonic()
+        while self._token_times and self._token_times[0] < now - SLOW_WINDOW_S:
+            self._token_times.popleft()
+        watched = now - self.started >= SLOW_WINDOW_S and now - self._slow_noted >= WAIT_NOTE_EVERY_S
+        rate = len(self._token_times) / SLOW_WINDOW_S
+        if watched and self._token_times and rate < SLOW_TOKENS_PER_S:
+            self._line(f"the model is sending {rate:.2f} tokens/s")
+            self._slow_noted = now
 
     def __call__(self, event: dict[str, Any]) -> None:
         with self._lock:
@@ -141,6 +160,7 @@ class Progress:
             self.tokens = 0
         elif kind == events.EVENT_TOKEN:
             self.tokens += 1
+            self._token_times.append(time.monotonic())
             if self.live and time.monotonic() - self._last_draw > 0.5:
                 self._draw()
         elif kind == events.EVENT_SECTION_FINISHED:

@@ -519,3 +519,32 @@ def test_ruler_picks_lengths_and_reports_the_longest_output(tmp_path):
     ruler_report(tmp_path, manifest, scores, preds)
     assert "Longest output: 4,100 words;" in (tmp_path / "report.md").read_text()
     assert (tmp_path / "ruler.png").stat().st_size > 1000
+
+
+@pytest.mark.parametrize(
+    ("env", "option", "used"), [("0.2", [], 0.2), (None, [], 0.5), ("0.2", ["--temperature", "0.9"], 0.9)]
+)
+def test_eval_samples_at_longwrite_temperature_unless_told_otherwise(tmp_path, monkeypatch, env, option, used):
+    """--temperature wins; without it LONGWRITE_TEMPERATURE does (it was silently ignored); else LongBench's 0.5."""
+    from typer.testing import CliRunner
+
+    import longwrite.eval.longbench_write as longbench
+    import longwrite.eval.ruler as ruler
+    from longwrite.cli import app
+
+    seen: list[float] = []
+    monkeypatch.setattr(longbench, "run_longbench", lambda request, settings: seen.append(settings.temperature)
+                        or {"S_l": 0})  # fmt: skip
+    monkeypatch.setattr(ruler, "run_ruler", lambda request, settings: seen.append(settings.temperature)
+                        or {"longest_output": 0})  # fmt: skip
+    monkeypatch.setenv("LONGWRITE_HOME", str(tmp_path))
+    if env is None:
+        monkeypatch.delenv("LONGWRITE_TEMPERATURE", raising=False)
+    else:
+        monkeypatch.setenv("LONGWRITE_TEMPERATURE", env)
+    data = tmp_path / "rows.jsonl"
+    data.write_text("{}\n", encoding="utf-8")
+    for command in (["longbench-write"], ["ruler"]):
+        result = CliRunner().invoke(app, ["eval", *command, "--data", str(data), "-o", str(tmp_path / "out"), *option])
+        assert result.exit_code == 0, result.output
+    assert seen == [used, used]

@@ -4,6 +4,7 @@ this process); the CLI's waiting note; the page's endpoint allow-list."""
 from __future__ import annotations
 
 import io
+import re
 import socket
 import threading
 import time
@@ -98,6 +99,24 @@ def test_the_cli_says_it_is_waiting_for_the_model(monkeypatch):
             progress({"event": "token"})  # the model is talking: nothing to say
             time.sleep(0.4)
     assert quiet.getvalue() == ""
+
+
+def test_the_cli_says_how_slowly_a_trickling_model_sends(monkeypatch):
+    monkeypatch.setattr(write_command, "SLOW_WINDOW_S", 1.0)
+    monkeypatch.setattr(write_command, "WAIT_NOTE_EVERY_S", 1.0)
+    stream = io.StringIO()
+    with write_command.Progress(stream) as progress:
+        for _ in range(8):
+            progress({"event": "token"})  # two a second: above the floor of one
+            time.sleep(0.5)
+    assert "the model is sending" not in stream.getvalue()
+    monkeypatch.setattr(write_command, "SLOW_TOKENS_PER_S", 5.0)  # now two a second is slow
+    slow = io.StringIO()
+    with write_command.Progress(slow) as progress:
+        for _ in range(8):
+            progress({"event": "token"})
+            time.sleep(0.5)
+    assert re.search(r"the model is sending [1-3]\.00 tokens/s", slow.getvalue()), slow.getvalue()
 
 
 # ---------------------------------------------------------------- the page's endpoint allow-list
