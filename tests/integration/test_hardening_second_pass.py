@@ -211,13 +211,14 @@ def test_a_trickling_backend_fails_the_write_with_its_rate_and_the_resume_comman
     with StubBackend(word_delay_s=5.0, slow_outlines=False) as stub:
         result, seconds = run_write(
             "Write a 900-word essay on owls.", "--job", "trickle", home=tmp_path,
-            env={"LONGWRITE_BASE_URL": stub.url, "LONGWRITE_MODEL": MODEL, "LONGWRITE_RATE_WINDOW_S": "12"},
+            env={"LONGWRITE_BASE_URL": stub.url, "LONGWRITE_MODEL": MODEL, "LONGWRITE_RATE_WINDOW_S": "12",
+                 "LONGWRITE_MIN_TOKENS_PER_S": "0.5"},  # 2-3 tokens in any 12 s: under the floor at once
         )  # fmt: skip
     line = result.stderr.strip().splitlines()[-1]
     assert result.returncode == 3 and line.startswith("error: "), result.stderr[-2000:]
     assert "tokens/s" in line and "LONGWRITE_MIN_TOKENS_PER_S" in line and "--job trickle --resume" in line
     with capsys.disabled():
-        print(f"\nbackend at a token per 5 s, 12 s window: exit 3 after {seconds:.0f} s: {line}")
+        print(f"\nbackend at a token per 5 s, floor 0.5 over 12 s: exit 3 after {seconds:.0f} s: {line}")
     assert seconds < 60
 
 
