@@ -21,6 +21,25 @@ LOOP_CHECK_EVERY = 16
 TIME_LIMIT = "time_limit"  # the finish reason of an answer cut at its deadline
 
 
+class Pace:
+    """Tokens per second over the last `window_s` seconds, from the times they arrived."""
+
+    def __init__(self, window_s: float) -> None:
+        self.window_s = window_s
+        self._times: deque[float] = deque()
+
+    def add(self, now: float) -> None:
+        self._times.append(now)
+
+    def rate(self, now: float) -> float:
+        while self._times and self._times[0] < now - self.window_s:
+            self._times.popleft()
+        return len(self._times) / self.window_s
+
+    def __bool__(self) -> bool:
+        return bool(self._times)
+
+
 class RateFloor:
     """The slowest pace a streamed answer may keep: fewer than `tokens_per_s` chunks over the last
     `window_s` seconds fails the call. The stall wait catches a server that sends nothing; this
@@ -29,8 +48,7 @@ class RateFloor:
 
     def __init__(self, tokens_per_s: float, window_s: float) -> None:
         self.tokens_per_s = tokens_per_s
-        self.window_s = window_s
-        self._times: deque[float] = deque()
+        self.pace = Pace(window_s)
         self._started: float | None = None
 
     @classmethod
@@ -43,12 +61,10 @@ class RateFloor:
             return
         if self._started is None:
             self._started = now  # the wait for the first text is the answer-start wait's, not ours
-        self._times.append(now)
-        while self._times and self._times[0] < now - self.window_s:
-            self._times.popleft()
-        if now - self._started < self.window_s:
+        self.pace.add(now)
+        if now - self._started < self.pace.window_s:
             return
-        rate = len(self._times) / self.window_s
+        rate = self.pace.rate(now)
         if rate < self.tokens_per_s:
             raise BackendError(
                 f"The model server is sending {rate:.2f} tokens/s, below the floor of {self.tokens_per_s:g} "

@@ -64,7 +64,7 @@ def attempt_model(ctx: AgentContext, instruction: str, target: int) -> ModelAtte
             messages,
             max_tokens=max_tokens,
             should_stop=guard.is_looping,
-            on_token=_stop_when_cancelled(ctx),
+            on_token=lambda _piece: ctx.raise_if_cancelled(),  # within one token of the client leaving
             max_tokens_field=ctx.settings.max_tokens_field,
             floor=RateFloor.from_settings(ctx.settings),
         )
@@ -87,16 +87,6 @@ def attempt_model(ctx: AgentContext, instruction: str, target: int) -> ModelAtte
     if words < MIN_OPENING_WORDS:
         return ModelAttempt("", "agent", reason, seconds)
     return ModelAttempt(text, "model+agent", reason, seconds)
-
-
-def _stop_when_cancelled(ctx: AgentContext) -> Callable[[str], None]:
-    """A token callback that stops the model's answer within one token of `ctx.cancel` being set."""
-
-    def check(_piece: str) -> None:
-        if ctx.cancel is not None and ctx.cancel.is_set():
-            raise Cancelled("The write was cancelled before the model's answer ended.")
-
-    return check
 
 
 def write_auto(

@@ -167,11 +167,15 @@ class AgentContext:
         """
 
         def emit(event: dict) -> None:
-            if self.cancel is not None and self.cancel.is_set():
-                raise Cancelled("The write was cancelled; what was finished before is kept.")
+            self.raise_if_cancelled()
             stream_writer(event)
 
         return emit
+
+    def raise_if_cancelled(self) -> None:
+        """Cancelled once `cancel` is set: every place that stops a run on it asks here."""
+        if self.cancel is not None and self.cancel.is_set():
+            raise Cancelled("The write was cancelled; what was finished before is kept.")
 
 
 def agent_context(context: GraphContext | dict[str, Any] | None, configurable: dict[str, Any]) -> AgentContext:

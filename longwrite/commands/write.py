@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import json
 import logging
@@ -101,7 +100,7 @@ class Progress:
         self._last_draw = 0.0
         self._last_event = time.monotonic()
         self._next_note = WAIT_NOTE_AFTER_S
-        self._token_times: collections.deque[float] = collections.deque()  # of the last SLOW_WINDOW_S
+        self._pace: Any = None  # an agent.generate.Pace, made when the first token comes
         self._slow_noted = 0.0  # when the slow pace was last said
         self._lock = threading.Lock()  # events and the waiting note come from different threads
         self._stopped = threading.Event()
@@ -135,11 +134,11 @@ class Progress:
     def _note_a_slow_pace(self) -> None:
         """Tokens that come, but a few a minute, get a line of their own every WAIT_NOTE_EVERY_S."""
         now = time.monotonic()
-        while self._token_times and self._token_times[0] < now - SLOW_WINDOW_S:
-            self._token_times.popleft()
+        if self._pace is None:
+            return
         watched = now - self.started >= SLOW_WINDOW_S and now - self._slow_noted >= WAIT_NOTE_EVERY_S
-        rate = len(self._token_times) / SLOW_WINDOW_S
-        if watched and self._token_times and rate < SLOW_TOKENS_PER_S:
+        rate = self._pace.rate(now)
+        if watched and self._pace and rate < SLOW_TOKENS_PER_S:
             self._line(f"the model is sending {rate:.2f} tokens/s")
             self._slow_noted = now
 
@@ -160,7 +159,11 @@ class Progress:
             self.tokens = 0
         elif kind == events.EVENT_TOKEN:
             self.tokens += 1
-            self._token_times.append(time.monotonic())
+            if self._pace is None:
+                from longwrite.agent.generate import Pace  # the model client's imports: not at CLI start
+
+                self._pace = Pace(SLOW_WINDOW_S)
+            self._pace.add(time.monotonic())
             if self.live and time.monotonic() - self._last_draw > 0.5:
                 self._draw()
         elif kind == events.EVENT_SECTION_FINISHED:
