@@ -12,7 +12,7 @@ import math
 import re
 
 from longwrite.agent.state import Section, Usage
-from longwrite.text import Language, count_words
+from longwrite.core.text import Language, count_words
 
 # A section within this share of its budget is done; below it, it is continued.
 SHORT_FRACTION = 0.92

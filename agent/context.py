@@ -22,7 +22,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 
 from longwrite.agent.prompts import PromptSet
 from longwrite.agent.state import Section, SectionResult, Turn
-from longwrite.text import count_tokens
+from longwrite.core.text import count_tokens
 
 MESSAGE_OVERHEAD_TOKENS = 8  # role markers and separators of one chat turn
 SAFETY_TOKENS = 64

@@ -11,7 +11,7 @@ from langchain_core.messages import HumanMessage
 from longwrite.agent.context import SAFETY_TOKENS, estimate_tokens
 from longwrite.agent.generate import RateFloor, generate
 from longwrite.agent.state import AgentContext
-from longwrite.errors import GenerationError
+from longwrite.core.errors import GenerationError
 
 # The server tokenizer may count more tokens than cl100k_base; leave room for that.
 PROMPT_ESTIMATE_MARGIN = 1.5

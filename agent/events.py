@@ -13,7 +13,7 @@ from typing import Any, Literal, NotRequired, TypedDict
 
 from longwrite.agent.document import PART_SEPARATOR, assemble, section_part
 from longwrite.agent.state import Section, SectionResult, WriteState
-from longwrite.text import count_words, length_score
+from longwrite.core.text import count_words, length_score
 
 EVENT_PLAN = "plan"  # a plan was made, or changed (sections added)
 EVENT_SECTION_STARTED = "section_started"
@@ -22,7 +22,7 @@ EVENT_SECTION_FINISHED = "section_finished"
 EVENT_DONE = "done"  # the document is assembled
 # What a job store adds for a job that stopped without its done event (ui/job_manager.py)
 EVENT_PLANNED, EVENT_ERROR, EVENT_CANCELLED, EVENT_INTERRUPTED = "planned", "error", "cancelled", "interrupted"
-EVENT_FINISHED = "finished"  # the Python API's last event, with the job's result (longwrite/library.py)
+EVENT_FINISHED = "finished"  # the Python API's last event, with the job's result (longwrite/api.py)
 
 
 class PlanEvent(TypedDict):
@@ -112,7 +112,7 @@ class FinishedEvent(TypedDict):
 
 
 def finished(result: Any) -> FinishedEvent:
-    """The Python API's last event (longwrite/library.py:events)."""
+    """The Python API's last event (longwrite/api.py:events)."""
     return FinishedEvent(event=EVENT_FINISHED, result=result)
 
 

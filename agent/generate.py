@@ -13,8 +13,8 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 
-from longwrite.errors import BackendError
-from longwrite.settings import Settings
+from longwrite.core.errors import BackendError
+from longwrite.core.settings import Settings
 
 # How often (in streamed chunks) the loop check runs while a section streams.
 LOOP_CHECK_EVERY = 16

@@ -41,7 +41,7 @@ from longwrite.agent.state import (
     WriteState,
     agent_context,
 )
-from longwrite.text import count_words, detect_language
+from longwrite.core.text import count_words, detect_language
 
 # Add sections once the remaining ones would each need this much more than the model's pace.
 EXTEND_ABOVE_PACE = 1.25

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from longwrite.text import tokens_for_repetition
+from longwrite.core.text import tokens_for_repetition
 
 # A sentence this long (in words / CJK characters) that appears twice is a repeat, not a phrase.
 MIN_SENTENCE_TOKENS = 6

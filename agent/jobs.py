@@ -23,8 +23,8 @@ from longwrite.agent.graph import build_graph
 from longwrite.agent.job_records import JobRecords
 from longwrite.agent.prompts import prompts_for
 from longwrite.agent.state import AgentContext, Section, WriteState
-from longwrite.errors import GenerationError, InputError
-from longwrite.text import count_words, length_score, repetition
+from longwrite.core.errors import GenerationError, InputError
+from longwrite.core.text import count_words, length_score, repetition
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,8 @@ from longwrite.agent.guard import LoopGuard, cut_loop
 from longwrite.agent.jobs import write_once
 from longwrite.agent.plan import default_title
 from longwrite.agent.state import AgentContext, Section
-from longwrite.errors import Cancelled, LongwriteError
-from longwrite.text import count_words, detect_language, length_score
+from longwrite.core.errors import Cancelled, LongwriteError
+from longwrite.core.text import count_words, detect_language, length_score
 
 ACCEPT_SCORE = 80  # the length score an answer needs to stand on its own
 MIN_OPENING_WORDS = 50  # a shorter remnant is not worth continuing from: the agent starts afresh

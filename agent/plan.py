@@ -12,7 +12,7 @@ from typing import Any
 from longwrite.agent.budget import renormalise
 from longwrite.agent.prompts import PromptSet
 from longwrite.agent.state import Section
-from longwrite.text import Language, detect_language
+from longwrite.core.text import Language, detect_language
 
 # A named numbering: "Section 2", "Part 3", "第三部分" (with its separator, if any)
 _NAMED_NUMBER = (

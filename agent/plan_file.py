@@ -1,6 +1,6 @@
 """The plan file format: the JSON that `write --plan-only` prints and `write --plan-file` reads
 back (a title, the target and the sections with their word budgets). Parsing only: the file
-itself is read by the front end (longwrite.plan_files), as the agent does no I/O besides the model."""
+itself is read by the front end (longwrite.cli.plan_files), as the agent does no I/O besides the model."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 from longwrite.agent.budget import renormalise
 from longwrite.agent.plan import with_budgets
 from longwrite.agent.state import Section
-from longwrite.errors import InputError
+from longwrite.core.errors import InputError
 
 
 def plan_from_json(data: Any, path: Path | str, target: int | None) -> tuple[str | None, list[Section]]:

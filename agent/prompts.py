@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from longwrite.text import Language
+from longwrite.core.text import Language
 
 
 @dataclass(frozen=True)

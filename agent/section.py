@@ -25,8 +25,8 @@ from longwrite.agent.generate import Generation, RateFloor, generate
 from longwrite.agent.guard import LoopGuard, cut_loop
 from longwrite.agent.prompts import PromptSet, prompts_for
 from longwrite.agent.state import AgentContext, SectionResult, Turn, Usage, WriteState
-from longwrite.errors import GenerationError
-from longwrite.text import count_words
+from longwrite.core.errors import GenerationError
+from longwrite.core.text import count_words
 
 # The longest section a single call may be asked for, as a share above max_section_words.
 MAX_TOKENS_HEADROOM = 1.3

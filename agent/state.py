@@ -11,11 +11,11 @@ from typing import Annotated, Any, Literal, NotRequired, TypedDict
 from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel, ConfigDict, Field
 
-from longwrite.errors import Cancelled
-from longwrite.limits import TargetFrom
+from longwrite.core.errors import Cancelled
+from longwrite.core.limits import TargetFrom
+from longwrite.core.settings import Settings
+from longwrite.core.text import Language
 from longwrite.model.client import Endpoint, chat_model
-from longwrite.settings import Settings
-from longwrite.text import Language
 
 
 class Section(TypedDict):

@@ -38,9 +38,9 @@ import openai
 
 from longwrite.agent.jobs import JobStore, new_job_id, run_job
 from longwrite.agent.state import AgentContext
+from longwrite.core.settings import Settings
+from longwrite.core.text import count_words
 from longwrite.model.embedded import EmbeddedServer
-from longwrite.settings import Settings
-from longwrite.text import count_words
 
 TOKENS_PER_WORD = 1.3  # SmolLM2's tokenizer on English prose, as the agent's usage figures show
 TOPICS = ["the history of lighthouses", "how bridges are built", "the science of bread"]

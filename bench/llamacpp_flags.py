@@ -26,10 +26,10 @@ from pathlib import Path
 
 import openai
 
+from longwrite.core.settings import Settings
 from longwrite.model.embedded import MODEL_ALIAS, gguf_path
 from longwrite.model.engines import llamacpp_command
 from longwrite.model.process import ServerProcess, free_port
-from longwrite.settings import Settings
 
 # extra flags on top of llamacpp_command's; the first set is the baseline of the ratios
 FLAG_SETS: dict[str, list[str]] = {

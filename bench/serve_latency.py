@@ -24,8 +24,8 @@ from pathlib import Path
 import openai
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from longwrite.core.settings import Settings
 from longwrite.model.embedded import EmbeddedServer
-from longwrite.settings import Settings
 from tests.integration.conftest import ServeProcess, embedded_env
 
 DIRECT_PROMPT = [{"role": "user", "content": "Name three rivers in Europe."}]

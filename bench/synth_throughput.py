@@ -20,9 +20,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from longwrite.core.settings import Settings
+from longwrite.core.text import count_words
 from longwrite.model.embedded import EmbeddedServer
-from longwrite.settings import Settings
-from longwrite.text import count_words
 from tests.integration.conftest import embedded_env
 
 TOPICS = ["tea", "rivers", "clouds", "bridges", "bees", "lighthouses", "salt", "maps"]

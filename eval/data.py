@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from longwrite.errors import InputError
-from longwrite.text import Language, detect_language
+from longwrite.core.errors import InputError
+from longwrite.core.text import Language, detect_language
 
 OnBadLine = Literal["stop", "skip"]
 

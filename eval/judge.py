@@ -22,9 +22,9 @@ from langchain_core.messages import HumanMessage
 
 from longwrite.agent.budget import PRIOR_PROMPT_RATIO
 from longwrite.agent.context import SAFETY_TOKENS, estimate_tokens
-from longwrite.errors import InputError
+from longwrite.core.errors import InputError
+from longwrite.core.text import count_words
 from longwrite.model.client import REMOTE_CONTEXT_TOKENS, Endpoint, json_schema_format, refused_response_format
-from longwrite.text import count_words
 
 DIMENSIONS = ("relevance", "accuracy", "coherence", "clarity", "breadth_and_depth", "reading_experience")
 # The keys judge.txt asks for (and upstream reads), in its order; scores are stored under DIMENSIONS.

@@ -12,17 +12,17 @@ from typing import Any
 
 from tqdm import tqdm
 
-from longwrite.errors import InputError
+from longwrite.core.errors import InputError
+from longwrite.core.jsonl import JsonlAppender, read_jsonl
+from longwrite.core.settings import Settings
+from longwrite.core.text import Language
 from longwrite.eval.data import OnBadLine, load_rows, select
 from longwrite.eval.judge import JudgePrompt, describe_prompt, judge_answer, judge_prompt_for, judgement_format
 from longwrite.eval.predict import MANIFEST, PREDICTIONS, WriteMode, answer_rows
 from longwrite.eval.report import longbench_report
 from longwrite.eval.scores import score_run
-from longwrite.jsonl import JsonlAppender, read_jsonl
 from longwrite.model.client import Endpoint, backend_errors, chat_model
 from longwrite.model.embedded import endpoint_for
-from longwrite.settings import Settings
-from longwrite.text import Language
 
 log = logging.getLogger(__name__)
 

@@ -8,29 +8,28 @@ import json
 import sys
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from tqdm import tqdm
-
+from longwrite.agent.batch import finished_keys, progress_bar, run_batch, write_item
 from longwrite.agent.direct import write_direct
 from longwrite.agent.generate import TIME_LIMIT
-from longwrite.agent.jobs import write_once
+from longwrite.agent.jobs import JobStore
 from longwrite.agent.model_first import write_auto
 from longwrite.agent.state import AgentContext
-from longwrite.errors import BackendError, GenerationError, InputError
+from longwrite.core.errors import BackendError, GenerationError, InputError
+from longwrite.core.jsonl import JsonlAppender
+from longwrite.core.settings import Settings
+from longwrite.core.text import count_words, length_score, repetition
 from longwrite.eval.data import BenchRow, digest
-from longwrite.jsonl import JsonlAppender, read_jsonl
 from longwrite.model.client import Endpoint, backend_errors
-from longwrite.settings import Settings
-from longwrite.text import count_words, length_score, repetition
 
 WriteMode = Literal["agent", "model", "auto"]
 PREDICTIONS = "preds.jsonl"
+CHECKPOINTS = "checkpoints.sqlite"  # agent-mode answers in progress (git-ignored)
 MANIFEST = "run.json"
 
 
@@ -77,11 +76,13 @@ def open_run(out: Path, kind: str, data: Path, mode: WriteMode, backend: str, ro
     return manifest
 
 
-def write_answer(ctx: AgentContext, mode: WriteMode, row: BenchRow) -> tuple[str, str, str | None]:
-    """(answer, path, note) for one row; the row's required length is the target. The note says
-    when a model-mode answer was cut at the answer time limit (it is scored on what it wrote)."""
+def write_answer(ctx: AgentContext, store: JobStore, mode: WriteMode, row: BenchRow) -> tuple[str, str, str | None]:
+    """(answer, path, note) for one row; the row's required length is the target. An agent-mode
+    answer is a job of `store`, so a killed run resumes the row in progress from its last section.
+    The note says when a model-mode answer was cut at the answer time limit (it is scored on what
+    it wrote)."""
     if mode == "agent":
-        return write_once(ctx, row.prompt, row.length).document, "agent", None
+        return write_item(store, ctx, f"row-{row.index}", row.prompt, row.length).document, "agent", None
     if mode == "model":
         direct = write_direct(ctx, row.prompt)
         cut = direct.finish_reason == TIME_LIMIT
@@ -129,24 +130,16 @@ def run_predictions(
     into BackendError) stops the run; rerunning resumes it.
     """
     out.mkdir(parents=True, exist_ok=True)
-    store = out / PREDICTIONS
-    done = {p["index"]: p for p in read_jsonl(store)}
+    done = finished_keys(out / PREDICTIONS, "index")
     todo = [row for row in rows if row.index not in done]
-    appender = JsonlAppender(store)
-    bar = tqdm(
-        total=len(rows),
-        initial=len(rows) - len(todo),
-        desc=f"{mode} answers",
-        unit="row",
-        disable=not show_progress,
-        file=sys.stderr,
-    )
+    appender = JsonlAppender(out / PREDICTIONS)
+    bar = progress_bar(len(rows), len(rows) - len(todo), f"{mode} answers", "row", show_progress)
 
-    def one(row: BenchRow) -> None:
+    def one(row: BenchRow, store: JobStore) -> None:
         started = time.monotonic()
         try:
             with translate_errors():
-                answer, path, error = write_answer(make_context(), mode, row)
+                answer, path, error = write_answer(make_context(), store, mode, row)
         except GenerationError as failure:
             answer, path, error = "", mode, str(failure)
         record = prediction(row, mode, answer, path, time.monotonic() - started, error)
@@ -154,20 +147,15 @@ def run_predictions(
         done[row.index] = record
         bar.update(1)
 
-    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        futures = [pool.submit(one, row) for row in todo]
-        finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
-        failure = next((f.exception() for f in finished if f.exception()), None)
-        if failure:
-            for future in futures:
-                future.cancel()
-    bar.close()
-    if failure:
-        if isinstance(failure, BackendError):
-            raise BackendError(
-                f"{failure} {len(done)} of {len(rows)} answers are saved; rerun the same command to resume."
-            )
-        raise failure
+    try:
+        with JobStore(out / CHECKPOINTS) as store:
+            run_batch(todo, lambda row: one(row, store), concurrency)
+    except BackendError as failure:
+        raise BackendError(
+            f"{failure} {len(done)} of {len(rows)} answers are saved; rerun the same command to resume."
+        ) from failure
+    finally:
+        bar.close()
     return [done[row.index] for row in rows]
 
 

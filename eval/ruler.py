@@ -9,14 +9,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from longwrite.errors import InputError
+from longwrite.core.errors import InputError
+from longwrite.core.settings import Settings
+from longwrite.core.text import LOOP_REP_4, Language
 from longwrite.eval.data import BenchRow, OnBadLine, load_rows
 from longwrite.eval.predict import WriteMode, answer_rows
 from longwrite.eval.report import pyplot, table
 from longwrite.eval.scores import row_length_score
 from longwrite.model.embedded import endpoint_for
-from longwrite.settings import Settings
-from longwrite.text import LOOP_REP_4, Language
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ import statistics
 from collections.abc import Callable
 from typing import Any
 
+from longwrite.core.text import length_score
 from longwrite.eval.data import RANGES, range_of
 from longwrite.eval.judge import DIMENSIONS, REFERENCE_JUDGE, describe_prompt, is_reference_judge, legacy_left_out_words
-from longwrite.text import length_score
 
 
 def _rounded_mean(values: list[float]) -> float | None:

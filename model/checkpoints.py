@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from longwrite.errors import BackendError
-from longwrite.extras import require
+from longwrite.core.errors import BackendError
+from longwrite.core.extras import require
 
 
 def load_gguf(gguf: Path) -> tuple[Any, Any]:

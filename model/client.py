@@ -13,10 +13,10 @@ import httpx
 import openai
 from langchain_openai import ChatOpenAI
 
-from longwrite.errors import BackendError, LongwriteError
+from longwrite.core.errors import BackendError, LongwriteError
+from longwrite.core.settings import Settings, StructuredOutput
 from longwrite.model.sdk_http import sdk_http
 from longwrite.model.waits import SilentServer, Waits, check_answers, http_client, wait_that_ran_out
-from longwrite.settings import Settings, StructuredOutput
 
 REMOTE_CONTEXT_TOKENS = 32_768  # assumed for a remote endpoint unless LONGWRITE_CONTEXT_TOKENS says
 REMOTE_SECTION_WORDS = 500  # what the agent plans per section on a remote model unless LONGWRITE_SECTION_WORDS says

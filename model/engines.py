@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from longwrite.errors import BackendError, InputError
-from longwrite.extras import require
+from longwrite.core.errors import BackendError, InputError
+from longwrite.core.extras import require
+from longwrite.core.settings import Settings
 from longwrite.model.process import ServerProcess
-from longwrite.settings import Settings
 
 Engine = Literal["vllm", "llamacpp", "transformers"]
 ENGINES: tuple[Engine, ...] = ("vllm", "llamacpp", "transformers")

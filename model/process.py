@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-from longwrite.errors import BackendError
+from longwrite.core.errors import BackendError
 
 
 def free_port() -> int:

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import openai
 
+from longwrite.core.settings import Settings
 from longwrite.model.sdk_http import sdk_http
-from longwrite.settings import Settings
 
 
 @dataclass(frozen=True)

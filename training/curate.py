@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from longwrite.text import LOOP_REP_4, count_words, length_score, longest_line_run, repetition, required_length
+from longwrite.core.text import LOOP_REP_4, count_words, length_score, longest_line_run, repetition, required_length
 from longwrite.training.rows import turns
 
 Reason = Literal["malformed", "no_length", "refusal", "degenerate", "length", "duplicate"]

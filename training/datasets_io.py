@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from longwrite.errors import InputError
-from longwrite.extras import require
+from longwrite.core.errors import InputError
+from longwrite.core.extras import require
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -185,12 +185,3 @@ def _save(dataset: Dataset, folder: Path) -> None:
     except OSError as error:
         shutil.rmtree(partial, ignore_errors=True)
         raise InputError(f"Could not save {folder} ({error.strerror or error}).") from error
-
-
-def publish_file(path: Path, save_to_disk: Path | None, push_to_hub: str | None) -> list[str]:
-    """publish_rows for the rows of a JSONL file (e.g. synth's output, written row by row)."""
-    if save_to_disk is None and push_to_hub is None:
-        return []
-    from longwrite.training.rows import read_rows  # rows.py imports this module
-
-    return publish_rows(read_rows(path) if path.is_file() and path.stat().st_size else [], save_to_disk, push_to_hub)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from longwrite.errors import InputError
+from longwrite.core.errors import InputError
 
 ROLES = {"system", "user", "assistant"}
 SHOWN_LINES = 3  # bad lines named in an error

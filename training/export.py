@@ -18,8 +18,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from longwrite.errors import InputError
-from longwrite.extras import require
+from longwrite.core.errors import InputError
+from longwrite.core.extras import require
 
 ADAPTER_CONFIG = "adapter_config.json"
 ADAPTER_WEIGHTS = "adapter_model.safetensors"

@@ -258,7 +258,7 @@ OCCASIONS: tuple[tuple[str, str], ...] = (
 
 # The ways people state a length. Each takes {n} (digits), {n_commas}, {k} (e.g. 2.5) or
 # {spelled} (e.g. two thousand); those with {k} or {spelled} are used only where they fit.
-# Each form must read back as exactly n through longwrite.text.required_length (tested).
+# Each form must read back as exactly n through longwrite.core.text.required_length (tested).
 LENGTH_FORMS: tuple[str, ...] = (
     "a {n}-word",
     "a {n_commas}-word",

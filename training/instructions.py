@@ -14,8 +14,8 @@ import random
 from pathlib import Path
 from typing import Any
 
-from longwrite.errors import InputError
-from longwrite.text import required_length
+from longwrite.core.errors import InputError
+from longwrite.core.text import required_length
 from longwrite.training import instruction_pieces as pieces
 from longwrite.training.rows import read_rows
 

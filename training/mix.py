@@ -6,7 +6,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from longwrite.errors import InputError
+from longwrite.core.errors import InputError
 from longwrite.training.rows import answer_words
 
 

@@ -22,12 +22,12 @@ from tqdm import tqdm
 from longwrite.agent.budget import PRIOR_TOKENS_PER_WORD
 from longwrite.agent.direct import write_direct
 from longwrite.agent.state import AgentContext
-from longwrite.errors import GenerationError, InputError
-from longwrite.jsonl import JsonlAppender, read_jsonl
+from longwrite.core.errors import GenerationError, InputError
+from longwrite.core.jsonl import JsonlAppender, read_jsonl
+from longwrite.core.settings import Settings
+from longwrite.core.text import count_words, detect_language, length_score, repetition
 from longwrite.model.client import Endpoint, backend_errors
 from longwrite.model.embedded import endpoint_for
-from longwrite.settings import Settings
-from longwrite.text import count_words, detect_language, length_score, repetition
 from longwrite.training.recipe import PairsRecipe
 from longwrite.training.synth import Instruction, read_instructions
 

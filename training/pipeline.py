@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from longwrite.clock import duration_text
-from longwrite.errors import InputError
+from longwrite.core.clock import duration_text
+from longwrite.core.errors import InputError
 from longwrite.training.pipeline_recipe import PipelineRecipe, digest_of
 
 log = logging.getLogger(__name__)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from longwrite.errors import InputError
-from longwrite.settings import Settings
+from longwrite.core.errors import InputError
+from longwrite.core.settings import Settings
 from longwrite.training.pipeline import StageRun, stage_summary
 
 # Rough rates for estimates on this kind of machine (2 CPU cores, the embedded model); a stage

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from longwrite.errors import InputError
+from longwrite.core.errors import InputError
 from longwrite.training.recipe import build, find_recipe, parse_recipe, read_yaml
 
 

@@ -6,16 +6,16 @@ from __future__ import annotations
 import json
 import shutil
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from longwrite.core.jsonl import read_jsonl
+from longwrite.core.text import LOOP_REP_4
 from longwrite.eval.data import RANGES
 from longwrite.eval.report import pyplot, scatter, table
 from longwrite.eval.ruler import ruler_scores
-from longwrite.jsonl import read_jsonl
-from longwrite.text import LOOP_REP_4
 from longwrite.training.pipeline import StageRun, stage_seconds, stage_summary
 from longwrite.training.pipeline_io import ADAPTER_GGUF, MODEL_GGUF
 
@@ -184,7 +184,8 @@ def _before_after_table(run_dir: Path) -> str:
     return table(header, rows)
 
 
-def write_report(run: StageRun) -> dict[str, Any]:
+def write_report(run: StageRun, stage_names: Sequence[str]) -> dict[str, Any]:
+    """The replication report; `stage_names` in the pipeline's order, for the time per stage."""
     run_dir = run.recipe.run_dir
     out = run.recipe.report_dir or run.folder
     out.mkdir(parents=True, exist_ok=True)
@@ -210,7 +211,7 @@ def write_report(run: StageRun) -> dict[str, Any]:
         "",
         _auto_section(run_dir),
         "",
-        _stage_times(run),
+        _stage_times(run.recipe.run_dir, stage_names),
         "",
         _levers(run_dir),
         "",
@@ -319,10 +320,8 @@ def _auto_section(run_dir: Path) -> str:
     )
 
 
-def _stage_times(run: StageRun) -> str:
-    from longwrite.training.pipeline_stages import stages
-
-    rows = [[stage.name, stage_seconds(run.recipe.run_dir, stage.name)] for stage in stages()]
+def _stage_times(run_dir: Path, stage_names: Sequence[str]) -> str:
+    rows = [[name, stage_seconds(run_dir, name)] for name in stage_names]
     rows = [[name, round(seconds / 60, 1)] for name, seconds in rows if seconds is not None]
     return "\n".join(["## Time per stage (minutes)", "", table(["stage", "minutes"], rows)])
 

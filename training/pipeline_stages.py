@@ -98,4 +98,4 @@ def run_ship(run: StageRun) -> dict[str, Any]:
 def run_report(run: StageRun) -> dict[str, Any]:
     from longwrite.training.pipeline_report import write_report
 
-    return write_report(run)
+    return write_report(run, [stage.name for stage in stages()])

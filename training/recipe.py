@@ -21,8 +21,8 @@ from typing import Any, Literal, NoReturn
 
 import yaml
 
-from longwrite.errors import InputError
-from longwrite.extras import require
+from longwrite.core.errors import InputError
+from longwrite.core.extras import require
 
 
 def _help(text: str, default: Any = None) -> Any:

@@ -9,10 +9,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from longwrite.errors import InputError
-from longwrite.extras import require
-from longwrite.text import count_words
-from longwrite.training.datasets_io import hub_source, read_folder, read_hub
+from longwrite.core.errors import InputError
+from longwrite.core.extras import require
+from longwrite.core.text import count_words
+from longwrite.training.datasets_io import hub_source, publish_rows, read_folder, read_hub
 
 
 def read_rows(source: str | Path) -> list[dict[str, Any]]:
@@ -101,3 +101,10 @@ def write_rows(path: Path, rows: Iterable[dict[str, Any]]) -> int:
         partial.unlink(missing_ok=True)
         raise InputError(f"Could not write {path} ({error.strerror}); nothing there was changed.") from error
     return count
+
+
+def publish_file(path: Path, save_to_disk: Path | None, push_to_hub: str | None) -> list[str]:
+    """publish_rows for the rows of a JSONL file (e.g. synth's output, written row by row)."""
+    if save_to_disk is None and push_to_hub is None:
+        return []
+    return publish_rows(read_rows(path) if path.is_file() and path.stat().st_size else [], save_to_disk, push_to_hub)

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from longwrite.errors import InputError
+from longwrite.core.errors import InputError
 from longwrite.training.examples import Prepared
 from longwrite.training.train_config import TrainConfig
 

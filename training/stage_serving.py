@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from longwrite.errors import InputError
-from longwrite.settings import Settings
+from longwrite.core.errors import InputError
+from longwrite.core.settings import Settings
 from longwrite.training.pipeline import StageRun
 from longwrite.training.pipeline_io import ADAPTER_GGUF, MODEL_DIR, MODEL_GGUF, base_settings, needs, trained_model
 

@@ -9,9 +9,9 @@ from typing import Any
 
 from tqdm import tqdm
 
-from longwrite.errors import InputError
-from longwrite.jsonl import JsonlAppender, read_jsonl
-from longwrite.text import count_words, repetition
+from longwrite.core.errors import InputError
+from longwrite.core.jsonl import JsonlAppender, read_jsonl
+from longwrite.core.text import count_words, repetition
 from longwrite.training.pipeline import StageRun
 from longwrite.training.pipeline_io import (
     AGENT_WORDS_PER_S,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from longwrite.settings import Settings
+from longwrite.core.settings import Settings
 from longwrite.training.pipeline import StageRun
 from longwrite.training.pipeline_io import MODEL_WORDS_PER_S, trained_model
 from longwrite.training.stage_serving import serving, to_gguf

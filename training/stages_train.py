@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from longwrite.errors import InputError
-from longwrite.jsonl import read_jsonl
-from longwrite.text import count_words
+from longwrite.core.errors import InputError
+from longwrite.core.jsonl import read_jsonl
+from longwrite.core.text import count_words
 from longwrite.training.pipeline import StageRun
 from longwrite.training.pipeline_io import (
     ANNEAL_ROWS,

@@ -3,18 +3,17 @@
 Built to run for days: every finished row is appended once (one fsynced write), a rerun skips
 the ids already written and resumes unfinished documents from their agent checkpoints (so a
 kill loses at most the section in progress), failures go to OUT.errors.jsonl with the reason,
-and several endpoints share the work round robin (one that keeps failing rests a while).
+and several endpoints share the work round robin (one that keeps failing rests a while). The
+batch itself (skip what is written, one job per row, threads) is agent/batch.py, shared with eval.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import json
 import logging
 import random
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -22,16 +21,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
-
-from longwrite.agent.jobs import JobStore, run_job
+from longwrite.agent.batch import finished_keys, progress_bar, run_batch, write_item
+from longwrite.agent.jobs import JobStore
 from longwrite.agent.state import AgentContext
-from longwrite.errors import BackendError, GenerationError, InputError
-from longwrite.jsonl import JsonlAppender, read_jsonl
-from longwrite.limits import check_instruction, target_length
+from longwrite.core.errors import BackendError, GenerationError, InputError
+from longwrite.core.jsonl import JsonlAppender
+from longwrite.core.limits import check_instruction, target_length
+from longwrite.core.settings import Settings
 from longwrite.model.client import Endpoint, backend_errors, redacted_url, resolve_endpoint
 from longwrite.model.embedded import EmbeddedServer
-from longwrite.settings import Settings
 from longwrite.training.rows import read_rows
 
 log = logging.getLogger(__name__)
@@ -170,8 +168,8 @@ def synthesize(request: SynthRequest, settings: Settings) -> dict[str, Any]:
     if not parent.is_dir():
         raise InputError(f"The folder {parent} for -o does not exist; create it first.")
     rows = read_instructions(request.source, settings)
-    done = {row["id"] for row in read_jsonl(request.output)}
-    failed = set() if request.retry_errors else {row["id"] for row in read_jsonl(request.errors_path)}
+    done = finished_keys(request.output, "id")
+    failed = {} if request.retry_errors else finished_keys(request.errors_path, "id")
     todo = [row for row in rows if row.id not in done and row.id not in failed]
     if request.shuffle:
         random.Random(request.seed).shuffle(todo)
@@ -181,7 +179,10 @@ def synthesize(request: SynthRequest, settings: Settings) -> dict[str, Any]:
         return summary
     with _endpoints(request, settings) as endpoints, JobStore(request.checkpoints_path) as store:
         writer = _Writer(request, settings, EndpointPool(endpoints), store, len(todo))
-        asyncio.run(writer.run_all(todo))
+        try:
+            run_batch(todo, writer.write, request.concurrency)
+        finally:
+            writer.bar.close()
     return summary | {"written": writer.written, "failed": writer.failed, "words": writer.words}
 
 
@@ -192,19 +193,7 @@ class _Writer:
         self.errors_out = JsonlAppender(request.errors_path)
         self.started = time.monotonic()
         self.written = self.failed = self.words = 0
-        self.bar = tqdm(total=total, desc="synth", unit="doc", disable=not request.progress, file=sys.stderr)
-
-    async def run_all(self, rows: list[Instruction]) -> None:
-        limit = asyncio.Semaphore(self.request.concurrency)
-
-        async def one(row: Instruction) -> None:
-            async with limit:
-                await asyncio.to_thread(self.write, row)
-
-        try:
-            await asyncio.gather(*(one(row) for row in rows))
-        finally:
-            self.bar.close()
+        self.bar = progress_bar(total, 0, "synth", "doc", request.progress)
 
     def write(self, row: Instruction) -> None:
         """Write one document (trying each endpoint once on backend failures) and record it."""
@@ -215,14 +204,8 @@ class _Writer:
             endpoint = self.pool.endpoints[index]
             try:
                 with backend_errors(endpoint):
-                    result = run_job(
-                        self.store,
-                        AgentContext.for_endpoint(endpoint, self.settings),
-                        job_id,
-                        instruction=row.prompt,
-                        target=row.target,
-                        resume=bool(self.store.values(job_id)),
-                    )
+                    ctx = AgentContext.for_endpoint(endpoint, self.settings)
+                    result = write_item(self.store, ctx, job_id, row.prompt, row.target)
             except BackendError as failure:
                 self.pool.failed(index)
                 error = str(failure)

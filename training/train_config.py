@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from longwrite.errors import InputError
-from longwrite.extras import require
+from longwrite.core.errors import InputError
+from longwrite.core.extras import require
 from longwrite.training.recipe import LongwriteArguments, build, flag_key, parse_recipe, recipe_file_values
 
 log = logging.getLogger(__name__)

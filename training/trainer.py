@@ -8,7 +8,7 @@ is switched off instead, so no second copy is held).
 
 from __future__ import annotations
 
-from longwrite.extras import require
+from longwrite.core.extras import require
 from longwrite.training.examples import dpo_examples, sft_examples
 from longwrite.training.runs import TrainSummary, lora_config, prepare_run, train_and_save
 from longwrite.training.train_config import TrainConfig

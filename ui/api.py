@@ -18,8 +18,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute
 
 from longwrite.agent.state import Section
-from longwrite.errors import LongwriteError
-from longwrite.limits import check_valid_text
+from longwrite.core.errors import LongwriteError
+from longwrite.core.limits import check_valid_text
 from longwrite.ui.chat import INTERNAL_ERROR, agent_chat
 from longwrite.ui.errors import ApiError, from_product_error
 from longwrite.ui.guard import RequestGuard

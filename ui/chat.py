@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from longwrite.agent.events import MarkdownStream
 from longwrite.agent.jobs import new_job_id
 from longwrite.agent.threads import in_thread
-from longwrite.errors import Cancelled, LongwriteError
+from longwrite.core.errors import Cancelled, LongwriteError
 from longwrite.ui.errors import from_product_error
 from longwrite.ui.job_manager import JobManager
 from longwrite.ui.schemas import (

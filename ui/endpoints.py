@@ -13,7 +13,7 @@ import ipaddress
 from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit
 
-from longwrite.errors import InputError
+from longwrite.core.errors import InputError
 from longwrite.model.client import redacted_url
 
 ANY = "*"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from longwrite.errors import BackendError, Cancelled, GenerationError, InputError, LongwriteError, TooLargeError
+from longwrite.core.errors import BackendError, Cancelled, GenerationError, InputError, LongwriteError, TooLargeError
 
 
 class ApiError(Exception):

@@ -42,10 +42,10 @@ from longwrite.agent.job_records import (
 from longwrite.agent.jobs import JobResult, JobStore, new_job_id, revise_plan, run_job
 from longwrite.agent.state import Section
 from longwrite.agent.threads import start_worker
-from longwrite.errors import Cancelled, LongwriteError, is_storage_failure
-from longwrite.limits import check_target, target_from
+from longwrite.core.errors import Cancelled, LongwriteError, is_storage_failure
+from longwrite.core.limits import check_target, target_from
+from longwrite.core.text import count_words, length_score
 from longwrite.model.client import Endpoint, backend_errors
-from longwrite.text import count_words, length_score
 from longwrite.ui.errors import ApiError
 from longwrite.ui.service import WriteService
 

@@ -12,8 +12,8 @@ import httpx
 from fastapi import Response
 from fastapi.responses import StreamingResponse
 
+from longwrite.core.settings import Settings
 from longwrite.model.client import Endpoint, redacted_url
-from longwrite.settings import Settings
 from longwrite.ui.errors import ApiError
 from longwrite.ui.schemas import error_body
 

@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from longwrite.agent.jobs import JobStore
-from longwrite.extras import installed
+from longwrite.core.extras import installed
+from longwrite.core.settings import Settings
 from longwrite.model.client import Endpoint
-from longwrite.settings import Settings
 from longwrite.ui.api import create_api
 from longwrite.ui.endpoints import LOOPBACK, EndpointAllowList
 from longwrite.ui.job_manager import JobManager

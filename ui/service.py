@@ -10,11 +10,11 @@ from typing import Any, TypeVar
 from longwrite.agent.jobs import JobResult, write_once
 from longwrite.agent.model_first import write_auto
 from longwrite.agent.state import AgentContext
-from longwrite.errors import InputError
-from longwrite.limits import check_instruction, target_from, target_length
+from longwrite.core.errors import InputError
+from longwrite.core.limits import check_instruction, target_from, target_length
+from longwrite.core.settings import Settings
+from longwrite.core.text import count_tokens, count_words, length_score
 from longwrite.model.client import Endpoint, backend_errors, resolve_endpoint
-from longwrite.settings import Settings
-from longwrite.text import count_tokens, count_words, length_score
 from longwrite.ui.endpoints import LOOPBACK, EndpointAllowList
 from longwrite.ui.errors import busy
 from longwrite.ui.schemas import AGENT_MODEL, Usage, WriteInfo

@@ -15,7 +15,7 @@ from typing import Any
 
 import gradio as gr
 
-from longwrite.errors import LongwriteError
+from longwrite.core.errors import LongwriteError
 from longwrite.ui.errors import ApiError
 from longwrite.ui.export import file_stem, write_docx, write_markdown
 from longwrite.ui.writer import PLAN_COLUMNS, Progress, Writer, plan_total

@@ -24,9 +24,9 @@ from longwrite.agent.jobs import write_once
 from longwrite.agent.model_first import write_auto
 from longwrite.agent.state import Section
 from longwrite.agent.threads import start_worker
-from longwrite.errors import Cancelled, InputError, LongwriteError
+from longwrite.core.errors import Cancelled, InputError, LongwriteError
+from longwrite.core.text import count_words, detect_language, length_score, repetition, required_length
 from longwrite.model.client import backend_errors
-from longwrite.text import count_words, detect_language, length_score, repetition, required_length
 from longwrite.ui.job_manager import JobManager
 from longwrite.ui.service import WriteService
 

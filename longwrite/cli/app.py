@@ -8,7 +8,7 @@ import click
 import typer
 from typer.core import TyperGroup
 
-from longwrite.errors import LongwriteError
+from longwrite.core.errors import LongwriteError
 
 
 class _Commands(TyperGroup):
@@ -58,6 +58,6 @@ def _options(
     Messages go to stderr; LONGWRITE_LOG_LEVEL (DEBUG, INFO, WARNING, ERROR) sets how many when
     neither -v nor -q is given.
     """
-    from longwrite.logs import configure, level_for
+    from longwrite.core.logs import configure, level_for
 
     configure(level_for(verbose, quiet))

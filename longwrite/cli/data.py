@@ -51,7 +51,8 @@ def synth(
     retry_errors: Annotated[bool, typer.Option("--retry-errors", help="retry the rows in OUT.errors.jsonl")] = False,
 ) -> None:
     """Batch AgentWrite synthesis of long-output SFT data; rerun the same command to resume."""
-    from longwrite.training.datasets_io import check_outputs, publish_file
+    from longwrite.training.datasets_io import check_outputs
+    from longwrite.training.rows import publish_file
     from longwrite.training.synth import SynthRequest, synthesize
 
     source = one_source(source, hf_dataset)

@@ -16,10 +16,10 @@ from longwrite.cli.options import (
     ModelId,
     settings_from,
 )
-from longwrite.errors import LongwriteError
+from longwrite.core.errors import LongwriteError
 
 if TYPE_CHECKING:
-    from longwrite.settings import Settings
+    from longwrite.core.settings import Settings
 
 eval_app = typer.Typer(
     help="Evaluation: LongBench-Write (S_l, S_q), LongWrite-Ruler, comparisons.", no_args_is_help=True
@@ -159,7 +159,7 @@ def eval_ruler(
     api_key: ApiKey = None,
 ) -> None:
     """LongWrite-Ruler: the longest output the writer reaches per required length, with a plot."""
-    from longwrite.errors import InputError
+    from longwrite.core.errors import InputError
     from longwrite.eval.ruler import RulerRequest, run_ruler
 
     try:

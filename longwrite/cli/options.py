@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from longwrite.errors import InputError
+from longwrite.core.errors import InputError
 
 if TYPE_CHECKING:
-    from longwrite.settings import Settings
+    from longwrite.core.settings import Settings
 
 BaseUrl = Annotated[
     str | None,
@@ -79,8 +79,8 @@ def one_source(source: Path | None, hf_dataset: str | None) -> Path:
 
 
 def settings_from(base_url: str | None = None, model: str | None = None, api_key: str | None = None) -> Settings:
-    """longwrite.settings.settings_from, imported when a command runs: pydantic-settings takes about
+    """longwrite.core.settings.settings_from, imported when a command runs: pydantic-settings takes about
     0.2 s to import, which `longwrite --help` need not pay (bench/cli_startup.py)."""
-    from longwrite.settings import settings_from as from_environment
+    from longwrite.core.settings import settings_from as from_environment
 
     return from_environment(base_url, model, api_key)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from longwrite.errors import InputError
+from longwrite.core.errors import InputError
 
 
 def pipeline(

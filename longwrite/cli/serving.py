@@ -133,7 +133,7 @@ def serve_model(
 
     Everything after `--` goes to the engine's own command as it is, after longwrite's flags: one given again wins.
     """
-    from longwrite.commands.serve_model import run_serve_model
+    from longwrite.cli.serve_model import run_serve_model
     from longwrite.model.engines import ModelServerSpec
 
     spec = ModelServerSpec(
@@ -154,7 +154,7 @@ def serve_model(
 
 
 def _loras(values: list[str]) -> tuple[tuple[str, str], ...]:
-    from longwrite.errors import InputError
+    from longwrite.core.errors import InputError
 
     pairs = []
     for value in values:

@@ -18,7 +18,7 @@ from longwrite.cli.options import ApiKey, settings_from
 from longwrite.training.recipe import LongwriteArguments, PairsRecipe, describe, load_recipe
 
 if TYPE_CHECKING:
-    from longwrite.settings import Settings
+    from longwrite.core.settings import Settings
     from longwrite.training.pairs import Judge
     from longwrite.training.train_config import Kind
 

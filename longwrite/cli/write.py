@@ -1,4 +1,4 @@
-"""`longwrite write`: the options; the command itself is longwrite/commands/write.py."""
+"""`longwrite write`: the options; the command itself is longwrite/cli/write_run.py."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ def write(
     of 400 words each"); where it states none, the plan sizes the document (at most
     LONGWRITE_MAX_PLANNED_WORDS). Targets above 100,000 words are refused (LONGWRITE_MAX_TARGET_WORDS).
     """
-    from longwrite.commands.write import WriteRequest, run
+    from longwrite.cli.write_run import WriteRequest, run
 
     request = WriteRequest(
         instruction=instruction,

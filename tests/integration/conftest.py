@@ -13,9 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from longwrite.core.settings import Settings
 from longwrite.model.embedded import EMBEDDED_SECTION_WORDS, EmbeddedServer
 from longwrite.model.process import terminate
-from longwrite.settings import Settings
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from longwrite.agent.jobs import JobStore
-from longwrite.text import count_words
+from longwrite.core.text import count_words
 from tests.integration.conftest import clean_env, embedded_env, start_cli
 
 pytestmark = pytest.mark.integration

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from longwrite.core.jsonl import read_jsonl
 from longwrite.eval.judge import DIMENSIONS
-from longwrite.jsonl import read_jsonl
 from tests.integration.conftest import embedded_env
 
 pytestmark = pytest.mark.integration

@@ -12,9 +12,9 @@ import openai
 import pytest
 from langchain_openai import ChatOpenAI
 
+from longwrite.core.settings import Settings
+from longwrite.core.text import count_words, length_score
 from longwrite.model.embedded import EmbeddedServer
-from longwrite.settings import Settings
-from longwrite.text import count_words, length_score
 from tests.integration.conftest import ServeProcess, clean_env, embedded_env
 
 pytestmark = pytest.mark.integration

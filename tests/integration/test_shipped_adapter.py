@@ -10,8 +10,8 @@ from pathlib import Path
 import openai
 import pytest
 
+from longwrite.core.settings import settings_from
 from longwrite.model.embedded import ADAPTED_ALIAS, MODEL_ALIAS, SHIPPED_ADAPTER, EmbeddedServer
-from longwrite.settings import settings_from
 
 pytestmark = pytest.mark.integration
 RUNS = Path(__file__).parents[2] / "training" / "runs"

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from longwrite.text import count_words
+from longwrite.core.text import count_words
 from tests.integration.conftest import embedded_env, free_port
 
 pytestmark = pytest.mark.integration

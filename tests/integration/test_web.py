@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from longwrite.text import count_words
+from longwrite.core.text import count_words
 from tests.integration.conftest import ServeProcess, embedded_env
 
 pytestmark = pytest.mark.integration

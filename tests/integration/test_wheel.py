@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from longwrite.core.settings import Settings
 from longwrite.model.embedded import EmbeddedServer
-from longwrite.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.integration

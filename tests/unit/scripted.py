@@ -15,8 +15,8 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from pydantic import Field
 
 from longwrite.agent.state import AgentContext
+from longwrite.core.settings import Settings
 from longwrite.model.client import Endpoint
-from longwrite.settings import Settings
 
 
 class ScriptedChatModel(BaseChatModel):

@@ -16,9 +16,9 @@ import pytest
 from longwrite.agent.jobs import JobStore, run_job
 from longwrite.agent.section import STALLS_BEFORE_LEAVING_SHORT
 from longwrite.agent.state import AgentContext
-from longwrite.errors import InputError
-from longwrite.settings import Settings
-from longwrite.text import count_words
+from longwrite.core.errors import InputError
+from longwrite.core.settings import Settings
+from longwrite.core.text import count_words
 from tests.unit.scripted import ScriptedChatModel, prose, scripted_context, with_endpoint
 
 ECHO = "The keeper climbed the long stair to the lamp room every single evening."
@@ -150,7 +150,7 @@ def test_short_targets_skip_planning(tmp_path):
 
 
 def test_a_model_that_returns_nothing_fails_clearly(tmp_path):
-    from longwrite.errors import GenerationError
+    from longwrite.core.errors import GenerationError
 
     model = ScriptedChatModel(reply=lambda messages, options: "")
     ctx = scripted_context(settings=Settings(home="/nonexistent"), make_model=lambda: model)
@@ -159,7 +159,7 @@ def test_a_model_that_returns_nothing_fails_clearly(tmp_path):
 
 
 def test_job_ids_are_checked(tmp_path):
-    from longwrite.errors import InputError
+    from longwrite.core.errors import InputError
 
     ctx, _ = _context(Script())
     with JobStore(tmp_path / "jobs.sqlite") as store:

@@ -10,9 +10,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from longwrite.core.settings import Settings
+from longwrite.core.text import count_words
 from longwrite.model.client import Endpoint
-from longwrite.settings import Settings
-from longwrite.text import count_words
 from longwrite.ui.errors import ApiError
 from longwrite.ui.proxy import BackendProxy
 from longwrite.ui.server import create_app

@@ -9,7 +9,7 @@ from longwrite.agent.guard import LoopGuard, cut_loop
 from longwrite.agent.plan import fallback_plan
 from longwrite.agent.prompts import ENGLISH
 from longwrite.agent.state import Section, Turn
-from longwrite.text import count_words
+from longwrite.core.text import count_words
 from tests.unit.scripted import prose
 
 

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from longwrite.errors import InputError
+from longwrite.core.errors import InputError
 from longwrite.training.curate import curate, judge_row, write_report
 from longwrite.training.mix import mix
 from longwrite.training.rows import read_rows, write_rows
@@ -37,7 +37,7 @@ CASES = [
     ("Write a 1000-word essay on rivers.", prose(500), False, "length"),  # score 50
     ("Write a 1000-word essay on rivers.", prose(2200), False, "length"),  # score 60
     ("Write an essay on rivers.", prose(900), False, "no_length"),
-    # "500 or 800 words" now reads as a range (its upper bound, see longwrite.lengths); words with no number state none
+    # "500 or 800 words" reads as a range (its upper bound, see longwrite.core.lengths); no number states none
     ("Write some words on rivers, as many as you like.", prose(600), False, "no_length"),
     ("Write a 300-word story.", "I'm sorry, but I can't write that story. " + prose(290), False, "refusal"),
     ("Write a 300-word story.", ("The cat sat on the mat. " * 60).strip(), False, "degenerate"),

@@ -10,9 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from longwrite.cli import app
-from longwrite.errors import InputError
-from longwrite.training.datasets_io import HubSource, hub_source, publish_file, publish_rows
-from longwrite.training.rows import read_rows
+from longwrite.core.errors import InputError
+from longwrite.training.datasets_io import HubSource, hub_source, publish_rows
+from longwrite.training.rows import publish_file, read_rows
 from tests.unit.scripted import prose
 
 datasets = pytest.importorskip("datasets")

@@ -14,10 +14,10 @@ import yaml
 from typer.testing import CliRunner
 
 from longwrite.cli import app
-from longwrite.errors import InputError
+from longwrite.core.errors import InputError
+from longwrite.core.settings import Settings
 from longwrite.model.client import resolve_endpoint
 from longwrite.model.engines import ModelServerSpec, check_spec
-from longwrite.settings import Settings
 from tests.unit.cli_parse import parse_cli
 from tests.unit.openai_stub import OpenAIStub
 

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from longwrite.errors import BackendError, InputError
-from longwrite.extras import MissingExtra
+from longwrite.core.errors import BackendError, InputError
+from longwrite.core.extras import MissingExtra
 from longwrite.model.embedded import gguf_path
 from longwrite.model.engines import ModelServerSpec, check_spec
 
@@ -109,8 +109,8 @@ def test_cli_bad_lora_value():
 
 
 def test_the_embedded_server_loads_the_model_file_it_is_given_or_says_what_to_set(tmp_path, monkeypatch):
+    from longwrite.core.settings import Settings, settings_from
     from longwrite.model.embedded import model_file
-    from longwrite.settings import Settings, settings_from
 
     assert model_file(Settings(embedded_model_file=None)) == gguf_path()
     trained = tmp_path / "model.gguf"

@@ -16,7 +16,10 @@ import pytest
 from langchain_core.messages import AIMessageChunk
 from langchain_core.outputs import ChatGenerationChunk
 
-from longwrite.errors import BackendError, InputError
+from longwrite.core.errors import BackendError, InputError
+from longwrite.core.jsonl import read_jsonl
+from longwrite.core.settings import Settings
+from longwrite.core.text import count_tokens, count_words, length_score
 from longwrite.eval.data import load_rows, select
 from longwrite.eval.judge import (
     DIMENSION_KEYS,
@@ -36,10 +39,7 @@ from longwrite.eval.longbench_write import JUDGEMENTS, LongBenchRequest, _judge_
 from longwrite.eval.predict import open_run, run_predictions
 from longwrite.eval.report import compare_report, longbench_report
 from longwrite.eval.scores import score_run
-from longwrite.jsonl import read_jsonl
 from longwrite.model.client import Endpoint, backend_errors
-from longwrite.settings import Settings
-from longwrite.text import count_tokens, count_words, length_score
 from tests.unit.scripted import ScriptedChatModel, connection_lost, prose, scripted_context
 
 BENCHMARKS = Path(__file__).resolve().parents[3] / "shared" / "benchmarks"
@@ -277,7 +277,7 @@ def test_only_gpt_4o_is_the_reference_judge():
 
 
 def _pred(index: int, length: int, words: int, language: str = "en") -> dict:
-    from longwrite.text import length_score
+    from longwrite.core.text import length_score
 
     return {
         "index": index,

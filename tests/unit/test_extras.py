@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from longwrite import extras
-from longwrite.errors import InputError
+from longwrite.core import extras
+from longwrite.core.errors import InputError
 from longwrite.training.train_config import load_train_config
 
 
@@ -33,8 +33,8 @@ def test_a_missing_extra_names_itself_and_the_install_command(monkeypatch):
 
 
 def test_the_embedded_default_says_which_extra_it_needs(monkeypatch, tmp_path):
+    from longwrite.core.settings import Settings
     from longwrite.model.embedded import EmbeddedServer
-    from longwrite.settings import Settings
 
     _without(monkeypatch, "llama_cpp")
     with pytest.raises(extras.MissingExtra, match=r"pip install 'longwrite\[embedded\]'; or give --base-url"):

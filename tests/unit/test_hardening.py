@@ -12,10 +12,10 @@ import time
 import pytest
 from langchain_core.messages import HumanMessage
 
-from longwrite.commands import write as write_command
-from longwrite.errors import BackendError, InputError
+from longwrite.cli import write_run as write_command
+from longwrite.core.errors import BackendError, InputError
+from longwrite.core.settings import Settings
 from longwrite.model.client import Endpoint, backend_errors, chat_model, resolve_endpoint
-from longwrite.settings import Settings
 from longwrite.ui.endpoints import EndpointAllowList, is_loopback
 from longwrite.ui.service import WriteService
 from tests.stub_backend import MODEL, StubBackend

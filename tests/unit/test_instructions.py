@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from longwrite.errors import InputError
-from longwrite.text import required_length
+from longwrite.core.errors import InputError
+from longwrite.core.text import required_length
 from longwrite.training.instructions import (
     MAX_WORDS,
     MIN_WORDS,

@@ -8,8 +8,8 @@ import pathlib
 
 import pytest
 
-from longwrite.errors import InputError
-from longwrite.jsonl import JsonlAppender, read_jsonl
+from longwrite.core.errors import InputError
+from longwrite.core.jsonl import JsonlAppender, read_jsonl
 
 
 def test_a_full_disk_leaves_the_rows_already_written_intact(tmp_path, monkeypatch):

@@ -13,8 +13,8 @@ from longwrite.agent.jobs import JobStore, run_job, write_once
 from longwrite.agent.plan import outline_schema, parse_outline, sized_outline
 from longwrite.agent.plan_file import plan_to_json
 from longwrite.agent.state import AgentContext
-from longwrite.commands.write import Progress, WriteRequest, check_request
-from longwrite.lengths import (
+from longwrite.cli.write_run import Progress, WriteRequest, check_request
+from longwrite.core.lengths import (
     WORDS_PER_PAGE,
     WORDS_PER_PARAGRAPH,
     WORDS_PER_SPOKEN_MINUTE,
@@ -25,8 +25,8 @@ from longwrite.lengths import (
     required_length,
     stated_length,
 )
-from longwrite.limits import target_from, target_length, target_note
-from longwrite.settings import Settings
+from longwrite.core.limits import target_from, target_length, target_note
+from longwrite.core.settings import Settings
 from tests.unit.scripted import ScriptedChatModel, prose, scripted_context, with_endpoint
 
 BENCHMARKS = Path(__file__).resolve().parents[3] / "shared" / "benchmarks"

@@ -8,7 +8,7 @@ import logging
 from typer.testing import CliRunner
 
 from longwrite.cli import app
-from longwrite.logs import configure, level_for
+from longwrite.core.logs import configure, level_for
 
 
 def _said(capsys, level: int) -> str:

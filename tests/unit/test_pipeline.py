@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from longwrite.cli import app
-from longwrite.errors import InputError
+from longwrite.core.errors import InputError
 from longwrite.training.pipeline import Pipeline, Stage, StageRun
 from longwrite.training.pipeline_recipe import load_pipeline_recipe
 
@@ -299,6 +299,7 @@ def _ruler_folder(folder: Path, answers: dict[int, list[tuple[int, float]]]) -> 
 def test_the_adapter_ships_only_when_it_beats_the_base_in_every_range(tmp_path, trained_ranges, ships):
     from longwrite.training.pipeline import stage_summary
     from longwrite.training.pipeline_report import ship, write_report
+    from longwrite.training.pipeline_stages import stages
 
     path = _recipe(tmp_path, MINIMAL + "export:\n  ship_dir: {run_dir}/shipped\n")
     recipe = load_pipeline_recipe(path)
@@ -328,7 +329,7 @@ def test_the_adapter_ships_only_when_it_beats_the_base_in_every_range(tmp_path, 
         marker = {"finished": True, "summary": {"steps": steps, "final_loss": 0.5}}
         (lever / stage / "stage.json").write_text(json.dumps(marker), encoding="utf-8")
     (run_dir / "report").mkdir()
-    write_report(StageRun(recipe, run_dir / "report"))
+    write_report(StageRun(recipe, run_dir / "report"), [stage.name for stage in stages()])
     report = (run_dir / "report" / "report.md").read_text(encoding="utf-8")
     assert "| base, model mode | 27.75 | 56 | 33 | 18 | 4 | - | 0.05 | 0 of 4 |" in report
     trained_row = next(line for line in report.splitlines() if line.startswith("| trained, model mode |"))

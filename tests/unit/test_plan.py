@@ -15,8 +15,8 @@ from longwrite.agent.plan import (
 )
 from longwrite.agent.plan_file import plan_to_json
 from longwrite.agent.prompts import CHINESE, ENGLISH
-from longwrite.errors import InputError
-from longwrite.plan_files import load_plan_file
+from longwrite.cli.plan_files import load_plan_file
+from longwrite.core.errors import InputError
 
 MESSY = """Sure! Here is the outline you asked for.
 Title: A History of Lighthouses

@@ -10,10 +10,10 @@ import openai
 import pytest
 from langchain_core.messages import HumanMessage
 
-from longwrite.errors import BackendError
+from longwrite.core.errors import BackendError
+from longwrite.core.settings import Settings
 from longwrite.model.client import Endpoint, backend_errors, chat_model
 from longwrite.model.sdk_http import sdk_http
-from longwrite.settings import Settings
 from tests.stub_backend import MODEL, StubBackend
 
 # every wait set, each to its own value

@@ -10,8 +10,8 @@ import re
 from pathlib import Path
 
 from longwrite.agent.state import CANCEL_KEY, MAKE_MODEL_KEY, GraphContext, agent_context
-from longwrite.settings import Settings
-from longwrite.text import count_words
+from longwrite.core.settings import Settings
+from longwrite.core.text import count_words
 from tests.unit.scripted import ScriptedChatModel, prose, scripted_context
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from longwrite.errors import InputError
+from longwrite.core.errors import InputError
+from longwrite.core.settings import Settings
 from longwrite.model.client import Endpoint
-from longwrite.settings import Settings
 from longwrite.training.synth import FAILURES_BEFORE_REST, EndpointPool, SynthRequest, read_instructions, synthesize
 
 SETTINGS = Settings(home="/nonexistent")

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from longwrite.text import (
+from longwrite.core.text import (
     count_tokens,
     count_words,
     detect_language,

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from longwrite.cli import app
-from longwrite.errors import InputError
+from longwrite.core.errors import InputError
 from longwrite.training.examples import fit_to_length, sft_examples
 from longwrite.training.pairs import pair_row, score_answer
 from longwrite.training.recipe import PairsRecipe, load_recipe, recipe_file_values
@@ -228,7 +228,7 @@ def test_trl_options_work_under_their_trl_names(tmp_path):
 
 
 def test_keys_of_earlier_recipes_still_work_with_a_notice(tmp_path, caplog, monkeypatch):
-    # a CLI test before this one may have configured our loggers to stop at stderr (longwrite.logs)
+    # a CLI test before this one may have configured our loggers to stop at stderr (longwrite.core.logs)
     monkeypatch.setattr(logging.getLogger("longwrite"), "propagate", True)
     recipe = tmp_path / "r.yaml"
     recipe.write_text("data: a.jsonl\noutput_dir: out\nmodel: m\nwarmup_ratio: 0.05\nlora_r: 8\n")

@@ -9,10 +9,10 @@ import threading
 import pytest
 
 from longwrite.agent.jobs import JobStore
-from longwrite.errors import InputError
+from longwrite.core.errors import InputError
+from longwrite.core.settings import Settings
+from longwrite.core.text import count_words
 from longwrite.model.client import Endpoint
-from longwrite.settings import Settings
-from longwrite.text import count_words
 from longwrite.ui.export import file_stem, write_docx, write_markdown
 from longwrite.ui.job_manager import JobManager
 from longwrite.ui.service import WriteService
@@ -179,7 +179,7 @@ def test_the_page_sits_at_root_beside_the_api_and_alone_for_longwrite_ui(tmp_pat
 
 
 def test_a_page_can_name_another_endpoint_and_its_jobs_keep_it(writer):
-    from longwrite.errors import BackendError
+    from longwrite.core.errors import BackendError
 
     with pytest.raises(InputError, match="must start with http:// or https://"):
         writer.start("Write about tea.", 300, [], "", "localhost:8001", "")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from longwrite.errors import InputError, TooLargeError
-from longwrite.settings import Settings
-from longwrite.text import required_length, stated_length
+from longwrite.core.errors import InputError, TooLargeError
+from longwrite.core.settings import Settings
+from longwrite.core.text import required_length, stated_length
 
 TargetFrom = Literal["request", "instruction", "plan"]
 

@@ -26,11 +26,11 @@ from longwrite.agent.events import finished
 from longwrite.agent.jobs import JobResult, JobStore, new_job_id, run_job
 from longwrite.agent.state import AgentContext
 from longwrite.agent.threads import start_worker
-from longwrite.errors import InputError
-from longwrite.limits import check_instruction, target_length
+from longwrite.core.errors import InputError
+from longwrite.core.limits import check_instruction, target_length
+from longwrite.core.settings import Settings, settings_from
 from longwrite.model.client import backend_errors
 from longwrite.model.embedded import endpoint_for
-from longwrite.settings import Settings, settings_from
 
 Event = dict[str, Any]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 
-from longwrite.errors import InputError
+from longwrite.core.errors import InputError
 
 # The modules each extra brings (import names, which differ from the distribution names).
 EXTRAS: dict[str, tuple[str, ...]] = {

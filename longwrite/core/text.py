@@ -1,6 +1,6 @@
 """Text rules every part of longwrite shares: counting, required length, language, repetition.
 
-The length an instruction asks for is read in longwrite.lengths (re-exported here).
+The length an instruction asks for is read in longwrite.core.lengths (re-exported here).
 
 The counting convention is LongBench-Write's (Bai et al., 2024): a document's length is the
 number of CJK characters (U+4E00..U+9FFF) plus the number of English words `\\b[a-zA-Z]+\\b`.
@@ -18,9 +18,9 @@ from functools import lru_cache
 from typing import Literal
 
 # re-exported: callers read lengths from here as they read counts
-from longwrite.lengths import StatedLength as StatedLength
-from longwrite.lengths import required_length as required_length
-from longwrite.lengths import stated_length as stated_length
+from longwrite.core.lengths import StatedLength as StatedLength
+from longwrite.core.lengths import required_length as required_length
+from longwrite.core.lengths import stated_length as stated_length
 
 Language = Literal["en", "zh"]
 Unit = Literal["words", "jieba", "tokens"]

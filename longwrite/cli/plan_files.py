@@ -7,8 +7,8 @@ from pathlib import Path
 
 from longwrite.agent.plan_file import plan_from_json
 from longwrite.agent.state import Section
-from longwrite.errors import InputError
-from longwrite.limits import check_valid_text
+from longwrite.core.errors import InputError
+from longwrite.core.limits import check_valid_text
 
 
 def load_plan_file(path: Path, target: int | None) -> tuple[str | None, list[Section]]:

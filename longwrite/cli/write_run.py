@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any, Literal, TextIO
 
 from longwrite.agent import events
-from longwrite.clock import duration_text
-from longwrite.commands.interrupt import INTERRUPTED_EXIT_CODE, interrupt_stops_within
-from longwrite.errors import Cancelled, InputError, LongwriteError, StorageError, is_storage_failure
-from longwrite.limits import check_instruction, target_length, target_note
-from longwrite.settings import Settings
-from longwrite.text import count_words, length_score, repetition
+from longwrite.cli.interrupt import INTERRUPTED_EXIT_CODE, interrupt_stops_within
+from longwrite.core.clock import duration_text
+from longwrite.core.errors import Cancelled, InputError, LongwriteError, StorageError, is_storage_failure
+from longwrite.core.limits import check_instruction, target_length, target_note
+from longwrite.core.settings import Settings
+from longwrite.core.text import count_words, length_score, repetition
 
 log = logging.getLogger(__name__)
 
@@ -215,9 +215,9 @@ def run(request: WriteRequest, settings: Settings) -> int:
     target = check_request(request, settings)
     from longwrite.agent.jobs import JobStore, new_job_id, revise_plan, run_job
     from longwrite.agent.state import AgentContext
+    from longwrite.cli.plan_files import load_plan_file
     from longwrite.model.client import backend_errors
     from longwrite.model.embedded import endpoint_for
-    from longwrite.plan_files import load_plan_file
 
     plan = title = None
     if request.plan_file:

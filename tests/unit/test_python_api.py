@@ -9,9 +9,9 @@ import asyncio
 import pytest
 
 import longwrite
-from longwrite.errors import InputError
-from longwrite.settings import Settings
-from longwrite.text import count_words
+from longwrite.core.errors import InputError
+from longwrite.core.settings import Settings
+from longwrite.core.text import count_words
 from tests.stub_backend import MODEL, StubBackend
 
 

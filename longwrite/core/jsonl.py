@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from longwrite.errors import InputError
+from longwrite.core.errors import InputError
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ import logging
 import os
 import sys
 
-from longwrite.errors import InputError
+from longwrite.core.errors import InputError
 
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 LOG_LEVEL_VARIABLE = "LONGWRITE_LOG_LEVEL"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import shlex
 
+from longwrite.core.settings import Settings
 from longwrite.model.engines import ModelServerSpec, check_spec, start
-from longwrite.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from longwrite.errors import InputError
+from longwrite.core.errors import InputError
 
 # Above this a request is refused: 100,000 words is five times LongWrite-Ruler's longest
 # length that any published system reaches and several hours on a CPU.

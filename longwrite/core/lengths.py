@@ -3,7 +3,7 @@
 `required_length` gives the number (None when the instruction states none) for `write`, the API,
 the web page and `curate`; `stated_length` says how it was found, so a front end can show
 "2,000 words (5 x 400, from '五篇 … 400字')". Lengths are in the LongBench-Write unit (English
-words plus CJK characters, see longwrite.text.count_words), and they read back the benchmark's own
+words plus CJK characters, see longwrite.core.text.count_words), and they read back the benchmark's own
 labels: a range is its upper bound, "two parts of 1,000 each" is 2,000, and a 50-page novel is
 10,000 words.
 """
@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from longwrite.numbers import (
+from longwrite.core.numbers import (
     EN_COUNT_WORD,
     EN_DIGITS,
     EN_NUM,
