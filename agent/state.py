@@ -191,12 +191,8 @@ def agent_context(context: GraphContext | dict[str, Any] | None, configurable: d
         endpoint = resolve_endpoint(settings)
     make_model = configurable.get(MAKE_MODEL_KEY)
     if make_model is None:  # no caller's model (a LangGraph server): one made from the settings' key
-        endpoint = dataclasses.replace(endpoint, api_key=_key(settings))
+        endpoint = dataclasses.replace(endpoint, api_key=settings.endpoint.key)
         return AgentContext.for_endpoint(endpoint, settings, configurable.get(CANCEL_KEY))
     return AgentContext(
         settings=settings, endpoint=endpoint, make_model=make_model, cancel=configurable.get(CANCEL_KEY)
     )
-
-
-def _key(settings: Settings) -> str:
-    return settings.api_key.get_secret_value() if settings.api_key else "not-needed"

@@ -13,6 +13,7 @@ import httpx
 import openai
 from langchain_openai import ChatOpenAI
 
+from longwrite.core.endpoint_spec import NO_KEY
 from longwrite.core.errors import BackendError, LongwriteError
 from longwrite.core.settings import Settings, StructuredOutput
 from longwrite.model.sdk_http import sdk_http
@@ -28,7 +29,7 @@ class Endpoint:
 
     base_url: str
     model: str
-    api_key: str = "not-needed"  # local servers ignore it; the client library wants a value
+    api_key: str = NO_KEY  # local servers ignore it; the client library wants a value
     context_tokens: int = REMOTE_CONTEXT_TOKENS
     repeat_penalty_param: str | None = None
     min_tokens_param: str | None = None  # the server's field for a floor on the answer's length
@@ -132,7 +133,7 @@ def resolve_endpoint(settings: Settings) -> Endpoint:
     and for what it is, so vLLM and llama.cpp get their own names for the extra sampling fields."""
     if not settings.base_url:
         raise LongwriteError("No base URL is set; the embedded default is started by model.embedded.")
-    api_key = settings.api_key.get_secret_value() if settings.api_key else "not-needed"
+    api_key = settings.endpoint.key
     models: list[dict[str, Any]] = []
     if not settings.model:
         models = _served_models(settings.base_url, api_key, settings)

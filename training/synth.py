@@ -24,6 +24,7 @@ from typing import Any
 from longwrite.agent.batch import finished_keys, progress_bar, run_batch, write_item
 from longwrite.agent.jobs import JobStore
 from longwrite.agent.state import AgentContext
+from longwrite.core.endpoint_spec import clean_base_url
 from longwrite.core.errors import BackendError, GenerationError, InputError
 from longwrite.core.jsonl import JsonlAppender
 from longwrite.core.limits import check_instruction, target_length
@@ -152,7 +153,7 @@ def _endpoints(request: SynthRequest, settings: Settings) -> Iterator[list[Endpo
     endpoints = []
     for url in urls:
         try:
-            endpoints.append(resolve_endpoint(settings.model_copy(update={"base_url": url.rstrip("/")})))
+            endpoints.append(resolve_endpoint(settings.model_copy(update={"base_url": clean_base_url(url)})))
         except BackendError as error:
             log.warning("skipping %s: %s", redacted_url(url), error)
     if not endpoints:

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from longwrite.agent.jobs import JobResult, write_once
 from longwrite.agent.model_first import write_auto
 from longwrite.agent.state import AgentContext
+from longwrite.core.endpoint_spec import clean_base_url
 from longwrite.core.errors import InputError
 from longwrite.core.limits import check_instruction, target_from, target_length
 from longwrite.core.settings import Settings
@@ -66,9 +67,9 @@ class WriteService:
     def endpoint_for(self, base_url: str | None, model: str | None) -> Endpoint:
         """The server's backend, or another OpenAI-compatible endpoint a page user names (asked
         for its model when none is given; BackendError when nothing answers there)."""
-        if not (base_url or "").strip():
+        url = clean_base_url(base_url)
+        if url is None:
             return self.endpoint
-        url = base_url.strip().rstrip("/")
         if not url.startswith(("http://", "https://")):
             raise InputError(
                 f"The base URL {url!r} must start with http:// or https://, e.g. http://localhost:8001/v1."

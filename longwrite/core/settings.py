@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from longwrite.core.endpoint_spec import EndpointSpec, clean_base_url
 from longwrite.core.errors import InputError
 
 # Above this a request is refused: 100,000 words is five times LongWrite-Ruler's longest
@@ -174,7 +175,13 @@ class Settings(BaseSettings):
     @field_validator("base_url")
     @classmethod
     def _strip_base_url(cls, value: str | None) -> str | None:
-        return value.strip().rstrip("/") or None if value else None
+        return clean_base_url(value)
+
+    @property
+    def endpoint(self) -> EndpointSpec:
+        """The endpoint these settings name (LONGWRITE_BASE_URL, _MODEL, _API_KEY): one EndpointSpec,
+        kept as three flat variables because they are the documented names."""
+        return EndpointSpec(base_url=self.base_url, model=self.model, api_key=self.api_key)
 
     @property
     def jobs_db(self) -> Path:
