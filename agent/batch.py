@@ -9,6 +9,7 @@ worker lets out stops the batch (items not yet started are dropped) and is raise
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
@@ -17,7 +18,8 @@ from typing import Any, TypeVar
 
 from tqdm import tqdm
 
-from longwrite.agent.jobs import JobResult, JobStore, run_job
+from longwrite.agent.jobs import JobStore
+from longwrite.agent.runner import WriteRequest, Written, write
 from longwrite.agent.state import AgentContext
 from longwrite.core.jsonl import read_jsonl
 
@@ -46,7 +48,9 @@ def run_batch(items: Sequence[Item], work: Callable[[Item], None], concurrency: 
         raise failure
 
 
-def write_item(store: JobStore, ctx: AgentContext, job_id: str, instruction: str, target: int | None) -> JobResult:
-    """One item's document as a job of `store`: resumed from its checkpoint when a run before this
-    one was stopped in the middle of it."""
-    return run_job(store, ctx, job_id, instruction=instruction, target=target, resume=bool(store.values(job_id)))
+def write_item(ctx: AgentContext, store: JobStore, request: WriteRequest) -> Written:
+    """One item's document; in agent mode a job of `store` (request.job_id), resumed from its
+    checkpoint when a run before this one was stopped in the middle of it."""
+    if request.job_id is not None and store.values(request.job_id):
+        request = dataclasses.replace(request, resume=True)
+    return write(ctx, request, store)

@@ -13,15 +13,16 @@ from typing import Any, Literal, NotRequired, TypedDict
 
 from longwrite.agent.document import PART_SEPARATOR, assemble, section_part
 from longwrite.agent.state import Section, SectionResult, WriteState
+from longwrite.agent.status import CANCELLED, DONE, ERROR, INTERRUPTED, PLANNED
 from longwrite.core.text import count_words, length_score
 
 EVENT_PLAN = "plan"  # a plan was made, or changed (sections added)
 EVENT_SECTION_STARTED = "section_started"
 EVENT_TOKEN = "token"  # a piece of the section being written, as the model sends it
 EVENT_SECTION_FINISHED = "section_finished"
-EVENT_DONE = "done"  # the document is assembled
-# What a job store adds for a job that stopped without its done event (ui/job_manager.py)
-EVENT_PLANNED, EVENT_ERROR, EVENT_CANCELLED, EVENT_INTERRUPTED = "planned", "error", "cancelled", "interrupted"
+EVENT_DONE = DONE  # the document is assembled
+# What a job store adds for a job that stopped without its done event (ui/job_manager.py): the run's status
+EVENT_PLANNED, EVENT_ERROR, EVENT_CANCELLED, EVENT_INTERRUPTED = PLANNED, ERROR, CANCELLED, INTERRUPTED
 EVENT_FINISHED = "finished"  # the Python API's last event, with the job's result (longwrite/api.py)
 
 
@@ -149,7 +150,7 @@ def history(values: WriteState) -> list[PlanEvent | SectionFinishedEvent | DoneE
         events.append(
             _finished(section, len(plan), count_words(assemble(title, plan, sections[:count], single)), target)
         )
-    if values.get("status") == "done":
+    if values.get("status") == DONE:
         events.append(done(count_words(document_of(values)), target))
     return events
 

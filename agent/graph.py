@@ -41,6 +41,7 @@ from longwrite.agent.state import (
     WriteState,
     agent_context,
 )
+from longwrite.agent.status import DONE, PLANNED, WRITING
 from longwrite.core.text import count_words, detect_language
 
 # Add sections once the remaining ones would each need this much more than the model's pace.
@@ -86,7 +87,7 @@ def plan_node(state: WriteState, runtime: Runtime[GraphContext]) -> dict[str, An
         "language": language,
         "usage": state.get("usage") or budget.empty_usage(),
         "window_start": 0,
-        "status": "planned",
+        "status": PLANNED,
         "seconds": state.get("seconds", 0.0),
     }
     title = state.get("title") or default_title(instruction, language)
@@ -214,7 +215,7 @@ def write_node(state: WriteState, runtime: Runtime[GraphContext]) -> dict[str, A
             if remaining > 0
             else _closing_fell_short(ctx, state, outcome.result, plan, written)
         ),
-        "status": "writing",
+        "status": WRITING,
         "seconds": state.get("seconds", 0.0) + outcome.result["seconds"],
     }
 
@@ -331,7 +332,7 @@ def finalize_node(state: WriteState, runtime: Runtime[GraphContext]) -> dict[str
     document = assemble(state["title"], state["plan"], state["sections"], state["plan_source"] == "single")
     words = count_words(document)
     _context(runtime, state).emitter(runtime.stream_writer)(events.done(words, state["target_words"]))
-    return {"document": document, "status": "done"}
+    return {"document": document, "status": DONE}
 
 
 def build_graph(checkpointer: Checkpointer = None, review_plan: bool = False):

@@ -1,10 +1,9 @@
 """The run record of each job (the write_jobs table, beside the checkpoints in the job store).
 
-The checkpoints say what a job's document is (WriteState.status: planned, writing, done); a run
-record says what became of its last run, for the server's job API: running, done, planned (it
-stopped after its plan, waiting to be written), error, cancelled, or interrupted (the server
-stopped under it). It also keeps what the checkpoints do not: the instruction as asked, the
-endpoint a page user named, times and the error shown. JobStore owns it (JobStore.records).
+The checkpoints say what a job's document is; a run record says what became of its last run, for
+the server's job API (the words of both are agent/status.py's). It also keeps what the checkpoints
+do not: the instruction as asked, the endpoint a page user named, times and the error shown.
+JobStore owns it (JobStore.records).
 """
 
 from __future__ import annotations
@@ -13,9 +12,7 @@ import sqlite3
 import threading
 import time
 
-RUNNING, DONE, ERROR, CANCELLED, INTERRUPTED = "running", "done", "error", "cancelled", "interrupted"
-PLANNED = "planned"  # stopped after its plan, waiting to be written
-RESUMABLE = (PLANNED, ERROR, CANCELLED, INTERRUPTED)
+from longwrite.agent.status import INTERRUPTED, RUNNING, RunStatus
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS write_jobs (
@@ -75,7 +72,7 @@ class JobRecords:
                 f"SELECT id, {', '.join(LISTED)} FROM write_jobs ORDER BY created_at DESC LIMIT ?", (limit,)
             ).fetchall()
 
-    def set_status(self, job_id: str, status: str, error: str | None = None) -> None:
+    def set_status(self, job_id: str, status: RunStatus, error: str | None = None) -> None:
         self._update(job_id, "status = ?, error = ?", (status, error))
 
     def set_target(self, job_id: str, target_words: int) -> None:

@@ -21,8 +21,10 @@ from longwrite.agent.context import outline_text
 from longwrite.agent.events import document_of
 from longwrite.agent.graph import build_graph
 from longwrite.agent.job_records import JobRecords
+from longwrite.agent.plan_rules import checked_plan
 from longwrite.agent.prompts import prompts_for
 from longwrite.agent.state import AgentContext, Section, WriteState
+from longwrite.agent.status import DONE, PLANNED
 from longwrite.core.errors import GenerationError, InputError
 from longwrite.core.text import count_words, length_score, repetition
 
@@ -182,12 +184,12 @@ def _run_held_job(
         raise InputError(f"Job '{job_id}' already exists; add --resume to continue it, or choose another --job.")
     graph_input = None if resume else _new_job_input(instruction, target, plan, title, opening)
     run_from = config
-    if resume and not existing.next and existing.values.get("status") != "done":
+    if resume and not existing.next and existing.values.get("status") != DONE:
         graph_input, run_from = _resumable_point(graph, config, existing.values)
     if graph.get_state(run_from).next or graph_input is not None:  # a finished job has nothing left to run
         _stream(graph, graph_input, run_from, ctx, on_event)
     values = graph.get_state(config).values
-    if not plan_only and values.get("status") != "done":
+    if not plan_only and values.get("status") != DONE:
         written, planned = len(values.get("sections", [])), len(values.get("plan", []))
         raise GenerationError(f"Job '{job_id}' stopped with {written} of {planned} planned sections written.")
     return _result(job_id, values, time.monotonic() - started)
@@ -209,7 +211,7 @@ def revise_plan(
         values = snapshot.values
         if not values:
             raise InputError(f"There is no job '{job_id}' to take an edited plan; plan it first.")
-        if values.get("status") != "planned" or values.get("sections") or snapshot.next != ("write",):
+        if values.get("status") != PLANNED or values.get("sections") or snapshot.next != ("write",):
             raise InputError(
                 f"Job '{job_id}' is past its plan; only a planned job that has not started writing "
                 "can take an edited plan."
@@ -218,9 +220,7 @@ def revise_plan(
         if title and title != values.get("title"):
             update["title"] = title
         if plan and plan != values["plan"]:
-            for number, section in enumerate(plan, start=1):
-                if not section["title"].strip() or section["words"] < 1:
-                    raise InputError(f"Section {number} of the plan needs a title and a positive word budget.")
+            plan = checked_plan(plan, "the plan")
             # a one-section plan of a short target stays one untitled block; any other edited plan is
             # written as given, like a plan handed to a new job
             single = values.get("plan_source") == "single" and len(plan) == 1
@@ -313,7 +313,7 @@ def _result(job_id: str, values: WriteState, seconds: float) -> JobResult:
     words = count_words(document)
     return JobResult(
         job=job_id,
-        status=values.get("status", "planned"),
+        status=values.get("status", PLANNED),
         title=values.get("title", ""),
         plan=values.get("plan", []),
         plan_source=values.get("plan_source", ""),

@@ -10,6 +10,7 @@ from typing import Any
 
 from longwrite.agent.budget import renormalise
 from longwrite.agent.plan import with_budgets
+from longwrite.agent.plan_rules import UNSET, checked_plan
 from longwrite.agent.state import Section
 from longwrite.core.errors import InputError
 
@@ -19,23 +20,12 @@ def plan_from_json(data: Any, path: Path | str, target: int | None) -> tuple[str
     `target` when given; InputError naming `path` and what to fix."""
     if not isinstance(data, dict) or not isinstance(data.get("sections"), list) or not data["sections"]:
         raise InputError(f'The plan file {path} needs a non-empty "sections" list; see the output of --plan-only.')
-    sections: list[Section] = []
-    for number, item in enumerate(data["sections"], start=1):
-        if not isinstance(item, dict) or not str(item.get("title", "")).strip():
-            raise InputError(f'Section {number} of the plan file {path} needs a "title".')
-        words = item.get("words", 0)
-        if isinstance(words, bool) or not isinstance(words, int) or words < 0:
-            raise InputError(
-                f'Section {number} of the plan file {path} has "words": {words!r}; use a positive whole number.'
-            )
-        sections.append(
-            Section(title=str(item["title"]).strip(), points=str(item.get("points", "")).strip(), words=words)
-        )
-    if target is not None and any(s["words"] == 0 for s in sections):
+    sections = checked_plan(data["sections"], f"the plan file {path}", budget_optional=True)
+    if target is not None and any(s["words"] == UNSET for s in sections):
         sections = with_budgets(sections, renormalise([1] * len(sections), target))
     elif target is not None:
         sections = with_budgets(sections, renormalise([s["words"] for s in sections], target))
-    elif any(s["words"] == 0 for s in sections):
+    elif any(s["words"] == UNSET for s in sections):
         raise InputError(
             f'The plan file {path} leaves some word budgets out; give every section "words" or pass --words.'
         )

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal, NotRequired, TypedDict
 from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel, ConfigDict, Field
 
+from longwrite.agent.status import DocumentStatus
 from longwrite.core.errors import Cancelled
 from longwrite.core.limits import TargetFrom
 from longwrite.core.settings import Settings
@@ -82,7 +83,6 @@ class Usage(TypedDict):
 
 
 PlanSource = Literal["model", "fallback", "file", "single"]
-Status = Literal["planned", "writing", "done"]
 
 
 class WriteState(TypedDict, total=False):
@@ -103,7 +103,7 @@ class WriteState(TypedDict, total=False):
     window_start: int  # first finished section still inside the write prompt
     needs_more_sections: bool  # the model writes well below its budgets: add sections
     extensions: int  # how many times sections were added
-    status: Status
+    status: DocumentStatus
     document: str
     seconds: float  # model time spent on this job, over all runs
     schema_refused: bool  # the server refused the outline's JSON schema: ask it for lines from now on

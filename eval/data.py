@@ -6,9 +6,10 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from longwrite.core.errors import InputError
+from longwrite.core.jsonl import json_lines
 from longwrite.core.text import Language, detect_language
 
 OnBadLine = Literal["stop", "skip"]
@@ -44,11 +45,9 @@ def load_rows(path: Path, on_bad_line: OnBadLine = "stop") -> tuple[list[BenchRo
         raise InputError(f"{path} cannot be read as UTF-8 text ({error}).") from error
     rows: list[BenchRow] = []
     problems: list[str] = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
+    for number, data in json_lines(lines):
         try:
-            rows.append(_row(line, index=number - 1))
+            rows.append(_row(data, index=number - 1))
         except ValueError as problem:
             where = f"{path}:{number}: {problem}"
             if on_bad_line == "stop":
@@ -59,11 +58,9 @@ def load_rows(path: Path, on_bad_line: OnBadLine = "stop") -> tuple[list[BenchRo
     return rows, problems
 
 
-def _row(line: str, index: int) -> BenchRow:
-    try:
-        data = json.loads(line)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"not valid JSON ({error.msg} at column {error.colno})") from error
+def _row(data: Any, index: int) -> BenchRow:
+    if isinstance(data, ValueError):
+        raise data
     if not isinstance(data, dict):
         raise ValueError("not a JSON object")
     prompt, length = data.get("prompt"), data.get("length")

@@ -14,11 +14,12 @@ from tqdm import tqdm
 
 from longwrite.core.errors import InputError
 from longwrite.core.jsonl import JsonlAppender, read_jsonl
+from longwrite.core.modes import Mode
 from longwrite.core.settings import Settings
 from longwrite.core.text import Language
 from longwrite.eval.data import OnBadLine, load_rows, select
 from longwrite.eval.judge import JudgePrompt, describe_prompt, judge_answer, judge_prompt_for, judgement_format
-from longwrite.eval.predict import MANIFEST, PREDICTIONS, WriteMode, answer_rows
+from longwrite.eval.predict import MANIFEST, PREDICTIONS, answer_rows
 from longwrite.eval.report import longbench_report
 from longwrite.eval.scores import score_run
 from longwrite.model.client import Endpoint, backend_errors, chat_model
@@ -34,7 +35,7 @@ SCORES = "scores.json"
 class LongBenchRequest:
     data: Path
     out: Path
-    mode: WriteMode
+    mode: Mode
     lang: Language | None = None
     stratify: int | None = None
     limit: int | None = None

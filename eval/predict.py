@@ -12,22 +12,20 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from longwrite.agent.batch import finished_keys, progress_bar, run_batch, write_item
-from longwrite.agent.direct import write_direct
-from longwrite.agent.generate import TIME_LIMIT
 from longwrite.agent.jobs import JobStore
-from longwrite.agent.model_first import write_auto
+from longwrite.agent.runner import WriteRequest
 from longwrite.agent.state import AgentContext
 from longwrite.core.errors import BackendError, GenerationError, InputError
 from longwrite.core.jsonl import JsonlAppender
+from longwrite.core.modes import Mode
 from longwrite.core.settings import Settings
 from longwrite.core.text import count_words, length_score, repetition
 from longwrite.eval.data import BenchRow, digest
 from longwrite.model.client import Endpoint, backend_errors
 
-WriteMode = Literal["agent", "model", "auto"]
 PREDICTIONS = "preds.jsonl"
 CHECKPOINTS = "checkpoints.sqlite"  # agent-mode answers in progress (git-ignored)
 MANIFEST = "run.json"
@@ -40,14 +38,14 @@ class RunManifest:
     kind: str  # "longbench-write" or "ruler"
     data: str
     data_sha256: str
-    mode: WriteMode
+    mode: Mode
     backend: str
     rows: list[int]
     command: str
     created: str
 
 
-def open_run(out: Path, kind: str, data: Path, mode: WriteMode, backend: str, rows: list[BenchRow]) -> RunManifest:
+def open_run(out: Path, kind: str, data: Path, mode: Mode, backend: str, rows: list[BenchRow]) -> RunManifest:
     """Create the result folder, or check that the run already in it is this same run."""
     manifest = RunManifest(
         kind=kind,
@@ -76,23 +74,19 @@ def open_run(out: Path, kind: str, data: Path, mode: WriteMode, backend: str, ro
     return manifest
 
 
-def write_answer(ctx: AgentContext, store: JobStore, mode: WriteMode, row: BenchRow) -> tuple[str, str, str | None]:
+def write_answer(ctx: AgentContext, store: JobStore, mode: Mode, row: BenchRow) -> tuple[str, str, str | None]:
     """(answer, path, note) for one row; the row's required length is the target. An agent-mode
     answer is a job of `store`, so a killed run resumes the row in progress from its last section.
     The note says when a model-mode answer was cut at the answer time limit (it is scored on what
     it wrote)."""
-    if mode == "agent":
-        return write_item(store, ctx, f"row-{row.index}", row.prompt, row.length).document, "agent", None
-    if mode == "model":
-        direct = write_direct(ctx, row.prompt)
-        cut = direct.finish_reason == TIME_LIMIT
-        note = f"cut at the answer time limit ({ctx.settings.answer_time_limit_s:g} s)" if cut else None
-        return direct.document, "model", note
-    result = write_auto(ctx, row.prompt, row.length)
-    return result.document, result.path, None
+    job_id = f"row-{row.index}" if mode == "agent" else None
+    written = write_item(ctx, store, WriteRequest(row.prompt, row.length, mode, job_id=job_id))
+    limit = ctx.settings.answer_time_limit_s
+    note = f"cut at the answer time limit ({limit:g} s)" if written.cut_at_time_limit else None
+    return written.document, written.path, note
 
 
-def prediction(row: BenchRow, mode: WriteMode, answer: str, path: str, seconds: float, error: str | None) -> dict:
+def prediction(row: BenchRow, mode: Mode, answer: str, path: str, seconds: float, error: str | None) -> dict:
     words = count_words(answer)
     health = repetition(answer)
     return {
@@ -117,7 +111,7 @@ def prediction(row: BenchRow, mode: WriteMode, answer: str, path: str, seconds: 
 def run_predictions(
     out: Path,
     rows: list[BenchRow],
-    mode: WriteMode,
+    mode: Mode,
     make_context: Callable[[], AgentContext],
     concurrency: int = 1,
     show_progress: bool = True,
@@ -165,7 +159,7 @@ def answer_rows(
     out: Path,
     kind: str,
     data: Path,
-    mode: WriteMode,
+    mode: Mode,
     rows: list[BenchRow],
     concurrency: int = 1,
     show_progress: bool = True,

@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from longwrite.core.errors import InputError
+from longwrite.core.modes import Mode
 from longwrite.core.settings import Settings
 from longwrite.core.text import LOOP_REP_4, Language
 from longwrite.eval.data import BenchRow, OnBadLine, load_rows
-from longwrite.eval.predict import WriteMode, answer_rows
+from longwrite.eval.predict import answer_rows
 from longwrite.eval.report import pyplot, table
 from longwrite.eval.scores import row_length_score
 from longwrite.model.embedded import endpoint_for
@@ -27,7 +28,7 @@ RULER_SCORES = "ruler.json"
 class RulerRequest:
     data: Path
     out: Path
-    mode: WriteMode
+    mode: Mode
     lengths: tuple[int, ...] = ()  # required lengths to run; () = all
     per_length: int | None = None  # instructions per required length; None = all
     lang: Language | None = None  # only rows in this language; None = all

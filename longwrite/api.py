@@ -22,8 +22,9 @@ import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
+from longwrite.agent import runner
 from longwrite.agent.events import finished
-from longwrite.agent.jobs import JobResult, JobStore, new_job_id, run_job
+from longwrite.agent.jobs import JobResult, JobStore, new_job_id
 from longwrite.agent.state import AgentContext
 from longwrite.agent.threads import start_worker
 from longwrite.core.errors import InputError
@@ -148,13 +149,6 @@ def _run(
         target = target_length(text, words, "words", settings)
     with endpoint_for(settings) as endpoint, JobStore(settings.jobs_db) as store, backend_errors(endpoint):
         context = AgentContext.for_endpoint(endpoint, settings, cancel)
-        return run_job(
-            store,
-            context,
-            job or new_job_id(),
-            instruction=text,
-            target=target,
-            resume=resume,
-            plan_only=plan_only,
-            on_event=on_event,
-        )
+        job_id = job or new_job_id()
+        request = runner.WriteRequest(text or "", target, job_id=job_id, resume=resume, plan_only=plan_only)
+        return runner.write(context, request, store, on_event=on_event).job

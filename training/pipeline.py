@@ -8,7 +8,9 @@ Each stage writes into its own folder of the run (RUN/<stage>/) and marks it fin
 finished stage with the same fingerprint is skipped; an unfinished one runs again and resumes
 (synthesis and evaluation keep every finished row, training restarts from its last checkpoint).
 The run folder remembers the recipe that made it; another recipe is refused unless --overwrite,
-which redoes only the stages whose fingerprint changed.
+which redoes only the stages whose fingerprint changed. Run folders (runs/<name> unless the recipe
+says otherwise) are not kept in git; the report stage publishes what a reader needs of one to the
+recipe's results_dir (pipeline_report.publish), which is.
 """
 
 from __future__ import annotations

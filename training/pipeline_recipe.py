@@ -1,9 +1,22 @@
 """`longwrite pipeline` recipes: one YAML file, one section per stage.
 
-The top level names the run folder, the report folder and the device; each stage has a section
-of its own (`sft`, `anneal` and `dpo` take the keys of `longwrite train`). A section left out of
-the recipe skips an optional stage. Unknown stages and keys are refused with their name, before
-anything runs.
+The top level names the run folder, the results folder, the report folder and the device; each
+stage has a section of its own (`sft`, `anneal` and `dpo` take the keys of `longwrite train`). A
+section left out of the recipe skips an optional stage. Unknown stages and keys are refused with
+their name, before anything runs.
+
+- `run_dir`: where the stages write everything they make (data, models, evaluations). Left out,
+  it is `runs/<the recipe file's name without .yaml and a leading "pipeline-">`, which git ignores:
+  `training/recipes/pipeline-smollm2-cpu.yaml` runs in `runs/smollm2-cpu`.
+- `results_dir`: where the report stage publishes what a reader of the run needs (markers,
+  evaluations with their answers, reports and plots, the curation report, the model card; not the
+  data rows nor the models), replacing what was there; the report is written from it, and
+  `longwrite pipeline RECIPE --report-only` writes it again from it alone (a fresh clone has no
+  run folder). Left out, nothing is published and the report reads the run folder.
+- `report_dir`: where the report goes; left out, into the report stage's folder (of the published
+  run when there is one).
+- `reuse`: other run folders whose finished stages this run copies when their settings and inputs
+  are the same.
 """
 
 from __future__ import annotations
@@ -107,13 +120,15 @@ STAGE_SECTIONS: dict[str, type] = {
     "eval": EvalStage,
 }
 TRAIN_SECTIONS = ("sft", "anneal", "pairs", "dpo")  # checked by training.recipe's own dataclasses
-TOP_LEVEL = ("run_dir", "report_dir", "device", "reuse")
+TOP_LEVEL = ("run_dir", "results_dir", "report_dir", "device", "reuse")
+RUNS_ROOT = Path("runs")  # where a recipe that names no run_dir runs (git-ignored)
 
 
 @dataclass
 class PipelineRecipe:
     path: Path
     run_dir: Path
+    results_dir: Path | None  # what a reader needs of the run, published by the report stage
     report_dir: Path | None
     device: Literal["cpu", "cuda"]
     # other runs whose finished stages this one copies where their settings and inputs are the same
@@ -144,9 +159,8 @@ def load_pipeline_recipe(path: Path) -> PipelineRecipe:
         if key not in known:
             close = difflib.get_close_matches(key, known, n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
-            raise InputError(f"{path}: unknown stage or key {key!r}{hint}; the stages are {', '.join(known[3:])}.")
-    if "run_dir" not in values:
-        raise InputError(f"{path}: the recipe needs run_dir (the folder the run writes into).")
+            stages = ", ".join(known[len(TOP_LEVEL) :])
+            raise InputError(f"{path}: unknown stage or key {key!r}{hint}; the stages are {stages}.")
     device = values.get("device", "cpu")
     if device not in ("cpu", "cuda"):
         raise InputError(f"{path}: device must be cpu or cuda, got {device!r}.")
@@ -158,17 +172,46 @@ def load_pipeline_recipe(path: Path) -> PipelineRecipe:
     for name in TRAIN_SECTIONS:
         if values.get(name) is not None:
             sections[name] = _train_section(path, name, values[name])
-    report_dir = values.get("report_dir")
+    run_dir = _folder(path, values, "run_dir") or default_run_dir(path)
+    results_dir = _folder(path, values, "results_dir")
+    if results_dir is not None:
+        _check_apart(path, run_dir, results_dir)
     reuse = _reuse_dirs(path, values.get("reuse"))
     return PipelineRecipe(
         path=path,
-        run_dir=Path(values["run_dir"]),
-        report_dir=Path(report_dir) if report_dir else None,
+        run_dir=run_dir,
+        results_dir=results_dir,
+        report_dir=_folder(path, values, "report_dir"),
         device=device,
         reuse=reuse,
         sections=sections,
         written={name: values[name] for name in [*STAGE_SECTIONS, *TRAIN_SECTIONS] if values.get(name) is not None},
     )
+
+
+def default_run_dir(recipe: Path) -> Path:
+    """runs/<the recipe's name without a leading "pipeline-">: one run folder per recipe."""
+    return RUNS_ROOT / recipe.stem.removeprefix("pipeline-")
+
+
+def _folder(path: Path, values: dict[str, Any], key: str) -> Path | None:
+    raw = values.get(key)
+    if raw is None or raw == "":
+        return None
+    if not isinstance(raw, str):
+        raise InputError(f"{path}: {key} must be a folder (a path), not {raw!r}.")
+    return Path(raw)
+
+
+def _check_apart(path: Path, run_dir: Path, results_dir: Path) -> None:
+    """Publishing replaces results_dir with a copy of part of the run folder: the two must not overlap,
+    or the run's data and models would be replaced by that copy."""
+    run, results = run_dir.resolve(), results_dir.resolve()
+    if run == results or run in results.parents or results in run.parents:
+        raise InputError(
+            f"{path}: results_dir {results_dir} overlaps run_dir {run_dir}; publishing replaces results_dir, so "
+            "give it a folder of its own outside the run folder (the shipped recipes use docs/results/<run name>)."
+        )
 
 
 def _reuse_dirs(path: Path, raw: Any) -> tuple[Path, ...]:

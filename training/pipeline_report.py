@@ -1,5 +1,6 @@
 """The pipeline's last two stages: ship the trained adapter (only when it beats the base model in
-every length range), and write the before/after report from the run's own files."""
+every length range), and write the before/after report from the run's own files, after publishing
+what a reader needs of them to the recipe's results_dir (git keeps that folder, not the run's)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from longwrite.core.errors import InputError
 from longwrite.core.jsonl import read_jsonl
 from longwrite.core.text import LOOP_REP_4
 from longwrite.eval.data import RANGES
 from longwrite.eval.report import pyplot, scatter, table
 from longwrite.eval.ruler import ruler_scores
-from longwrite.training.pipeline import StageRun, stage_seconds, stage_summary
+from longwrite.training.pipeline import RUN_FILE, STAGE_FILE, StageRun, stage_seconds, stage_summary
 from longwrite.training.pipeline_io import ADAPTER_GGUF, MODEL_GGUF
+from longwrite.training.pipeline_recipe import PipelineRecipe
 
 BASE_MODEL = "eval-base/longbench-model"
 TRAINED = {
@@ -184,9 +187,81 @@ def _before_after_table(run_dir: Path) -> str:
     return table(header, rows)
 
 
-def write_report(run: StageRun, stage_names: Sequence[str]) -> dict[str, Any]:
-    """The replication report; `stage_names` in the pipeline's order, for the time per stage."""
-    run_dir = run.recipe.run_dir
+REPORT_STAGE = "report"
+# What a reader of a run needs, published to results_dir: the markers, the evaluations with their
+# answers (the report computes figures from them), the curation report and the model card. Not the
+# rows the stages pass on to each other (instructions, synthesised, curated, general, mixed, anneal
+# and pair rows: megabytes no reader needs), nor models, GGUF files, job stores or temporary files.
+EVAL_STAGE_PREFIX = "eval-"
+EVAL_READER_SUFFIXES = (".json", ".md", ".png")
+EVAL_ANSWERS = ("preds.jsonl", "judgements.jsonl")
+READER_FOLDERS = (("curate", "report"),)
+READER_FILES = (("ship", "MODEL_CARD.md"),)
+
+
+def is_reader_file(relative: Path) -> bool:
+    """Whether the run's file at `relative` (to the run folder) is published."""
+    parts = relative.parts
+    if parts == (RUN_FILE,):
+        return True
+    if len(parts) == 2 and parts[1] == STAGE_FILE:
+        # the report stage's marker says "unfinished" while it publishes: it would mislead a reader
+        return parts[0] != REPORT_STAGE
+    if parts[0].startswith(EVAL_STAGE_PREFIX):
+        return relative.suffix in EVAL_READER_SUFFIXES or relative.name in EVAL_ANSWERS
+    return parts[:2] in READER_FOLDERS or parts in READER_FILES
+
+
+def reader_files(run_dir: Path) -> list[Path]:
+    """The run's files a reader needs, relative to the run folder."""
+    found = (path.relative_to(run_dir) for path in run_dir.rglob("*") if path.is_file())
+    return sorted(relative for relative in found if is_reader_file(relative))
+
+
+def publish(run_dir: Path, results_dir: Path) -> list[Path]:
+    """Replace results_dir with a copy of the run's reader files. The copy is made in a sibling
+    folder and renamed into place, so a crash leaves the old folder or the new one, never half of one."""
+    _check_replaceable(results_dir)
+    staging, retired = _sibling(results_dir, "publishing"), _sibling(results_dir, "replaced")
+    for leftover in (staging, retired):  # from a publication a crash cut short
+        if leftover.exists():
+            shutil.rmtree(leftover)
+    files = reader_files(run_dir)
+    staging.mkdir(parents=True)
+    for relative in files:
+        (staging / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(run_dir / relative, staging / relative)
+    if results_dir.exists():
+        results_dir.rename(retired)
+    staging.rename(results_dir)
+    if retired.exists():
+        shutil.rmtree(retired)
+    return files
+
+
+def _sibling(folder: Path, purpose: str) -> Path:
+    # hidden, so that the lever table never reads it as a run
+    return folder.with_name(f".{folder.name}.{purpose}")
+
+
+def _check_replaceable(results_dir: Path) -> None:
+    """results_dir is replaced whole: refuse a folder that holds anything but a published run."""
+    if not results_dir.exists() or (results_dir / RUN_FILE).is_file():
+        return
+    if results_dir.is_dir() and not any(results_dir.iterdir()):
+        return
+    raise InputError(
+        f"results_dir {results_dir} holds files that are not a published pipeline run, and publishing replaces "
+        "the folder whole; set results_dir to a folder of its own (the shipped recipes use docs/results/<run name>)."
+    )
+
+
+def write_report(
+    run: StageRun, stage_names: Sequence[str], source: Path | None = None, report_only: bool = False
+) -> dict[str, Any]:
+    """The replication report; `stage_names` in the pipeline's order, for the time per stage.
+    Every figure is read from `source`: the run folder, or the run's files published from it."""
+    run_dir = source or run.recipe.run_dir
     out = run.recipe.report_dir or run.folder
     out.mkdir(parents=True, exist_ok=True)
     before, after = _preds(run_dir, BASE_MODEL), _preds(run_dir, TRAINED["model"])
@@ -195,8 +270,7 @@ def write_report(run: StageRun, stage_names: Sequence[str]) -> dict[str, Any]:
     sections = [
         "# Replication: LongWriter in miniature on the embedded model",
         "",
-        f"Made by `longwrite pipeline {run.recipe.path}` on {datetime.now(UTC):%Y-%m-%d}; every figure is read "
-        f"from the run folder `{run_dir}`, and running the command again regenerates this page.",
+        _made_by(run.recipe, run_dir, report_only),
         "",
         "## Before and after",
         "",
@@ -211,18 +285,55 @@ def write_report(run: StageRun, stage_names: Sequence[str]) -> dict[str, Any]:
         "",
         _auto_section(run_dir),
         "",
-        _stage_times(run.recipe.run_dir, stage_names),
+        _stage_times(run_dir, stage_names),
         "",
         _levers(run_dir),
         "",
         "## Commands",
         "",
-        f"    longwrite pipeline {run.recipe.path}              # the whole run, resumable",
-        f"    longwrite pipeline {run.recipe.path} --dry-run    # the plan and what is done",
+        *_commands(run.recipe),
         "",
     ]
     (out / "report.md").write_text("\n".join(sections), encoding="utf-8")
     return {"report": str(out / "report.md")}
+
+
+def _made_by(recipe: PipelineRecipe, source: Path, report_only: bool) -> str:
+    command = f"longwrite pipeline {recipe.path}" + (" --report-only" if report_only else "")
+    made = f"Made by `{command}` on {datetime.now(UTC):%Y-%m-%d}; "
+    if source == recipe.run_dir:
+        read_from = f"every figure is read from the run folder `{source}`"
+        return f"{made}{read_from}, and running the command again regenerates this page."
+    return (
+        f"{made}every figure is read from `{source}`, the part of the run folder `{recipe.run_dir}` that the "
+        "pipeline publishes for readers (git keeps it, not the run folder), so "
+        f"`longwrite pipeline {recipe.path} --report-only` regenerates this page in a fresh clone."
+    )
+
+
+def _commands(recipe: PipelineRecipe) -> list[str]:
+    commands = [("", "the whole run, resumable"), (" --dry-run", "the plan and what is done")]
+    if recipe.results_dir is not None:
+        commands.append((" --report-only", f"this page again, from {recipe.results_dir} alone"))
+    width = max(len(flag) for flag, _ in commands) + 4
+    return [f"    longwrite pipeline {recipe.path}{flag:{width}s}# {what}" for flag, what in commands]
+
+
+def write_published_report(recipe: PipelineRecipe, stage_names: Sequence[str]) -> dict[str, Any]:
+    """`--report-only`: the report from the run's published files alone (a fresh clone has no run folder)."""
+    results = recipe.results_dir
+    if results is None:
+        raise InputError(
+            f"{recipe.path} has no results_dir, so no run of it was published to make the report from; add "
+            "results_dir: docs/results/<run name> to the recipe and run `longwrite pipeline "
+            f"{recipe.path} --from report` where its run folder ({recipe.run_dir}) is."
+        )
+    if not (results / RUN_FILE).is_file():
+        raise InputError(
+            f"{results} (the recipe's results_dir) holds no published run; run `longwrite pipeline {recipe.path}` "
+            f"(or with --from report, where its run folder {recipe.run_dir} has finished) to publish it there."
+        )
+    return write_report(StageRun(recipe, results / REPORT_STAGE), stage_names, results, report_only=True)
 
 
 def _ruler_section(run_dir: Path) -> str:
@@ -326,6 +437,13 @@ def _stage_times(run_dir: Path, stage_names: Sequence[str]) -> str:
     return "\n".join(["## Time per stage (minutes)", "", table(["stage", "minutes"], rows)])
 
 
+def _runs_beside(run_dir: Path) -> list[Path]:
+    """The run folders (or published runs) beside this one, itself included: those with a pipeline.json."""
+    return sorted(
+        other for other in run_dir.parent.iterdir() if not other.name.startswith(".") and (other / RUN_FILE).is_file()
+    )
+
+
 def _levers(run_dir: Path) -> str:
     """Every finished run beside this one (other recipes: the levers tried), with its training
     settings and the trained model's figures in model mode, under the base model's."""
@@ -339,10 +457,10 @@ def _levers(run_dir: Path) -> str:
             *_row("", base, _preds(run_dir, BASE_MODEL), _ruler(run_dir, RULERS["base"]))[1:],
         ]
     ]
-    for other in sorted(run_dir.parent.iterdir()):
+    for other in _runs_beside(run_dir):
         scores = _scores(other, TRAINED["model"])
-        recipe = other / "pipeline.json"
-        if scores is None or not recipe.is_file():
+        recipe = other / RUN_FILE
+        if scores is None:
             continue
         trained = _row("", scores, _preds(other, TRAINED["model"]), _ruler(other, RULERS["trained"]))
         last = next((stage_summary(other, name) for name in ("dpo", "anneal", "sft") if stage_summary(other, name)), {})

@@ -1,5 +1,6 @@
 """The stages of `longwrite pipeline` in order, each with its work and its time estimate (from
-stages_data, stages_train and stages_eval), and the last two: ship and report.
+stages_data, stages_train and stages_eval), and the last two: ship and report (which publishes
+the run's reader files to the recipe's results_dir first).
 
 Every stage reads only the folders of the stages before it and writes only its own folder;
 the long ones (synthesis, general answers, training, evaluation) resume where they stopped.
@@ -11,6 +12,7 @@ from typing import Any
 
 from longwrite.training.pipeline import Stage, StageRun, stage_summary
 from longwrite.training.pipeline_io import CURATED, MIXED, MODEL_DIR
+from longwrite.training.pipeline_recipe import PipelineRecipe
 from longwrite.training.stages_data import (
     estimate_general,
     estimate_synth,
@@ -96,6 +98,24 @@ def run_ship(run: StageRun) -> dict[str, Any]:
 
 
 def run_report(run: StageRun) -> dict[str, Any]:
-    from longwrite.training.pipeline_report import write_report
+    """Publish the run's reader files to results_dir (when the recipe has one), then write the report
+    from them: the page then shows what git keeps, and --report-only makes the same page again."""
+    from longwrite.training.pipeline_report import REPORT_STAGE, publish, write_report
 
-    return write_report(run, [stage.name for stage in stages()])
+    results = run.recipe.results_dir
+    if results is None:
+        return write_report(run, _stage_names())
+    publish(run.recipe.run_dir, results)
+    summary = write_report(StageRun(run.recipe, results / REPORT_STAGE), _stage_names(), source=results)
+    return {**summary, "published": str(results)}
+
+
+def report_only(recipe: PipelineRecipe) -> dict[str, Any]:
+    """`longwrite pipeline RECIPE --report-only`: the report from the published run alone."""
+    from longwrite.training.pipeline_report import write_published_report
+
+    return write_published_report(recipe, _stage_names())
+
+
+def _stage_names() -> list[str]:
+    return [stage.name for stage in stages()]

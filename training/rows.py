@@ -4,13 +4,13 @@ them from JSONL, Parquet, a Hugging Face dataset folder or Hub id, and writing t
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from longwrite.core.errors import InputError
 from longwrite.core.extras import require
+from longwrite.core.jsonl import json_lines, write_atomically
 from longwrite.core.text import count_words
 from longwrite.training.datasets_io import hub_source, publish_rows, read_folder, read_hub
 
@@ -30,13 +30,9 @@ def read_rows(source: str | Path) -> list[dict[str, Any]]:
         return _parquet(path)
     rows = []
     with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise InputError(f"{path}:{number}: not valid JSON ({error.msg}); fix or remove the line.") from error
+        for number, row in json_lines(handle):
+            if isinstance(row, ValueError):
+                raise InputError(f"{path}:{number}: {row}; fix or remove the line.") from row
             if not isinstance(row, dict):
                 raise InputError(f"{path}:{number}: not a JSON object.")
             rows.append(row | {"_line": number})
@@ -86,19 +82,18 @@ def write_rows(path: Path, rows: Iterable[dict[str, Any]]) -> int:
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise InputError(f"The folder {parent} does not exist; create it first.")
-    partial = path.with_name(path.name + ".partial")
     count = 0
+
+    def write(handle: TextIO) -> None:
+        nonlocal count
+        for row in rows:
+            clean = {k: v for k, v in row.items() if not k.startswith("_")}
+            handle.write(json.dumps(clean, ensure_ascii=False) + "\n")
+            count += 1
+
     try:
-        with partial.open("w", encoding="utf-8") as handle:
-            for row in rows:
-                clean = {k: v for k, v in row.items() if not k.startswith("_")}
-                handle.write(json.dumps(clean, ensure_ascii=False) + "\n")
-                count += 1
-            handle.flush()
-            os.fsync(handle.fileno())
-        partial.replace(path)
+        write_atomically(path, write)
     except OSError as error:
-        partial.unlink(missing_ok=True)
         raise InputError(f"Could not write {path} ({error.strerror}); nothing there was changed.") from error
     return count
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from longwrite.agent.batch import finished_keys, progress_bar, run_batch, write_item
 from longwrite.agent.jobs import JobStore
+from longwrite.agent.runner import WriteRequest
 from longwrite.agent.state import AgentContext
 from longwrite.core.endpoint_spec import clean_base_url
 from longwrite.core.errors import BackendError, GenerationError, InputError
@@ -206,7 +207,8 @@ class _Writer:
             try:
                 with backend_errors(endpoint):
                     ctx = AgentContext.for_endpoint(endpoint, self.settings)
-                    result = write_item(self.store, ctx, job_id, row.prompt, row.target)
+                    written = write_item(ctx, self.store, WriteRequest(row.prompt, row.target, job_id=job_id))
+                    result = written.job
             except BackendError as failure:
                 self.pool.failed(index)
                 error = str(failure)

@@ -30,17 +30,11 @@ from longwrite.agent.events import (
     history,
     status_event,
 )
-from longwrite.agent.job_records import (
-    CANCELLED,
-    DONE,
-    ERROR,
-    LISTED,
-    PLANNED,
-    RESUMABLE,
-    RUNNING,
-)
-from longwrite.agent.jobs import JobResult, JobStore, new_job_id, revise_plan, run_job
+from longwrite.agent.job_records import LISTED
+from longwrite.agent.jobs import JobResult, JobStore, new_job_id, revise_plan
+from longwrite.agent.runner import WriteRequest, write
 from longwrite.agent.state import Section
+from longwrite.agent.status import CANCELLED, DONE, ERROR, PLANNED, RESUMABLE, RUNNING
 from longwrite.agent.threads import start_worker
 from longwrite.core.errors import Cancelled, LongwriteError, is_storage_failure
 from longwrite.core.limits import check_target, target_from
@@ -346,19 +340,13 @@ class JobManager:
         )
         with contextlib.suppress(Exception), recorded:
             endpoint = self._endpoint(job_id)
+            request = (
+                WriteRequest("", job_id=job_id, resume=True, plan_only=plan_only)
+                if resume
+                else WriteRequest(instruction, target, job_id=job_id, plan=plan, title=title, plan_only=plan_only)
+            )
             with backend_errors(endpoint):
-                run_job(
-                    self.store,
-                    self.service.context(run.cancel, endpoint),
-                    job_id,
-                    instruction=None if resume else instruction,
-                    target=None if resume else target,
-                    plan=None if resume else plan,
-                    title=None if resume else title,
-                    resume=resume,
-                    plan_only=plan_only,
-                    on_event=run.record,
-                )
+                write(self.service.context(run.cancel, endpoint), request, self.store, on_event=run.record)
 
     def write_attached(
         self,
@@ -379,15 +367,10 @@ class JobManager:
             run.record(event)
             on_event(event)
 
+        request = WriteRequest(instruction, target, job_id=job_id)
         with self._outcome_recorded(job_id, run), backend_errors(self.service.endpoint):
-            return run_job(
-                self.store,
-                self.service.context(cancel),
-                job_id,
-                instruction=instruction,
-                target=target,
-                on_event=record,
-            )
+            written = write(self.service.context(cancel), request, self.store, on_event=record)
+        return written.job
 
     @contextlib.contextmanager
     def _outcome_recorded(

@@ -58,11 +58,12 @@ class WriteJobRequest(BaseModel):
 
 
 class PlanSection(BaseModel):
-    """One section of an edited plan, as GET /v1/writes/{id} shows the plan."""
+    """One section of an edited plan, as GET /v1/writes/{id} shows the plan. Its shape only: the
+    rule (a title, a positive budget) is agent/plan_rules.py's, applied when the plan goes into the job."""
 
-    title: str = Field(min_length=1)
+    title: str
     points: str = ""
-    words: StrictInt = Field(gt=0)
+    words: StrictInt
 
 
 class ResumeRequest(BaseModel):

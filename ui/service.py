@@ -7,12 +7,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from longwrite.agent.jobs import JobResult, write_once
-from longwrite.agent.model_first import write_auto
+from longwrite.agent.jobs import JobResult
+from longwrite.agent.runner import WriteRequest, write
 from longwrite.agent.state import AgentContext
 from longwrite.core.endpoint_spec import clean_base_url
 from longwrite.core.errors import InputError
 from longwrite.core.limits import check_instruction, target_from, target_length
+from longwrite.core.modes import Mode
 from longwrite.core.settings import Settings
 from longwrite.core.text import count_tokens, count_words, length_score
 from longwrite.model.client import Endpoint, backend_errors, resolve_endpoint
@@ -99,18 +100,15 @@ class WriteService:
         source = target_from(instruction, target)
         job = None
         with backend_errors(self.endpoint):
-            if model == AGENT_MODEL:
-                if write_agent is None:
-                    result = write_once(ctx, instruction, target, on_event=on_event)
-                else:
-                    result = write_agent(instruction, target, on_event, cancel)
-                    job = result.job
-                document, path, reason, target = result.document, "agent", "", result.target
+            if model == AGENT_MODEL and write_agent is not None:
+                result = write_agent(instruction, target, on_event, cancel)
+                document, path, reason, target, job = result.document, "agent", "", result.target, result.job
             else:
-                if target is None:
-                    target, source = self.settings.default_target_words, "default"
-                auto = write_auto(ctx, instruction, target, on_event=on_event)
-                document, path, reason = auto.document, auto.path, auto.reason
+                mode: Mode = "agent" if model == AGENT_MODEL else "auto"
+                if mode == "auto" and target is None:
+                    source = "default"
+                written = write(ctx, WriteRequest(instruction, target, mode), on_event=on_event)
+                document, path, reason, target = written.document, written.path, written.reason, written.target
         words = count_words(document)
         score = length_score(target, words)
         prompt_tokens, completion_tokens = count_tokens(instruction), count_tokens(document)

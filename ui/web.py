@@ -15,7 +15,9 @@ from typing import Any
 
 import gradio as gr
 
+from longwrite.agent.status import DONE, RUNNING
 from longwrite.core.errors import LongwriteError
+from longwrite.core.modes import MODES
 from longwrite.ui.errors import ApiError
 from longwrite.ui.export import file_stem, write_docx, write_markdown
 from longwrite.ui.writer import PLAN_COLUMNS, Progress, Writer, plan_total
@@ -27,11 +29,12 @@ EXAMPLES = [
     "写一篇800字的文章，介绍中国茶文化的历史。",
 ]
 WRITER_COLOURS = {"agent": "#1f77b4", "model": "#d62728"}  # fixed, so a later writer is drawn too
-MODES = [
-    ("Agent: plan, then write section by section", "agent"),
-    ("Model: one call", "model"),
-    ("Auto: the model first, the agent if it falls short", "auto"),
-]
+MODE_LABELS = (  # in the order of longwrite.core.modes.MODES
+    "Agent: plan, then write section by section",
+    "Model: one call",
+    "Auto: the model first, the agent if it falls short",
+)
+MODE_CHOICES = list(zip(MODE_LABELS, MODES, strict=True))
 
 
 def shown(handler: Callable[..., Any]) -> Callable[..., Any]:
@@ -143,7 +146,7 @@ def _write_widgets() -> _WriteWidgets:
             target = gr.Number(
                 None, label="Target length (words; characters for Chinese)", precision=0, elem_id="target"
             )
-            mode = gr.Radio(MODES, value="agent", label="Mode", elem_id="mode")
+            mode = gr.Radio(MODE_CHOICES, value="agent", label="Mode", elem_id="mode")
             with gr.Accordion("Endpoint", open=False):
                 endpoint = gr.Markdown(elem_id="endpoint")
                 base_url = gr.Textbox(
@@ -268,7 +271,7 @@ def _wire_write(widgets: _WriteWidgets, writer: Writer, downloads: Path, remembe
 def _shown_progress(progress: Progress, final_title: str, downloads: Path) -> list[Any]:
     """Document, counters, status note and the two download buttons (shown once the write is done)."""
     note = f"**{progress.status}**" + (f": {progress.error}" if progress.error else "")
-    if progress.status == "running":
+    if progress.status == RUNNING:
         files: tuple[Any, Any] = (gr.skip(), gr.skip())
     else:
         files = _download_buttons(progress, final_title, downloads)
@@ -276,7 +279,7 @@ def _shown_progress(progress: Progress, final_title: str, downloads: Path) -> li
 
 
 def _download_buttons(progress: Progress, final_title: str, downloads: Path) -> tuple[Any, Any]:
-    if progress.status != "done" or not progress.text.strip():
+    if progress.status != DONE or not progress.text.strip():
         return gr.DownloadButton(visible=False), gr.DownloadButton(visible=False)
     stem = file_stem(final_title or progress.text.splitlines()[0].lstrip("# "))
     return (

@@ -17,14 +17,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from longwrite.agent.direct import write_direct
 from longwrite.agent.events import EVENT_TOKEN
-from longwrite.agent.job_records import CANCELLED, PLANNED, RESUMABLE, RUNNING
-from longwrite.agent.jobs import write_once
-from longwrite.agent.model_first import write_auto
+from longwrite.agent.plan_rules import checked_plan, whole_number
+from longwrite.agent.runner import WriteRequest, write
 from longwrite.agent.state import Section
+from longwrite.agent.status import CANCELLED, DONE, PLANNED, RESUMABLE, RUNNING
 from longwrite.agent.threads import start_worker
 from longwrite.core.errors import Cancelled, InputError, LongwriteError
+from longwrite.core.modes import Mode
 from longwrite.core.text import count_words, detect_language, length_score, repetition, required_length
 from longwrite.model.client import backend_errors
 from longwrite.ui.job_manager import JobManager
@@ -162,7 +162,7 @@ class Writer:
     # ------------------------------------------------------------------ one-call modes
 
     def write_inline(
-        self, instruction: str, target: float | None, mode: str, base_url: str = "", model: str = ""
+        self, instruction: str, target: float | None, mode: Mode, base_url: str = "", model: str = ""
     ) -> Iterator[Progress]:
         """Model mode (one call) or auto (the model first, the agent if it falls short), streamed."""
         text, words = self._check(instruction, target)
@@ -174,18 +174,14 @@ class Writer:
 
         def work() -> None:
             ctx = self.service.context(endpoint=endpoint)
+            request = WriteRequest(text, words, mode)
             with backend_errors(endpoint):
-                if mode == "model":
-                    result["text"] = write_direct(ctx, text, on_token=arrived.append).document
-                else:
-                    result["text"] = write_auto(ctx, text, words, on_event=_token_sink(arrived)).document
+                result["text"] = write(ctx, request, on_event=_token_sink(arrived), on_token=arrived.append).document
 
         with self._slot():
             yield from _stream_while(work, arrived, words, instruction)
         final = result.get("text", "")
-        yield Progress(
-            final, counters_for(words, count_words(final), instruction, done=True), "done", count_words(final)
-        )
+        yield Progress(final, counters_for(words, count_words(final), instruction, done=True), DONE, count_words(final))
 
     def compare(self, instruction: str, target: float | None, base_url: str = "", model: str = "") -> Iterator[Written]:
         """The agent's answer, then the model's, each with its scores."""
@@ -194,15 +190,17 @@ class Writer:
         with self._slot(), backend_errors(endpoint):
             ctx = self.service.context(endpoint=endpoint)
             started = time.monotonic()
-            agent = write_once(ctx, text, words)
+            agent = write(ctx, WriteRequest(text, words, "agent"))
             yield _written("agent", agent.document, agent.target, started)
             started = time.monotonic()  # with no length stated, both are scored by the agent's plan
-            yield _written("model", write_direct(ctx, text).document, agent.target, started)
+            yield _written(
+                "model", write(ctx, WriteRequest(text, agent.target, "model")).document, agent.target, started
+            )
 
     def _check(self, instruction: str, target: float | None) -> tuple[str, int | None]:
         """The instruction and its target; an empty or zero target means the instruction's own
         (None where it states none: the plan sizes the document)."""
-        words = _whole(target)
+        words = whole_number(target)
         if target not in (None, "") and words is None:
             raise InputError(f"The target length {target} is not a whole number; type one, or clear it.")
         return self.service.check(instruction, words or None, example=PAGE_EXAMPLE, target_name="The target length")
@@ -220,23 +218,19 @@ class Writer:
 
 
 def plan_from_rows(rows: list[list[Any]]) -> list[Section]:
-    """The edited table as a plan; InputError naming the row to fix."""
-    plan: list[Section] = []
-    for number, row in enumerate((row for row in rows if _filled(row)), start=1):
-        title, points, words = [*list(row), "", "", None][:3]
-        if not str(title or "").strip():
-            raise InputError(f"Section {number} of the plan has no title; give it one or clear the row.")
-        budget = _whole(words)
-        if budget is None or budget < 1:
-            raise InputError(f"Section {number} of the plan has {words!r} words; give a positive whole number.")
-        plan.append(Section(title=str(title).strip(), points=str(points or "").strip(), words=budget))
-    if not plan:
+    """The edited table as a plan (empty rows left out); InputError naming the row to fix."""
+    filled = [
+        dict(zip(("title", "points", "words"), [*list(row), "", "", None][:3], strict=True))
+        for row in rows
+        if _filled(row)
+    ]
+    if not filled:
         raise InputError("The plan is empty; press Plan, or clear the table to let the agent plan.")
-    return plan
+    return checked_plan(filled, "the plan")
 
 
 def plan_total(rows: list[list[Any]] | None, target: float | None) -> str:
-    budgets = [_whole(row[2]) or 0 for row in rows or [] if _filled(row) and len(row) > 2]
+    budgets = [whole_number(row[2]) or 0 for row in rows or [] if _filled(row) and len(row) > 2]
     if not budgets:
         return ""
     total = sum(budgets)
@@ -332,13 +326,3 @@ def _written(writer: str, text: str, required: int, started: float) -> Written:
 
 def _filled(row: list[Any]) -> bool:
     return any(str(cell).strip() for cell in row if cell is not None)
-
-
-def _whole(value: Any) -> int | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return int(number) if number == int(number) else None

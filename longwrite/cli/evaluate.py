@@ -10,12 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from longwrite.cli.app import app
-from longwrite.cli.options import (
-    ApiKey,
-    BaseUrl,
-    ModelId,
-    settings_from,
-)
+from longwrite.cli.options import ApiKey, BaseUrl, ModeChoice, ModelId, endpoint_options, settings_from
 from longwrite.core.errors import LongwriteError
 
 if TYPE_CHECKING:
@@ -25,12 +20,6 @@ eval_app = typer.Typer(
     help="Evaluation: LongBench-Write (S_l, S_q), LongWrite-Ruler, comparisons.", no_args_is_help=True
 )
 app.add_typer(eval_app, name="eval")
-
-
-class EvalMode(StrEnum):
-    agent = "agent"
-    model = "model"
-    auto = "auto"
 
 
 class Language(StrEnum):
@@ -43,11 +32,12 @@ class BadLine(StrEnum):
     skip = "skip"
 
 
+JudgeBaseUrl, JudgeModel, JudgeApiKey = endpoint_options("judge", "the judge's", "no judge (S_l only)")
 DataFile = Annotated[Path, typer.Option("--data", help="benchmark .jsonl (rows with prompt, type, length)")]
 # -o/--output names what a command writes, as everywhere in the CLI (here a folder); --out is
 # the name the result folders' recorded commands use
 OutDir = Annotated[Path, typer.Option("-o", "--output", "--out", help="result folder (a rerun resumes it)")]
-EvalModeOption = Annotated[EvalMode, typer.Option("--mode", help="agent, model (one call) or auto")]
+EvalModeOption = Annotated[ModeChoice, typer.Option("--mode", help="agent, model (one call) or auto")]
 LangOption = Annotated[Language | None, typer.Option("--lang", help="only rows in this language")]
 Concurrency = Annotated[int, typer.Option("--concurrency", min=1, help="answers written at once")]
 OnBadLine = Annotated[BadLine, typer.Option("--on-bad-line", help="a bad JSONL line: stop, or skip it")]
@@ -71,7 +61,7 @@ Temperature = Annotated[
 def eval_longbench_write(
     data: DataFile,
     out: OutDir,
-    mode: EvalModeOption = EvalMode.agent,
+    mode: EvalModeOption = ModeChoice.agent,
     lang: LangOption = None,
     stratify: Annotated[int | None, typer.Option("--stratify", min=1, help="N rows per length range")] = None,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="at most N rows")] = None,
@@ -81,9 +71,9 @@ def eval_longbench_write(
     base_url: BaseUrl = None,
     model: ModelId = None,
     api_key: ApiKey = None,
-    judge_base_url: Annotated[str | None, typer.Option("--judge-base-url", help="the judge's endpoint")] = None,
-    judge_model: Annotated[str | None, typer.Option("--judge-model")] = None,
-    judge_api_key: Annotated[str | None, typer.Option("--judge-api-key")] = None,
+    judge_base_url: JudgeBaseUrl = None,
+    judge_model: JudgeModel = None,
+    judge_api_key: JudgeApiKey = None,
     judge_embedded: Annotated[
         bool, typer.Option("--judge-embedded", help="use the embedded model as a (weak) stand-in judge")
     ] = False,
@@ -147,7 +137,7 @@ def eval_longbench_write(
 def eval_ruler(
     data: DataFile,
     out: OutDir,
-    mode: EvalModeOption = EvalMode.agent,
+    mode: EvalModeOption = ModeChoice.agent,
     lengths: Annotated[str | None, typer.Option("--lengths", help="required lengths to run, e.g. 1000,2000")] = None,
     per_length: Annotated[int | None, typer.Option("--per-length", min=1, help="instructions per length")] = None,
     lang: LangOption = None,

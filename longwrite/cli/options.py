@@ -2,27 +2,41 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from longwrite.core.errors import InputError
+from longwrite.core.modes import MODES
+
+# --mode's choices (Typer wants an Enum): the modes as longwrite.core.modes lists them
+ModeChoice = StrEnum("ModeChoice", [(mode, mode) for mode in MODES])
 
 if TYPE_CHECKING:
     from longwrite.core.settings import Settings
 
-BaseUrl = Annotated[
-    str | None,
-    typer.Option(
-        "--base-url", help="OpenAI-compatible endpoint (e.g. http://localhost:8000/v1); unset = embedded model"
-    ),
-]
-ModelId = Annotated[
-    str | None,
-    typer.Option("--model", help="model id at the endpoint; with no endpoint, `base` is the untrained embedded model"),
-]
-ApiKey = Annotated[str | None, typer.Option("--api-key", help="API key for the endpoint")]
+
+def endpoint_options(prefix: str = "", whose: str = "the", unset: str = "the embedded model") -> tuple[Any, Any, Any]:
+    """The three options of an endpoint (an EndpointSpec: base URL, model, key) as Typer option
+    types, named `--base-url` ... or, with a prefix, `--judge-base-url` ...: one factory, so every
+    command that talks to a model spells them alike."""
+    dash = f"--{prefix}-" if prefix else "--"
+    example = "e.g. http://localhost:8000/v1"
+    base_url = Annotated[
+        str | None,
+        typer.Option(f"{dash}base-url", help=f"{whose} OpenAI-compatible endpoint ({example}); unset = {unset}"),
+    ]
+    model_help = f"model id at {whose} endpoint"
+    if not prefix:
+        model_help += "; with no endpoint, `base` is the untrained embedded model"
+    model = Annotated[str | None, typer.Option(f"{dash}model", help=model_help)]
+    api_key = Annotated[str | None, typer.Option(f"{dash}api-key", help=f"API key for {whose} endpoint")]
+    return base_url, model, api_key
+
+
+BaseUrl, ModelId, ApiKey = endpoint_options()
 
 
 HfDataset = Annotated[

@@ -19,19 +19,32 @@ def pipeline(
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="reuse a run folder of another recipe (changed stages are redone)")
     ] = False,
+    report_only: Annotated[
+        bool,
+        typer.Option(
+            "--report-only", help="write the report again from the recipe's results_dir alone (no run folder needed)"
+        ),
+    ] = False,
 ) -> None:
     """Train a long-output model from the agent's own data and prove it, one resumable stage at a time.
 
     Stages: instructions, synth, curate, general, mix, sft, anneal (optional), pairs and dpo
     (optional), export, eval-base, eval-trained, ship, eval-agent, report. Each writes into
     RUN/<stage>/ and is skipped when it finished with the same settings; a killed run continues where
-    it stopped when the same command is run again.
+    it stopped when the same command is run again. The report stage publishes what a reader needs of
+    the run to the recipe's results_dir and writes the report from it; --report-only writes the
+    report again from that folder alone (a fresh clone has no run folder).
     """
     from longwrite.training.pipeline import Pipeline
     from longwrite.training.pipeline_recipe import load_pipeline_recipe
+    from longwrite.training.pipeline_stages import report_only as write_report_only
     from longwrite.training.pipeline_stages import stages
 
     loaded = load_pipeline_recipe(recipe)
+    if report_only:
+        _check_report_only(start, until, dry_run, overwrite)
+        typer.echo(json.dumps(write_report_only(loaded)))
+        return
     flow = Pipeline(loaded, stages())
     if dry_run:
         typer.echo(flow.describe(start, until))
@@ -39,6 +52,14 @@ def pipeline(
     _check_device(loaded.device, recipe)
     summaries = flow.run(start, until, overwrite)
     typer.echo(json.dumps({"run_dir": str(loaded.run_dir), "stages_run": [s["stage"] for s in summaries]}))
+
+
+def _check_report_only(start: str | None, until: str | None, dry_run: bool, overwrite: bool) -> None:
+    """--report-only runs no stage, so the options that choose or plan stages make no sense with it."""
+    options = {"--from": start, "--until": until, "--dry-run": dry_run, "--overwrite": overwrite}
+    given = [name for name, value in options.items() if value]
+    if given:
+        raise InputError(f"--report-only runs no stage; drop {', '.join(given)}, or drop --report-only to run stages.")
 
 
 def _check_device(device: str, recipe: Path) -> None:
@@ -60,5 +81,6 @@ epilog = (
     "Examples:\n\n  longwrite pipeline training/recipes/pipeline-smollm2-cpu.yaml\n\n"
     "  longwrite pipeline training/recipes/pipeline-smollm2-cpu.yaml --dry-run\n\n"
     "  longwrite pipeline training/recipes/pipeline-smollm2-cpu.yaml --until sft\n\n"
+    "  longwrite pipeline training/recipes/pipeline-smollm2-cpu-long-only-anneal.yaml --report-only\n\n"
     "  longwrite pipeline training/recipes/pipeline-qwen2.5-7b-gpu.yaml --from eval-base"
 )

@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from longwrite.cli.app import app
-from longwrite.cli.options import (
-    ApiKey,
-    BaseUrl,
-    ModelId,
-    settings_from,
-)
-
-
-class Mode(StrEnum):
-    agent = "agent"
-    model = "model"
-    auto = "auto"
+from longwrite.cli.options import ApiKey, BaseUrl, ModeChoice, ModelId, settings_from
 
 
 @app.command(
@@ -39,9 +27,9 @@ def write(
     instruction: Annotated[str | None, typer.Argument(help="what to write; the length is read from it")] = None,
     words: Annotated[int | None, typer.Option("--words", help="target length (overrides the instruction)")] = None,
     mode: Annotated[
-        Mode,
+        ModeChoice,
         typer.Option("--mode", help="agent: plan and write; model: one call; auto: the model, then the agent if short"),
-    ] = Mode.agent,
+    ] = ModeChoice.agent,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="write the markdown here")] = None,
     job: Annotated[str | None, typer.Option("--job", help="job id (new, or one to resume)")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="continue the job given by --job")] = False,
@@ -58,9 +46,9 @@ def write(
     of 400 words each"); where it states none, the plan sizes the document (at most
     LONGWRITE_MAX_PLANNED_WORDS). Targets above 100,000 words are refused (LONGWRITE_MAX_TARGET_WORDS).
     """
-    from longwrite.cli.write_run import WriteRequest, run
+    from longwrite.cli.write_run import WriteCommand, run
 
-    request = WriteRequest(
+    request = WriteCommand(
         instruction=instruction,
         words=words,
         mode=mode.value,

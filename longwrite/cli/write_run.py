@@ -13,23 +13,25 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TextIO
+from typing import Any, TextIO
 
 from longwrite.agent import events
 from longwrite.cli.interrupt import INTERRUPTED_EXIT_CODE, interrupt_stops_within
 from longwrite.core.clock import duration_text
 from longwrite.core.errors import Cancelled, InputError, LongwriteError, StorageError, is_storage_failure
+from longwrite.core.jsonl import write_atomically
 from longwrite.core.limits import check_instruction, target_length, target_note
+from longwrite.core.modes import Mode
 from longwrite.core.settings import Settings
 from longwrite.core.text import count_words, length_score, repetition
 
 log = logging.getLogger(__name__)
 
-Mode = Literal["agent", "model", "auto"]  # auto: the model first, the agent continues when it falls short
-
 
 @dataclass(frozen=True)
-class WriteRequest:
+class WriteCommand:
+    """What `longwrite write` was given."""
+
     instruction: str | None
     words: int | None
     mode: Mode
@@ -41,7 +43,7 @@ class WriteRequest:
     json_summary: bool
 
 
-def check_request(request: WriteRequest, settings: Settings) -> int | None:
+def check_request(request: WriteCommand, settings: Settings) -> int | None:
     """Refuse bad input before any model starts; returns the target length (None on --resume)."""
     if request.resume and not request.job:
         raise InputError("--resume needs --job ID: the id printed when the job started.")
@@ -197,12 +199,9 @@ def emit_document(document: str, output: Path | None) -> None:
         sys.stdout.write(document)
         sys.stdout.flush()
         return
-    partial = output.with_name(output.name + ".partial")
     try:
-        partial.write_text(document, encoding="utf-8")
-        partial.replace(output)
-    except OSError as error:
-        partial.unlink(missing_ok=True)  # half a document under a name of ours helps no one
+        write_atomically(output, lambda handle: handle.write(document))
+    except OSError as error:  # write_atomically leaves no half document under a name of ours
         sys.stdout.write(document)  # never lose the text: it goes to stdout instead
         failure = StorageError if is_storage_failure(error) else LongwriteError
         raise failure(
@@ -210,10 +209,11 @@ def emit_document(document: str, output: Path | None) -> None:
         ) from error
 
 
-def run(request: WriteRequest, settings: Settings) -> int:
+def run(request: WriteCommand, settings: Settings) -> int:
     """The whole command; returns the exit code."""
     target = check_request(request, settings)
-    from longwrite.agent.jobs import JobStore, new_job_id, revise_plan, run_job
+    from longwrite.agent.jobs import JobStore, new_job_id, revise_plan
+    from longwrite.agent.runner import WriteRequest, write
     from longwrite.agent.state import AgentContext
     from longwrite.cli.plan_files import load_plan_file
     from longwrite.model.client import backend_errors
@@ -224,34 +224,29 @@ def run(request: WriteRequest, settings: Settings) -> int:
         title, plan = load_plan_file(request.plan_file, target)
         target = sum(s["words"] for s in plan)
     job_id = request.job or new_job_id()
+    instruction = (request.instruction or "").strip()
     cancel = threading.Event()
     note = _interrupted_note(settings, job_id, request.mode)
     with interrupt_stops_within(cancel, note), endpoint_for(settings) as endpoint:
         ctx = AgentContext.for_endpoint(endpoint, settings, cancel)
-        if request.mode == "model":
-            return _run_model_mode(request, ctx, target, endpoint.backend, backend_errors(endpoint))
-        if request.mode == "auto":
-            return _run_auto_mode(request, ctx, target, endpoint.backend, backend_errors(endpoint))
+        if request.mode != "agent":
+            with backend_errors(endpoint), Progress() as progress:
+                written = write(ctx, WriteRequest(instruction, target, request.mode), on_event=progress)
+            _emit_one_go(request, written, endpoint.backend)
+            return 0
         with JobStore(settings.jobs_db) as store:
             log.info("job %s on %s", job_id, endpoint.backend)
             if not request.resume and plan is None:  # where the length comes from: stated, or the plan's
-                log.info("length: %s", target_note((request.instruction or "").strip(), target, settings))
+                log.info("length: %s", target_note(instruction, target, settings))
             if request.resume and plan is not None:  # the plan --plan-only printed, edited: into the same job
                 revise_plan(store, job_id, plan, title)
+            agent_request = WriteRequest(
+                instruction, target, job_id=job_id, resume=request.resume, plan=plan, title=title,
+                plan_only=request.plan_only,
+            )  # fmt: skip
             try:
                 with _failures_say_how_to_continue(store, job_id, settings), backend_errors(endpoint), Progress() as on:
-                    result = run_job(
-                        store,
-                        ctx,
-                        job_id,
-                        instruction=(request.instruction or "").strip() or None,
-                        target=target,
-                        plan=plan,
-                        title=title,
-                        resume=request.resume,
-                        plan_only=request.plan_only,
-                        on_event=on,
-                    )
+                    result = write(ctx, agent_request, store, on_event=on).job
             except (KeyboardInterrupt, Cancelled):
                 log.warning(_stopped_note(store, job_id, "Stopped"))
                 return INTERRUPTED_EXIT_CODE
@@ -277,7 +272,7 @@ def _failures_say_how_to_continue(store: Any, job_id: str, settings: Settings) -
         raise
 
 
-def _emit_result(request: WriteRequest, result: Any, backend: str) -> None:
+def _emit_result(request: WriteCommand, result: Any, backend: str) -> None:
     """The document (or, with --plan-only, the plan as JSON) and the --json summary."""
     if request.plan_only:
         from longwrite.agent.plan_file import plan_to_json
@@ -331,34 +326,15 @@ def _stopped_note(store: Any, job_id: str, what: str) -> str:
     return f"{what} {where}; continue with: longwrite write --job {job_id} --resume"
 
 
-def _run_model_mode(request: WriteRequest, ctx: Any, target: int | None, backend: str, errors: Any) -> int:
-    from longwrite.agent.direct import write_direct
-
-    target = target or ctx.settings.default_target_words  # one call plans nothing: scored against the default
-    started = time.monotonic()
-    with errors:
-        result = write_direct(ctx, (request.instruction or "").strip())
-    emit_document(result.document, request.output)
+def _emit_one_go(request: WriteCommand, written: Any, backend: str) -> None:
+    """The document of model or auto mode, and its --json summary (auto's says which path wrote it,
+    as the API reports)."""
+    if request.mode == "auto":
+        because = f" ({written.reason})" if written.reason else ""
+        log.info("written by: %s%s", written.path, because)
+    emit_document(written.document, request.output)
     if request.json_summary:
-        print(json.dumps(_summary(result.document, target, time.monotonic() - started, backend=backend, mode="model")))
-    return 0
-
-
-def _run_auto_mode(request: WriteRequest, ctx: Any, target: int | None, backend: str, errors: Any) -> int:
-    """The served model answers first; the agent continues its usable part when it falls short
-    (the same path as the API's `auto` model)."""
-    from longwrite.agent.model_first import write_auto
-
-    if target is None:  # the instruction states no length: the first answer is judged against the default
-        target = ctx.settings.default_target_words
-    started = time.monotonic()
-    with errors, Progress() as progress:
-        result = write_auto(ctx, (request.instruction or "").strip(), target, on_event=progress)
-    because = f" ({result.reason})" if result.reason else ""
-    log.info("written by: %s%s", result.path, because)
-    emit_document(result.document, request.output)
-    if request.json_summary:
-        summary = _summary(result.document, target, time.monotonic() - started, backend=backend, mode="auto")
-        summary.update(path=result.path, reason=result.reason)  # which path wrote it, as the API reports
+        summary = _summary(written.document, written.target, written.seconds, backend=backend, mode=request.mode)
+        if request.mode == "auto":
+            summary.update(path=written.path, reason=written.reason)
         print(json.dumps(summary))
-    return 0

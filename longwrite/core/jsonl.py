@@ -1,6 +1,7 @@
-"""Append-only JSONL result files shared by long batch runs (eval answers, synthesised data).
+"""JSON Lines: the one reader of lines, append-only result files for long batch runs (eval answers,
+synthesised data), and the one atomic writer of a whole file.
 
-Each row is appended with one write, flushed and fsynced, so a process killed at any moment
+Each result row is appended with one write, flushed and fsynced, so a process killed at any moment
 leaves whole lines behind (at worst one cut-off last line, which readers ignore).
 """
 
@@ -10,23 +11,47 @@ import contextlib
 import json
 import os
 import threading
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from longwrite.core.errors import InputError
+
+
+def json_lines(lines: Iterable[str]) -> Iterator[tuple[int, Any]]:
+    """(line number from 1, the parsed value) of each non-blank line; a line that is not JSON gives
+    a ValueError in place of its value, saying why, for the caller to raise, report or skip."""
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            yield number, json.loads(line)
+        except json.JSONDecodeError as error:
+            yield number, ValueError(f"not valid JSON ({error.msg} at column {error.colno})")
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     """Rows of a results file; a last line cut off by a crash is ignored."""
     if not path.exists():
         return []
-    rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue  # only a line the crash interrupted can be partial
-    return rows
+    lines = path.read_text(encoding="utf-8").splitlines()
+    # only a line the crash interrupted can be partial
+    return [row for _number, row in json_lines(lines) if not isinstance(row, ValueError)]
+
+
+def write_atomically(path: Path, write: Callable[[TextIO], None]) -> None:
+    """Write `path` through a temporary sibling renamed over it, so a reader (or a crash) sees the
+    old file or the new one, never half of one. OSError on failure, with nothing left behind."""
+    partial = path.with_name(path.name + ".partial")
+    try:
+        with partial.open("w", encoding="utf-8") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        partial.replace(path)
+    except OSError:
+        partial.unlink(missing_ok=True)
+        raise
 
 
 class JsonlAppender:

@@ -22,6 +22,7 @@ DATA = ROOT / "tests" / "data"
 
 TINY_RECIPE = """
 run_dir: {run_dir}
+results_dir: {run_dir}-published/run
 report_dir: {run_dir}/report-out
 device: cpu
 instructions:
@@ -117,6 +118,11 @@ def test_a_killed_pipeline_finishes_without_redoing_finished_work(tmp_path):
         assert json.loads((run_dir / stage / "stage.json").read_text())["finished"]
     report = (run_dir / "report-out" / "report.md").read_text()
     assert "base, model mode" in report and "trained, model mode" in report
+    published = tmp_path / "run-published" / "run"  # what a reader needs of the run; the report read it there
+    assert f"every figure is read from `{published}`" in report
+    assert (published / "eval-trained" / "longbench-model" / "preds.jsonl").is_file()
+    assert (published / "sft" / "stage.json").is_file() and not (published / "synth" / "synth.jsonl").exists()
+    assert not (published / "sft" / "model").exists() and not (published / "export" / "adapter.gguf").exists()
 
     again = subprocess.run(_command(recipe, "--dry-run"), env=env, cwd=ROOT, capture_output=True, text=True)
     assert again.returncode == 0 and again.stdout.count(" done ") >= 11  # every stage is finished

@@ -9,7 +9,7 @@ import pathlib
 import pytest
 
 from longwrite.core.errors import InputError
-from longwrite.core.jsonl import JsonlAppender, read_jsonl
+from longwrite.core.jsonl import JsonlAppender, json_lines, read_jsonl, write_atomically
 
 
 def test_a_full_disk_leaves_the_rows_already_written_intact(tmp_path, monkeypatch):
@@ -49,3 +49,23 @@ def test_a_line_cut_off_by_a_crash_does_not_swallow_the_next_row(tmp_path):
     path.write_text('{"id": "a"}\n{"id": "b", "te', encoding="utf-8")  # killed mid-write
     JsonlAppender(path).append({"id": "c"})
     assert [row["id"] for row in read_jsonl(path)] == ["a", "c"]
+
+
+def test_one_line_reader_numbers_lines_skips_blank_ones_and_says_why_a_line_is_bad():
+    read = list(json_lines(['{"a": 1}', "", "  ", "{cut", "[2]"]))
+    assert [number for number, _ in read] == [1, 4, 5]
+    assert read[0][1] == {"a": 1} and read[2][1] == [2]
+    assert isinstance(read[1][1], ValueError) and "not valid JSON" in str(read[1][1])
+
+
+def test_an_atomic_write_that_fails_keeps_the_old_file_and_leaves_no_partial(tmp_path, monkeypatch):
+    path = tmp_path / "report.md"
+    write_atomically(path, lambda handle: handle.write("first"))
+
+    def disk_full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        write_atomically(path, lambda handle: handle.write("second, half written"))
+    assert path.read_text() == "first" and [p.name for p in tmp_path.iterdir()] == ["report.md"]

@@ -13,7 +13,7 @@ from longwrite.agent.jobs import JobStore, run_job, write_once
 from longwrite.agent.plan import outline_schema, parse_outline, sized_outline
 from longwrite.agent.plan_file import plan_to_json
 from longwrite.agent.state import AgentContext
-from longwrite.cli.write_run import Progress, WriteRequest, check_request
+from longwrite.cli.write_run import Progress, WriteCommand, check_request
 from longwrite.core.lengths import (
     WORDS_PER_PAGE,
     WORDS_PER_PARAGRAPH,
@@ -259,7 +259,7 @@ def test_with_no_usable_plan_the_fallback_outline_takes_the_default(tmp_path):
 
 def test_the_cli_leaves_an_unstated_length_to_the_plan_and_says_so():
     settings = Settings(home="/nonexistent")
-    request = WriteRequest(instruction="Write about tea.", words=None, mode="agent", output=None, job=None,
+    request = WriteCommand(instruction="Write about tea.", words=None, mode="agent", output=None, job=None,
                            resume=False, plan_only=True, plan_file=None, json_summary=False)  # fmt: skip
     assert check_request(request, settings) is None  # the plan sizes it, not the 2,000 default
     stream = io.StringIO()

@@ -65,7 +65,6 @@ def test_the_shipped_recipes_load():
             MINIMAL + "curate:\n  min_length_score: high\n",
             "section curate: argument --min_length_score/--min-length-score: invalid float value: 'high'",
         ),
-        ("sft:\n  embedded_model: true\n", "the recipe needs run_dir"),
         ("run_dir: {run_dir}\n", "has no sft section"),
         (MINIMAL + "device: tpu\n", "device must be cpu or cuda"),
     ],

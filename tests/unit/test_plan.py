@@ -158,7 +158,8 @@ def test_plan_file_round_trip(tmp_path):
     [
         ("{not json", "not valid JSON"),
         ('{"sections": []}', 'non-empty "sections"'),
-        ('{"sections": [{"points": "x", "words": 10}]}', 'needs a "title"'),
+        ('{"sections": [{"points": "x", "words": 10}]}', "Section 1 of the plan file .* has no title"),
+        ('{"sections": [{"title": "A", "words": 0}]}', "positive whole number"),
         ('{"sections": [{"title": "A", "words": -3}]}', "positive whole number"),
         ('{"sections": [{"title": "A", "words": "many"}]}', "positive whole number"),
         ('{"sections": [{"title": "A"}]}', "pass --words"),

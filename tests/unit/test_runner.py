@@ -1,0 +1,65 @@
+"""The one write runner: each mode from one entry, a saved job only when asked, bad requests refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from longwrite.agent.jobs import JobStore
+from longwrite.agent.runner import WriteRequest, write
+from longwrite.cli.options import ModeChoice
+from longwrite.core.errors import InputError
+from longwrite.core.modes import MODES
+from longwrite.core.settings import Settings
+from tests.unit.scripted import ScriptedChatModel, prose, scripted_context
+
+INSTRUCTION = "Write a 300-word note about tea."
+
+
+def _context(words: int = 300):
+    model = ScriptedChatModel(reply=lambda messages, options: prose(words, seed=f"r{len(model.calls)}"))
+    return scripted_context(Settings(home="/nonexistent"), make_model=lambda: model), model
+
+
+def test_model_mode_is_one_call_scored_against_the_default_when_no_length_is_given():
+    ctx, model = _context(150)
+    written = write(ctx, WriteRequest("Write about tea.", None, "model"))
+    assert len(model.calls) == 1 and written.path == "model" and written.job is None
+    assert written.words == 150 and written.target == ctx.settings.default_target_words
+
+
+def test_agent_mode_with_a_job_id_is_a_saved_job_and_without_one_nothing_is_kept(tmp_path):
+    ctx, _model = _context()
+    with JobStore(tmp_path / "jobs.sqlite") as store:
+        saved = write(ctx, WriteRequest(INSTRUCTION, 300, job_id="tea"), store)
+        in_memory = write(ctx, WriteRequest(INSTRUCTION, 300), store)
+        assert store.values("tea")["status"] == "done"
+        assert in_memory.job is not None and not store.values(in_memory.job.job)
+    assert saved.path == "agent" and saved.job is not None and saved.job.job == "tea"
+    assert saved.document.strip() and 270 <= saved.words <= 330
+
+
+def test_auto_keeps_a_model_answer_that_meets_the_length():
+    ctx, model = _context(300)
+    written = write(ctx, WriteRequest(INSTRUCTION, 300, "auto"))
+    assert written.path == "model" and written.reason == "" and len(model.calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("request_fields", "message"),
+    [
+        ({"mode": "essay"}, "not one of agent, model, auto"),
+        ({"mode": "model", "job_id": "x"}, "model mode writes in one go: job are for agent mode"),
+        ({"mode": "auto", "plan_only": True, "job_id": "x"}, "job, plan only are for agent mode"),
+        ({"resume": True}, "need a job id"),
+    ],
+)
+def test_requests_that_cannot_run_are_refused_before_any_call(request_fields, message):
+    with pytest.raises(InputError, match=message):
+        WriteRequest(INSTRUCTION, 300, **request_fields)
+
+
+def test_every_front_end_offers_the_same_modes():
+    from longwrite.ui.web import MODE_CHOICES
+
+    assert [choice.value for choice in ModeChoice] == list(MODES) == ["agent", "model", "auto"]
+    assert [mode for _label, mode in MODE_CHOICES] == list(MODES)
