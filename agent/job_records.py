@@ -13,6 +13,7 @@ import threading
 import time
 
 from longwrite.agent.status import INTERRUPTED, RUNNING, RunStatus
+from longwrite.core.errors import storage_errors
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS write_jobs (
@@ -55,7 +56,7 @@ class JobRecords:
     ) -> None:
         """A new record, running; target 0 where the instruction states no length and the plan sets it."""
         now = time.time()
-        with self._lock:
+        with self._lock, storage_errors(f"job {job_id}"):
             self._db.execute(
                 "INSERT INTO write_jobs (id, instruction, target_words, status, created_at, updated_at, base_url, "
                 "model) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -80,7 +81,7 @@ class JobRecords:
 
     def claim(self, job_id: str, expected: str) -> bool:
         """Mark the job running if it is still `expected`; False when another request was first."""
-        with self._lock:
+        with self._lock, storage_errors(f"job {job_id}'s status"):
             return bool(
                 self._db.execute(
                     "UPDATE write_jobs SET status = ?, error = NULL, updated_at = ? WHERE id = ? AND status = ?",
@@ -90,13 +91,13 @@ class JobRecords:
 
     def interrupt_running(self) -> None:
         """Whatever is marked running did not finish: the server that ran it stopped."""
-        with self._lock:
+        with self._lock, storage_errors("the jobs' statuses"):
             self._db.execute(
                 "UPDATE write_jobs SET status = ?, updated_at = ? WHERE status = ?", (INTERRUPTED, time.time(), RUNNING)
             )
 
     def _update(self, job_id: str, assignments: str, values: tuple[object, ...]) -> None:
-        with self._lock:
+        with self._lock, storage_errors(f"job {job_id}'s record"):
             self._db.execute(
                 f"UPDATE write_jobs SET {assignments}, updated_at = ? WHERE id = ?", (*values, time.time(), job_id)
             )

@@ -25,7 +25,7 @@ from longwrite.agent.plan_rules import checked_plan
 from longwrite.agent.prompts import prompts_for
 from longwrite.agent.state import AgentContext, Section, WriteState
 from longwrite.agent.status import DONE, PLANNED
-from longwrite.core.errors import GenerationError, InputError
+from longwrite.core.errors import GenerationError, InputError, storage_errors
 from longwrite.core.text import count_words, length_score, repetition
 
 
@@ -156,7 +156,7 @@ def run_job(
 
     With no `target` (the request states no length) the plan sizes the document.
     """
-    with store.holding(job_id):
+    with storage_errors(f"job {job_id}"), store.holding(job_id):
         return _run_held_job(store, ctx, job_id, instruction, target, plan, title, opening, resume, plan_only, on_event)
 
 
@@ -204,7 +204,7 @@ def revise_plan(
     The edit is a checkpoint written as if the plan node had made it, so the resumed run goes on
     to `write` with it, exactly as with the plan the model made.
     """
-    with store.holding(job_id):
+    with storage_errors(f"job {job_id}'s plan"), store.holding(job_id):
         graph = build_graph(store.saver)
         config = _config(job_id)
         snapshot = graph.get_state(config)

@@ -18,7 +18,7 @@ from longwrite.agent.direct import PROMPT_ESTIMATE_MARGIN
 from longwrite.agent.document import drop_empty_lines, strip_heading
 from longwrite.agent.generate import RateFloor, generate
 from longwrite.agent.guard import LoopGuard, cut_loop
-from longwrite.agent.jobs import write_once
+from longwrite.agent.jobs import JobResult
 from longwrite.agent.plan import default_title
 from longwrite.agent.state import AgentContext, Section
 from longwrite.core.errors import Cancelled, LongwriteError
@@ -90,12 +90,17 @@ def attempt_model(ctx: AgentContext, instruction: str, target: int) -> ModelAtte
 
 
 def write_auto(
-    ctx: AgentContext, instruction: str, target: int, on_event: Callable[[dict[str, Any]], None] | None = None
+    ctx: AgentContext,
+    instruction: str,
+    target: int,
+    continue_with: Callable[[str], JobResult],
+    on_event: Callable[[dict[str, Any]], None] | None = None,
 ) -> AutoResult:
     """The served model first; the agent continues its usable part when it falls short.
 
     Events are the agent's own; an answer that stands is reported as a one-section plan, so a
-    front end renders both paths the same way.
+    front end renders both paths the same way. `continue_with(opening)` runs the agent from the
+    model's usable text (the runner's agent: a saved job, or in memory).
     """
     emit = on_event or (lambda _event: None)
     attempt = attempt_model(ctx, instruction, target)
@@ -108,6 +113,6 @@ def write_auto(
         emit(events.done(words, target))
         document = attempt.text.strip() + "\n"
     else:
-        document = write_once(ctx, instruction, target, opening=attempt.text, on_event=emit).document
+        document = continue_with(attempt.text).document
     words = count_words(document)
     return AutoResult(document, attempt.path, attempt.reason, words, target, length_score(target, words))

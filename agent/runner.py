@@ -1,13 +1,15 @@
 """The one entry that writes a document: agent, model or auto mode, saved as a job or in memory.
 
 Every front end (the CLI, the API's chats, the page and its Compare tab, eval, synth) hands a
-`WriteRequest` to `write`; nothing else chooses between the modes. In agent mode a request with
-a job id and a store is a saved job (resumable, exactly once per section); without one the
-checkpoints stay in memory.
+`WriteRequest` to `write`; nothing else chooses between the modes. In agent and auto mode a
+request with a job id and a store is a saved job (resumable, exactly once per section; auto saves
+the agent's part, which holds the model's answer as its opening); without one the checkpoints stay
+in memory.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,10 +39,12 @@ class WriteRequest:
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise InputError(f"The mode {self.mode!r} is not one of {', '.join(MODES)}.")
-        agent_only = {"job": self.job_id, "resume": self.resume, "plan": self.plan, "plan only": self.plan_only}
+        agent_only = {"given plan": self.plan, "plan-only stop": self.plan_only}
+        if self.mode == "model":  # one call: nothing is saved, so nothing resumes
+            agent_only = {"job id": self.job_id, "resume": self.resume, **agent_only}
         given = [name for name, value in agent_only.items() if value]
         if self.mode != "agent" and given:
-            raise InputError(f"{self.mode} mode writes in one go: {', '.join(given)} are for agent mode.")
+            raise InputError(f"In {self.mode} mode there is no {' or '.join(given)}: that is for agent mode.")
         if self.job_id is None and (self.resume or self.plan or self.plan_only):
             raise InputError("Resuming, a given plan and stopping after the plan need a job id.")
 
@@ -82,10 +86,32 @@ def write(
         cut = direct.finish_reason == TIME_LIMIT
         return Written(direct.document, request.target or default, "model", "", direct.seconds, cut)
     if request.mode == "auto":
-        auto = write_auto(ctx, request.instruction, request.target or default, on_event=on_event)
-        return Written(auto.document, auto.target, auto.path, auto.reason, time.monotonic() - started)
+        return _write_auto(ctx, request, store, on_event)
     job = _write_agent(ctx, request, store, on_event)
     return Written(job.document, job.target, "agent", "", time.monotonic() - started, job=job)
+
+
+def _write_auto(
+    ctx: AgentContext,
+    request: WriteRequest,
+    store: JobStore | None,
+    on_event: Callable[[dict[str, Any]], None] | None,
+) -> Written:
+    """The model first, the agent after it; as job `request.job_id` when one is given, so a run
+    stopped in the agent's part resumes that part rather than asking the model again."""
+    started = time.monotonic()
+    target = request.target or ctx.settings.default_target_words
+    if request.job_id is not None and store is not None and store.values(request.job_id):
+        job = _write_agent(ctx, dataclasses.replace(request, mode="agent", resume=True), store, on_event)
+        path: WritePath = "model+agent" if store.values(request.job_id).get("opening") else "agent"
+        return Written(job.document, job.target, path, "resumed", time.monotonic() - started, job=job)
+    agent_request = dataclasses.replace(request, mode="agent", target=target)
+
+    def continue_with(opening: str) -> JobResult:
+        return _write_agent(ctx, agent_request, store, on_event, opening)
+
+    auto = write_auto(ctx, request.instruction, target, continue_with, on_event=on_event)
+    return Written(auto.document, auto.target, auto.path, auto.reason, time.monotonic() - started)
 
 
 def _write_agent(
@@ -93,9 +119,10 @@ def _write_agent(
     request: WriteRequest,
     store: JobStore | None,
     on_event: Callable[[dict[str, Any]], None] | None,
+    opening: str = "",
 ) -> JobResult:
     if request.job_id is None:
-        return write_once(ctx, request.instruction, request.target, on_event=on_event)
+        return write_once(ctx, request.instruction, request.target, opening=opening, on_event=on_event)
     if store is None:
         raise ValueError(f"job {request.job_id} needs a JobStore to be saved in")
     return run_job(
@@ -108,5 +135,6 @@ def _write_agent(
         title=request.title,
         resume=request.resume,
         plan_only=request.plan_only,
+        opening=opening,
         on_event=on_event,
     )

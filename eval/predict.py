@@ -75,11 +75,11 @@ def open_run(out: Path, kind: str, data: Path, mode: Mode, backend: str, rows: l
 
 
 def write_answer(ctx: AgentContext, store: JobStore, mode: Mode, row: BenchRow) -> tuple[str, str, str | None]:
-    """(answer, path, note) for one row; the row's required length is the target. An agent-mode
+    """(answer, path, note) for one row; the row's required length is the target. An agent or auto
     answer is a job of `store`, so a killed run resumes the row in progress from its last section.
     The note says when a model-mode answer was cut at the answer time limit (it is scored on what
     it wrote)."""
-    job_id = f"row-{row.index}" if mode == "agent" else None
+    job_id = None if mode == "model" else f"row-{row.index}"  # one call has nothing to resume
     written = write_item(ctx, store, WriteRequest(row.prompt, row.length, mode, job_id=job_id))
     limit = ctx.settings.answer_time_limit_s
     note = f"cut at the answer time limit ({limit:g} s)" if written.cut_at_time_limit else None

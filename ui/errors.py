@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from longwrite.core.errors import BackendError, Cancelled, GenerationError, InputError, LongwriteError, TooLargeError
+from longwrite.core.errors import (
+    BackendError,
+    Cancelled,
+    GenerationError,
+    InputError,
+    LongwriteError,
+    StorageError,
+    TooLargeError,
+)
 
 
 class ApiError(Exception):
@@ -47,4 +55,7 @@ def from_product_error(error: LongwriteError) -> ApiError:
         return ApiError(502, str(error), kind="backend_error", code="no_usable_text")
     if isinstance(error, Cancelled):
         return ApiError(409, str(error), code="cancelled")
+    if isinstance(error, StorageError):
+        return ApiError(503, f"{error} Free space on the server, then try again.", kind="server_error",
+                        code="storage_error")  # fmt: skip
     return ApiError(500, str(error), kind="server_error")

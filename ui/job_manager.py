@@ -36,7 +36,7 @@ from longwrite.agent.runner import WriteRequest, write
 from longwrite.agent.state import Section
 from longwrite.agent.status import CANCELLED, DONE, ERROR, PLANNED, RESUMABLE, RUNNING
 from longwrite.agent.threads import start_worker
-from longwrite.core.errors import Cancelled, LongwriteError, is_storage_failure
+from longwrite.core.errors import Cancelled, LongwriteError, StorageError
 from longwrite.core.limits import check_target, target_from
 from longwrite.core.text import count_words, length_score
 from longwrite.model.client import Endpoint, backend_errors
@@ -275,7 +275,7 @@ class JobManager:
         so, so the job still reads as ended, and write it at the next chance. Never raises."""
         try:
             self.records.set_status(job_id, status, error)
-        except sqlite3.Error as failure:
+        except StorageError as failure:
             if job_id not in self._unsaved:
                 log.error("job %s: could not save its status %r (%s); kept in memory until it can be", job_id,
                           status, failure)  # fmt: skip
@@ -292,8 +292,8 @@ class JobManager:
         """Mark the job running if it is still `status`: of two resumes at once, one starts it."""
         try:
             claimed = self.records.claim(job_id, status)
-        except sqlite3.Error as error:
-            raise _storage_error(job_id, str(error)) from error
+        except StorageError as error:
+            raise _storage_error(job_id, str(error.__cause__ or error)) from error
         if not claimed:
             raise ApiError(409, f"Job {job_id} was resumed by another request meanwhile.", code="not_resumable")
 
@@ -384,21 +384,15 @@ class JobManager:
         except Cancelled:
             status = CANCELLED
             raise
+        except StorageError as failure:
+            status, error = ERROR, f"{failure} Free space, then resume it: POST /v1/writes/{job_id}/resume."
+            raise
         except LongwriteError as failure:
             status, error = ERROR, str(failure)
             raise
-        except Exception as failure:
-            if is_storage_failure(failure):
-                status, error = (
-                    ERROR,
-                    (
-                        f"Could not save job {job_id} ({failure}); what was finished is kept. Free space, "
-                        f"then resume it: POST /v1/writes/{job_id}/resume."
-                    ),
-                )
-            else:  # a bug: logged with its traceback, reported without it
-                log.exception("job %s failed", job_id)
-                status, error = ERROR, "The job failed with an internal error; see the server log, then resume it."
+        except Exception:  # a bug: logged with its traceback, reported without it
+            log.exception("job %s failed", job_id)
+            status, error = ERROR, "The job failed with an internal error; see the server log, then resume it."
             raise
         finally:
             first()

@@ -6,7 +6,6 @@ import contextlib
 import json
 import logging
 import os
-import sqlite3
 import sys
 import threading
 import time
@@ -259,12 +258,10 @@ def _failures_say_how_to_continue(store: Any, job_id: str, settings: Settings) -
     """A job that fails once it exists is saved: the error says so and how to go on."""
     try:
         yield
-    except (sqlite3.OperationalError, OSError) as error:
-        if not is_storage_failure(error):
-            raise
+    except StorageError as error:
         raise StorageError(
-            f"Could not save job {job_id} in {settings.jobs_db} ({error}); what was finished is kept. "
-            f"Free space (or fix the folder), then continue with: longwrite write --job {job_id} --resume"
+            f"{error} The job store is {settings.jobs_db}: free space (or fix the folder), then continue with: "
+            f"longwrite write --job {job_id} --resume"
         ) from error
     except LongwriteError as error:
         if store.values(job_id):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import sqlite3
+from collections.abc import Iterator
 
 
 class LongwriteError(Exception):
@@ -38,6 +40,18 @@ class StorageError(LongwriteError):
 
 # the job store cannot be written: a full disk or quota, a read-only or forbidden folder
 STORAGE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES)
+
+
+@contextlib.contextmanager
+def storage_errors(what: str) -> Iterator[None]:
+    """Inside a store: a failure to write it (is_storage_failure) becomes the project's StorageError,
+    "Could not save WHAT (why); what was finished is kept.", so no caller sees SQLite's or the OS's."""
+    try:
+        yield
+    except (sqlite3.Error, OSError) as error:
+        if not is_storage_failure(error):
+            raise
+        raise StorageError(f"Could not save {what} ({error}); what was finished is kept.") from error
 
 
 def is_storage_failure(error: BaseException) -> bool:

@@ -16,7 +16,7 @@ import pytest
 from longwrite.agent.jobs import JobStore, run_job
 from longwrite.agent.section import STALLS_BEFORE_LEAVING_SHORT
 from longwrite.agent.state import AgentContext
-from longwrite.core.errors import InputError
+from longwrite.core.errors import InputError, StorageError
 from longwrite.core.settings import Settings
 from longwrite.core.text import count_words
 from tests.unit.scripted import ScriptedChatModel, prose, scripted_context, with_endpoint
@@ -490,8 +490,9 @@ def test_a_failed_checkpoint_write_never_leaves_a_job_that_resumes_short(tmp_pat
         db = tmp_path / f"jobs-{fail_at}.sqlite"
         with JobStore(db) as store:
             _fail_checkpoint_write(store.saver, fail_at)
-            with pytest.raises(sqlite3.OperationalError):
+            with pytest.raises(StorageError) as failed:  # the store's own error, caused by SQLite's
                 run_job(store, _context(Script())[0], "job", instruction="Write about lighthouses.", target=2000)
+            assert isinstance(failed.value.__cause__, sqlite3.OperationalError)
         with JobStore(db) as store:
             if not store.values("job"):
                 continue  # nothing was saved: there is no job to resume (the CLI says so)

@@ -48,8 +48,8 @@ def test_auto_keeps_a_model_answer_that_meets_the_length():
     ("request_fields", "message"),
     [
         ({"mode": "essay"}, "not one of agent, model, auto"),
-        ({"mode": "model", "job_id": "x"}, "model mode writes in one go: job are for agent mode"),
-        ({"mode": "auto", "plan_only": True, "job_id": "x"}, "job, plan only are for agent mode"),
+        ({"mode": "model", "job_id": "x"}, "In model mode there is no job id: that is for agent mode"),
+        ({"mode": "auto", "plan_only": True, "job_id": "x"}, "In auto mode there is no plan-only stop"),
         ({"resume": True}, "need a job id"),
     ],
 )
@@ -63,3 +63,17 @@ def test_every_front_end_offers_the_same_modes():
 
     assert [choice.value for choice in ModeChoice] == list(MODES) == ["agent", "model", "auto"]
     assert [mode for _label, mode in MODE_CHOICES] == list(MODES)
+
+
+def test_auto_with_a_job_id_saves_the_agents_part_with_the_models_answer_as_its_opening(tmp_path):
+    # the model stops at 120 of 300 words: the agent continues its usable part as a saved job
+    ctx, model = _context(120)
+    with JobStore(tmp_path / "jobs.sqlite") as store:
+        written = write(ctx, WriteRequest(INSTRUCTION, 300, "auto", job_id="row-1"), store)
+        saved = store.values("row-1")
+        calls = len(model.calls)
+        again = write(ctx, WriteRequest(INSTRUCTION, 300, "auto", job_id="row-1"), store)
+    assert written.path == "model+agent" and saved["status"] == "done" and saved["opening"]
+    assert written.document.startswith(saved["opening"].split(".")[0])
+    # a second run of the same job resumes it (finished: nothing to write), never asking the model again
+    assert len(model.calls) == calls and again.document == written.document and again.path == "model+agent"
