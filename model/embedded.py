@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from importlib.resources import files
 from pathlib import Path
 
+from longwrite.core.endpoint_spec import EndpointSpec
 from longwrite.core.errors import BackendError
 from longwrite.core.extras import require
 from longwrite.core.settings import Settings
@@ -130,8 +131,11 @@ class EmbeddedServer:
 
 
 @contextlib.contextmanager
-def endpoint_for(settings: Settings) -> Iterator[Endpoint]:
-    """The configured endpoint, or the embedded default started for the block's duration."""
+def endpoint_for(settings: Settings, spec: EndpointSpec | None = None) -> Iterator[Endpoint]:
+    """The one resolver: the endpoint `spec` names (else the settings' own), asked what it serves,
+    or, with no base URL, the embedded default started for the block's duration and stopped after."""
+    if spec is not None:
+        settings = settings.model_copy(update={"base_url": spec.base_url, "model": spec.model, "api_key": spec.api_key})
     if settings.base_url:
         yield resolve_endpoint(settings)
         return

@@ -25,13 +25,13 @@ from longwrite.agent.batch import finished_keys, progress_bar, run_batch, write_
 from longwrite.agent.jobs import JobStore
 from longwrite.agent.runner import WriteRequest
 from longwrite.agent.state import AgentContext
-from longwrite.core.endpoint_spec import clean_base_url
+from longwrite.core.endpoint_spec import EndpointSpec
 from longwrite.core.errors import BackendError, GenerationError, InputError
 from longwrite.core.jsonl import JsonlAppender
 from longwrite.core.limits import check_instruction, target_length
 from longwrite.core.settings import Settings
-from longwrite.model.client import Endpoint, backend_errors, redacted_url, resolve_endpoint
-from longwrite.model.embedded import EmbeddedServer
+from longwrite.model.client import Endpoint, backend_errors, redacted_url
+from longwrite.model.embedded import endpoint_for
 from longwrite.training.rows import read_rows
 
 log = logging.getLogger(__name__)
@@ -145,21 +145,22 @@ class EndpointPool:
 
 @contextlib.contextmanager
 def _endpoints(request: SynthRequest, settings: Settings) -> Iterator[list[Endpoint]]:
-    """The --base-url endpoints (else LONGWRITE_BASE_URL, else the embedded default)."""
+    """The --base-url endpoints (else LONGWRITE_BASE_URL, else the embedded default); one that does
+    not answer is left out with a warning."""
     urls = request.base_urls or ((settings.base_url,) if settings.base_url else ())
-    if not urls:
-        with EmbeddedServer(settings) as endpoint:
-            yield [endpoint]
-        return
-    endpoints = []
-    for url in urls:
-        try:
-            endpoints.append(resolve_endpoint(settings.model_copy(update={"base_url": clean_base_url(url)})))
-        except BackendError as error:
-            log.warning("skipping %s: %s", redacted_url(url), error)
-    if not endpoints:
-        raise BackendError("None of the --base-url endpoints answers; start a server or fix the URLs.")
-    yield endpoints
+    specs = [EndpointSpec(base_url=url, model=settings.model, api_key=settings.api_key) for url in urls]
+    with contextlib.ExitStack() as opened:
+        endpoints = []
+        for spec in specs or [EndpointSpec()]:
+            try:
+                endpoints.append(opened.enter_context(endpoint_for(settings, spec)))
+            except BackendError as error:
+                if spec.embedded:  # the only endpoint: its own error says what went wrong
+                    raise
+                log.warning("skipping %s: %s", redacted_url(spec.base_url or ""), error)
+        if not endpoints:
+            raise BackendError("None of the --base-url endpoints answers; start a server or fix the URLs.")
+        yield endpoints
 
 
 def synthesize(request: SynthRequest, settings: Settings) -> dict[str, Any]:
