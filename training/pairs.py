@@ -83,8 +83,9 @@ def make_pairs(recipe: PairsRecipe, settings: Settings, judge: Judge | None = No
     done = {row["id"] for row in read_jsonl(output)} | {row["id"] for row in read_jsonl(skipped_path)}
     todo = [row for row in rows if row.id not in done]
     counts = {"instructions": len(rows), "already_done": len(rows) - len(todo), "pairs": 0, "too_close": 0}
+    spec = recipe.endpoint
     settings = settings.model_copy(
-        update={"base_url": recipe.base_url, "model": recipe.model, "temperature": recipe.temperature}
+        update={"base_url": spec.base_url, "model": spec.model, "temperature": recipe.temperature}
     )
     pairs_out, skipped_out = JsonlAppender(output), JsonlAppender(skipped_path)
     with endpoint_for(settings) as endpoint:

@@ -26,6 +26,7 @@ from typing import Any
 
 from longwrite.core.clock import duration_text
 from longwrite.core.errors import InputError
+from longwrite.core.jsonl import write_atomically
 from longwrite.training.pipeline_recipe import PipelineRecipe, digest_of
 
 log = logging.getLogger(__name__)
@@ -273,10 +274,8 @@ def _read_marker(folder: Path) -> dict[str, Any] | None:
 
 
 def _write_marker(folder: Path, record: dict[str, Any]) -> None:
-    path = folder / STAGE_FILE
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-    temporary.replace(path)  # atomic: a marker is either the old one or the new one
+    # atomic: a marker is either the old one or the new one
+    write_atomically(folder / STAGE_FILE, lambda handle: handle.write(json.dumps(record, indent=2) + "\n"))
 
 
 def _progress(line: str) -> None:

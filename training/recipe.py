@@ -17,47 +17,64 @@ import os
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, NoReturn
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 import yaml
 
 from longwrite.core.errors import InputError
 from longwrite.core.extras import require
 
+if TYPE_CHECKING:
+    from longwrite.core.endpoint_spec import EndpointSpec
 
-def _help(text: str, default: Any = None) -> Any:
+
+def help_field(text: str, default: Any = None) -> Any:
     """A field with its help (the parser passes metadata to argparse, so it holds nothing else);
     a required one defaults to None and is checked after parsing, so that its value may come
-    from the file or from the command line."""
+    from the file or from the command line. A list default is copied for each instance, as
+    dataclasses require of a mutable default."""
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata={"help": text})
     return field(default=default, metadata={"help": text})
+
+
+def endpoint_spec(base_url: str | None, model: str | None) -> EndpointSpec:
+    """The endpoint a recipe's flat `base_url`/`model` keys name (URL cleaned; unset: the embedded default)."""
+    # imported here: pydantic would add a third of a second to every `longwrite --help`, which
+    # reads the recipe dataclasses for its key listings
+    from longwrite.core.endpoint_spec import EndpointSpec
+
+    return EndpointSpec(base_url=base_url, model=model)
 
 
 @dataclass
 class LongwriteArguments:
     """What a training recipe holds beside TRL's SFTConfig/DPOConfig and ModelConfig."""
 
-    data: str | None = _help(
+    data: str | None = help_field(
         "training rows: JSONL, Parquet, a dataset folder saved with save_to_disk, or hf:OWNER/NAME[:SPLIT]"
     )
-    embedded_model: bool = _help(
+    embedded_model: bool = help_field(
         "train the embedded default (SmolLM2-135M-Instruct GGUF) when model_name_or_path is not set", False
     )
-    gguf_file: str | None = _help(
+    gguf_file: str | None = help_field(
         "load the model from this GGUF file inside model_name_or_path (de-quantised to float32)", None
     )
-    device: Literal["auto", "cpu", "cuda"] = _help(
+    device: Literal["auto", "cpu", "cuda"] = help_field(
         "auto uses CUDA when present; cuda refuses to run without it; cpu with bf16 is CPU autocast", "auto"
     )
-    overlong: Literal["drop", "truncate"] = _help(
+    overlong: Literal["drop", "truncate"] = help_field(
         "samples over max_length: drop them (as the papers did) or truncate them", "drop"
     )
-    init_adapter: str | None = _help(
+    init_adapter: str | None = help_field(
         "continue training this PEFT LoRA adapter (a folder) instead of starting a new one: "
         "an anneal or DPO stage after a LoRA SFT",
         None,
     )
-    merge_lora: bool = _help("merge the LoRA weights into the model when saving, so it serves as one checkpoint", True)
-    logging_dir: str | None = _help(
+    merge_lora: bool = help_field(
+        "merge the LoRA weights into the model when saving, so it serves as one checkpoint", True
+    )
+    logging_dir: str | None = help_field(
         "where TensorBoard writes its event files with --report_to tensorboard (default: output_dir/runs/...)", None
     )
 
@@ -66,18 +83,23 @@ class LongwriteArguments:
 class PairsRecipe:
     """Preference pairs: k answers per instruction from an endpoint, scored, best against worst."""
 
-    data: str | None = _help("instructions: JSONL/Parquet rows with `prompt` (or `instruction`) or with messages")
-    output: str | None = _help("the DPO rows (JSONL) to write")
-    samples_per_prompt: int = _help("answers sampled per instruction (k)", 4)
-    temperature: float = _help("sampling temperature for the answers", 0.8)
-    max_tokens_factor: float = _help("cap each answer at this many times the target, in tokens", 2.0)
-    min_margin: float = _help("keep a pair only when chosen beats rejected by this many points", 5.0)
-    limit: int | None = _help("use at most this many instructions", None)
-    base_url: str | None = _help(
+    data: str | None = help_field("instructions: JSONL/Parquet rows with `prompt` (or `instruction`) or with messages")
+    output: str | None = help_field("the DPO rows (JSONL) to write")
+    samples_per_prompt: int = help_field("answers sampled per instruction (k)", 4)
+    temperature: float = help_field("sampling temperature for the answers", 0.8)
+    max_tokens_factor: float = help_field("cap each answer at this many times the target, in tokens", 2.0)
+    min_margin: float = help_field("keep a pair only when chosen beats rejected by this many points", 5.0)
+    limit: int | None = help_field("use at most this many instructions", None)
+    base_url: str | None = help_field(
         "the endpoint that answers (usually the SFT model); unset = the embedded default", None
     )
-    model: str | None = _help("the model id at base_url", None)
-    seed: int = _help("random seed for sampling order", 42)
+    model: str | None = help_field("the model id at base_url", None)
+    seed: int = help_field("random seed for sampling order", 42)
+
+    @property
+    def endpoint(self) -> EndpointSpec:
+        """The endpoint that answers: base_url and model as one description."""
+        return endpoint_spec(self.base_url, self.model)
 
     def __post_init__(self) -> None:
         for key in ("data", "output"):
@@ -241,10 +263,19 @@ def _scalar(value: Any) -> str:
     return str(value)
 
 
-def describe(kind: type, required: tuple[str, ...] = ()) -> str:
-    """One line per recipe key: name, default (or required) and help, for --help."""
+def describe(kind: type, required: tuple[str, ...] = (), omit: tuple[str, ...] = ()) -> str:
+    """One line per recipe key (but those in `omit`): name, default (or required) and help, for --help."""
     lines = []
     for item in dataclasses.fields(kind):
-        default = "required" if item.name in required else f"default {item.default}"
+        if item.name in omit:
+            continue
+        default = "required" if item.name in required else f"default {default_of(item)}"
         lines.append(f"  {item.name} ({default}): {item.metadata['help']}")
     return "\n\n".join(lines)
+
+
+def default_of(item: dataclasses.Field[Any]) -> Any:
+    """A field's default, also where a factory makes it (a list)."""
+    if item.default_factory is not dataclasses.MISSING:
+        return item.default_factory()
+    return item.default

@@ -57,12 +57,13 @@ def run_synth(run: StageRun) -> dict[str, Any]:
     section = run.settings("synth")
     source = run.folder / SYNTH_INPUT
     write_rows(source, _synth_rows(run))
-    settings = base_settings().model_copy(update={"model": section.model})
+    endpoints = section.endpoints  # all serve one model; the embedded default alone when none is named
+    settings = base_settings().model_copy(update={"model": endpoints[0].model})
     request = SynthRequest(
         source=source,
         output=run.folder / SYNTH_OUTPUT,
         concurrency=section.concurrency,
-        base_urls=tuple(section.base_urls),
+        base_urls=tuple(spec.base_url for spec in endpoints if spec.base_url is not None),
     )
     synthesize(request, settings)
     written = read_jsonl(run.folder / SYNTH_OUTPUT)
@@ -114,7 +115,8 @@ def run_general(run: StageRun) -> dict[str, Any]:
     out = run.folder / GENERAL_ROWS
     rejected_path = run.folder / "rejected.jsonl"
     done = {row["id"] for row in read_jsonl(out)} | {row["id"] for row in read_jsonl(rejected_path)}
-    settings = base_settings().model_copy(update={"base_url": section.base_url, "model": section.model})
+    spec = section.endpoint
+    settings = base_settings().model_copy(update={"base_url": spec.base_url, "model": spec.model})
     out.touch()  # the stage's output exists even when every answer is left out
     kept, rejected = JsonlAppender(out), JsonlAppender(rejected_path)
     with endpoint_for(settings) as endpoint, backend_errors(endpoint):

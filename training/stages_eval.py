@@ -32,7 +32,8 @@ def _longbench(run: StageRun, settings: Settings, mode: str, out: Path) -> dict[
     from longwrite.eval.longbench_write import LongBenchRequest, run_longbench
 
     section = run.settings("eval")
-    judge = Settings(base_url=section.judge_base_url, model=section.judge_model) if section.judge_base_url else None
+    judge_spec = section.judge
+    judge = Settings(base_url=judge_spec.base_url, model=judge_spec.model) if judge_spec else None
     request = LongBenchRequest(
         data=Path(section.longbench_data),
         out=out,

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from longwrite.core.errors import InputError
+from longwrite.training.pipeline_recipe import recipe_keys_help
 
 
 def pipeline(
@@ -82,5 +83,6 @@ epilog = (
     "  longwrite pipeline training/recipes/pipeline-smollm2-cpu.yaml --dry-run\n\n"
     "  longwrite pipeline training/recipes/pipeline-smollm2-cpu.yaml --until sft\n\n"
     "  longwrite pipeline training/recipes/pipeline-smollm2-cpu-long-only-anneal.yaml --report-only\n\n"
-    "  longwrite pipeline training/recipes/pipeline-qwen2.5-7b-gpu.yaml --from eval-base"
+    "  longwrite pipeline training/recipes/pipeline-qwen2.5-7b-gpu.yaml --from eval-base\n\n"
+    + recipe_keys_help()  # made from the recipe's dataclasses: each key where it is declared, with its help
 )
