@@ -1,20 +1,33 @@
-"""Model mode: the instruction sent straight to the endpoint in one call (the baseline)."""
+"""Model mode: the instruction sent straight to the endpoint in one call.
+
+Plain, it is the benchmark's baseline: as much as the model writes. Held to a length (`hold_to`),
+the same one call gets a floor on its length (`min_tokens`, where the server takes it) and a cap
+from the target and a tokens-per-word ratio, repetition penalties from the first token, and the
+agent's streaming loop guard, which stops a loop as it starts; the answer is what the guard keeps.
+"""
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from langchain_core.messages import HumanMessage
 
+from longwrite.agent import budget
 from longwrite.agent.context import SAFETY_TOKENS, estimate_tokens
-from longwrite.agent.generate import RateFloor, generate
+from longwrite.agent.generate import Generation, RateFloor, generate
+from longwrite.agent.guard import LoopGuard, cut_loop
+from longwrite.agent.section import call_options
 from longwrite.agent.state import AgentContext
 from longwrite.core.errors import GenerationError
+from longwrite.core.text import detect_language
 
 # The server tokenizer may count more tokens than cl100k_base; leave room for that.
 PROMPT_ESTIMATE_MARGIN = 1.5
+ANSWER_HEADROOM = 1.5  # an answer held to a length may run this far past it before max_tokens stops it
 
 
 @dataclass(frozen=True)
@@ -23,6 +36,7 @@ class DirectResult:
     finish_reason: str | None
     completion_tokens: int
     seconds: float
+    loop_cut: bool = False  # held to a length: the guard stopped a loop, and the answer ends where it began
 
 
 def write_direct(
@@ -30,13 +44,22 @@ def write_direct(
     instruction: str,
     on_token: Callable[[str], None] | None = None,
     max_tokens: int | None = None,
+    hold_to: int | None = None,
 ) -> DirectResult:
-    """One call, no plan, no length control: as much as the model writes, up to its context
-    (or up to `max_tokens`, when the caller caps it, or for `answer_time_limit_s` when set)."""
+    """One call, no plan: as much as the model writes, up to its context (or up to `max_tokens`,
+    when the caller caps it, or for `answer_time_limit_s` when set); with `hold_to`, held to that
+    many words (see the module's docstring)."""
     messages = [HumanMessage(instruction)]
     prompt_tokens = int(estimate_tokens(messages) * PROMPT_ESTIMATE_MARGIN)
     room = ctx.endpoint.context_tokens - prompt_tokens - SAFETY_TOKENS
     max_tokens = room if max_tokens is None else min(room, max_tokens)
+    options: dict[str, Any] = {}
+    guard = None
+    if hold_to is not None:
+        ratio = budget.tokens_per_word(budget.empty_usage(), detect_language(instruction))
+        max_tokens = min(max_tokens, math.ceil(hold_to * ratio * ANSWER_HEADROOM))
+        options = call_options(ctx, penalties=True, min_tokens=budget.min_tokens_for(hold_to, ratio, max_tokens))
+        guard = LoopGuard(prompt=instruction)
     if max_tokens < 16:
         raise GenerationError(
             f"The instruction alone fills the model's {ctx.endpoint.context_tokens}-token context; shorten it."
@@ -46,16 +69,32 @@ def write_direct(
         ctx.make_model(),
         messages,
         max_tokens=max_tokens,
+        options=options,
         on_token=on_token,
+        should_stop=guard.is_looping if guard else None,
         max_tokens_field=ctx.settings.max_tokens_field,
         floor=RateFloor.from_settings(ctx.settings),
         deadline=None if limit is None else time.monotonic() + limit,
     )
-    if not generation.text.strip():
+    text, loop_cut = generation.text, False
+    if guard is not None:
+        text, loop_cut = _kept_by_the_guard(generation, guard)
+    if not text.strip():
         raise GenerationError("The model returned an empty answer; try again, or check the model with --base-url.")
     return DirectResult(
-        document=generation.text.strip() + "\n",
+        document=text.strip() + "\n",
         finish_reason=generation.finish_reason,
         completion_tokens=generation.completion_tokens,
         seconds=generation.seconds,
+        loop_cut=loop_cut,
     )
+
+
+def _kept_by_the_guard(generation: Generation, guard: LoopGuard) -> tuple[str, bool]:
+    """A held answer as the guard keeps it: a stopped or cut-off answer loses its unfinished last
+    sentence, and a loop is cut where it began; whether a loop was cut."""
+    text = generation.text
+    if generation.stopped_early or generation.finish_reason == "length":
+        text = budget.drop_unfinished_sentence(text)
+    text, repeats = cut_loop(text, guard)
+    return text, generation.stopped_early or repeats > 0

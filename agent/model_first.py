@@ -14,7 +14,7 @@ from langchain_core.messages import HumanMessage
 
 from longwrite.agent import budget, events
 from longwrite.agent.context import SAFETY_TOKENS, estimate_tokens
-from longwrite.agent.direct import PROMPT_ESTIMATE_MARGIN
+from longwrite.agent.direct import ANSWER_HEADROOM, PROMPT_ESTIMATE_MARGIN
 from longwrite.agent.document import drop_empty_lines, strip_heading
 from longwrite.agent.generate import RateFloor, generate
 from longwrite.agent.guard import LoopGuard, cut_loop
@@ -26,7 +26,6 @@ from longwrite.core.text import count_words, detect_language, length_score
 
 ACCEPT_SCORE = 80  # the length score an answer needs to stand on its own
 MIN_OPENING_WORDS = 50  # a shorter remnant is not worth continuing from: the agent starts afresh
-ANSWER_HEADROOM = 1.5  # the answer may run this far past the target before max_tokens stops it
 
 WritePath = Literal["model", "model+agent", "agent"]
 

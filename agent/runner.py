@@ -35,6 +35,7 @@ class WriteRequest:
     plan: list[Section] | None = None  # agent mode: write this plan instead of making one
     title: str | None = None
     plan_only: bool = False  # agent mode: stop after the plan
+    hold_length: bool = False  # model mode: one call held to the target (agent/direct.py); plain: the baseline
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -45,6 +46,8 @@ class WriteRequest:
         given = [name for name, value in agent_only.items() if value]
         if self.mode != "agent" and given:
             raise InputError(f"In {self.mode} mode there is no {' or '.join(given)}: that is for agent mode.")
+        if self.hold_length and self.mode != "model":
+            raise InputError(f"Holding one call to its length is for model mode; {self.mode} mode controls it itself.")
         if self.job_id is None and (self.resume or self.plan or self.plan_only):
             raise InputError("Resuming, a given plan and stopping after the plan need a job id.")
 
@@ -59,6 +62,7 @@ class Written:
     reason: str  # auto: why the agent took over ("" when the model's answer stands)
     seconds: float
     cut_at_time_limit: bool = False  # model mode: the answer time limit stopped it
+    loop_cut: bool = False  # model mode held to length: the guard stopped a loop where it began
     job: JobResult | None = None  # agent mode: the job, with its plan and sections
 
     @property
@@ -82,9 +86,11 @@ def write(
     started = time.monotonic()
     default = ctx.settings.default_target_words
     if request.mode == "model":
-        direct = write_direct(ctx, request.instruction, on_token=on_token)
+        target = request.target or default
+        hold_to = target if request.hold_length else None
+        direct = write_direct(ctx, request.instruction, on_token=on_token, hold_to=hold_to)
         cut = direct.finish_reason == TIME_LIMIT
-        return Written(direct.document, request.target or default, "model", "", direct.seconds, cut)
+        return Written(direct.document, target, "model", "", direct.seconds, cut, loop_cut=direct.loop_cut)
     if request.mode == "auto":
         return _write_auto(ctx, request, store, on_event)
     job = _write_agent(ctx, request, store, on_event)

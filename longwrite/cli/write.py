@@ -20,7 +20,8 @@ from longwrite.cli.options import ApiKey, BaseUrl, ModeChoice, ModelId, settings
         '  longwrite write "Write a 3000-word history of tea." --plan-file plan.json\n\n'
         "  longwrite write --job 20261121-101500-a1b2c3 --resume\n\n"
         '  longwrite write "Write a 5000-word report on urban trees." --mode auto --base-url http://localhost:8000/v1\n\n'
-        '  longwrite write "Write a 2000-word essay on rivers." --base-url http://localhost:8000/v1'
+        '  longwrite write "Write a 2000-word essay on rivers." --base-url http://localhost:8000/v1\n\n'
+        '  longwrite write "Write a 1000-word essay on rivers." --mode model --hold-length --json'
     )
 )
 def write(
@@ -30,6 +31,14 @@ def write(
         ModeChoice,
         typer.Option("--mode", help="agent: plan and write; model: one call; auto: the model, then the agent if short"),
     ] = ModeChoice.agent,
+    hold_length: Annotated[
+        bool,
+        typer.Option(
+            "--hold-length",
+            help="model mode: hold the one call to the stated length (a floor on its length, repetition "
+            "penalties from the start, a loop stopped as it begins)",
+        ),
+    ] = False,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="write the markdown here")] = None,
     job: Annotated[str | None, typer.Option("--job", help="job id (new, or one to resume)")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="continue the job given by --job")] = False,
@@ -52,6 +61,7 @@ def write(
         instruction=instruction,
         words=words,
         mode=mode.value,
+        hold_length=hold_length,
         output=output,
         job=job,
         resume=resume,

@@ -40,6 +40,7 @@ class WriteCommand:
     plan_only: bool
     plan_file: Path | None
     json_summary: bool
+    hold_length: bool = False
 
 
 def check_request(request: WriteCommand, settings: Settings) -> int | None:
@@ -50,6 +51,11 @@ def check_request(request: WriteCommand, settings: Settings) -> int | None:
         raise InputError(
             f"--mode {request.mode} writes with no saved job; --job, --resume, --plan-only and --plan-file are "
             "for --mode agent."
+        )
+    if request.hold_length and request.mode != "model":
+        raise InputError(
+            f"--hold-length holds model mode's one call to the stated length; --mode {request.mode} controls "
+            "the length itself. Add --mode model, or drop --hold-length."
         )
     if request.plan_only and request.plan_file:
         raise InputError("--plan-only makes a plan and --plan-file supplies one; use one of them.")
@@ -230,7 +236,8 @@ def run(request: WriteCommand, settings: Settings) -> int:
         ctx = AgentContext.for_endpoint(endpoint, settings, cancel)
         if request.mode != "agent":
             with backend_errors(endpoint), Progress() as progress:
-                written = write(ctx, WriteRequest(instruction, target, request.mode), on_event=progress)
+                one_go = WriteRequest(instruction, target, request.mode, hold_length=request.hold_length)
+                written = write(ctx, one_go, on_event=progress)
             _emit_one_go(request, written, endpoint.backend)
             return 0
         with JobStore(settings.jobs_db) as store:
@@ -334,4 +341,6 @@ def _emit_one_go(request: WriteCommand, written: Any, backend: str) -> None:
         summary = _summary(written.document, written.target, written.seconds, backend=backend, mode=request.mode)
         if request.mode == "auto":
             summary.update(path=written.path, reason=written.reason)
+        if request.hold_length:  # whether the guard stopped a loop: the answer ends where it began
+            summary.update(hold_length=True, loop_cut=written.loop_cut)
         print(json.dumps(summary))

@@ -48,6 +48,7 @@ def assert_clear_error(result, fragment: str, code: int | None = None) -> None:
         (["write", "Write a 10000000-word saga."], "above the cap"),
         (["write", "--resume"], "--resume needs --job"),
         (["write", "Write about tea.", "--mode", "model", "--job", "x"], "--mode agent"),
+        (["write", "Write about tea.", "--hold-length"], "Add --mode model, or drop --hold-length"),
         (["write", "Write about tea.", "-o", "/no/such/folder/out.md"], "does not exist"),
     ],
 )

@@ -77,3 +77,38 @@ def test_auto_with_a_job_id_saves_the_agents_part_with_the_models_answer_as_its_
     assert written.document.startswith(saved["opening"].split(".")[0])
     # a second run of the same job resumes it (finished: nothing to write), never asking the model again
     assert len(model.calls) == calls and again.document == written.document and again.path == "model+agent"
+
+
+def _held_context(reply):
+    model = ScriptedChatModel(reply=reply)
+    ctx = scripted_context(Settings(home="/nonexistent"), make_model=lambda: model,
+                           min_tokens_param="min_tokens", repeat_penalty_param="repeat_penalty")  # fmt: skip
+    return ctx, model
+
+
+def test_model_mode_held_to_length_sends_a_floor_a_cap_and_penalties_from_the_first_token():
+    ctx, model = _held_context(lambda messages, options: prose(1000, seed="h"))
+    held = write(ctx, WriteRequest("Write a 400-word note about tea.", 400, "model", hold_length=True))
+    plain = write(ctx, WriteRequest("Write a 400-word note about tea.", 400, "model"))
+    (_, held_options), (_, plain_options) = model.calls
+    body = held_options["extra_body"]
+    assert 0.9 * 400 <= body["min_tokens"] <= body["max_tokens"] <= 400 * 1.45 * 1.5 + 1
+    assert held_options["frequency_penalty"] > 0 and held_options["presence_penalty"] > 0 and body["repeat_penalty"] > 1
+    assert held.words <= body["max_tokens"] < 1000 and not held.loop_cut  # capped near the target, not the context
+    # plain model mode stays the benchmark's baseline: nothing but a cap from the context
+    assert set(plain_options["extra_body"]) == {"max_tokens"} and "frequency_penalty" not in plain_options
+    assert plain.words == 1000
+
+
+def test_a_held_answer_that_loops_ends_where_its_loop_began():
+    fresh = prose(120, seed="s")
+    loop = " ".join(["The tea was poured into the old blue cup by the window again."] * 40)
+    ctx, _model = _held_context(lambda messages, options: f"{fresh} {loop}")
+    held = write(ctx, WriteRequest("Write a 600-word note about tea.", 600, "model", hold_length=True))
+    assert held.loop_cut
+    assert held.document.count("The tea was poured") <= 1 and fresh.split(".")[0] in held.document
+
+
+def test_holding_the_length_of_one_call_is_for_model_mode():
+    with pytest.raises(InputError, match="is for model mode; agent mode controls it itself"):
+        WriteRequest(INSTRUCTION, 300, "agent", hold_length=True)
