@@ -40,6 +40,7 @@ class LongBenchRequest:
     stratify: int | None = None
     limit: int | None = None
     concurrency: int = 1
+    hold_length: bool = False  # model mode held to the stated length
     on_bad_line: OnBadLine = "stop"
     judge: Settings | None = None  # the judge's endpoint settings; None = no S_q
     judge_with_writer: bool = False  # the writer's endpoint judges too (e.g. the embedded model)
@@ -72,6 +73,7 @@ def run_longbench(request: LongBenchRequest, settings: Settings) -> dict[str, An
             selected,
             request.concurrency,
             request.progress,
+            request.hold_length,
         )
         judgements = None
         if prompt and request.judge_with_writer:

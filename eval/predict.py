@@ -16,7 +16,7 @@ from typing import Any
 
 from longwrite.agent.batch import finished_keys, progress_bar, run_batch, write_item
 from longwrite.agent.jobs import JobStore
-from longwrite.agent.runner import WriteRequest
+from longwrite.agent.runner import WriteRequest, Written
 from longwrite.agent.state import AgentContext
 from longwrite.core.errors import BackendError, GenerationError, InputError
 from longwrite.core.jsonl import JsonlAppender
@@ -43,9 +43,12 @@ class RunManifest:
     rows: list[int]
     command: str
     created: str
+    hold_length: bool = False  # model mode held to the stated length (agent/direct.py)
 
 
-def open_run(out: Path, kind: str, data: Path, mode: Mode, backend: str, rows: list[BenchRow]) -> RunManifest:
+def open_run(
+    out: Path, kind: str, data: Path, mode: Mode, backend: str, rows: list[BenchRow], hold_length: bool = False
+) -> RunManifest:
     """Create the result folder, or check that the run already in it is this same run."""
     manifest = RunManifest(
         kind=kind,
@@ -56,11 +59,14 @@ def open_run(out: Path, kind: str, data: Path, mode: Mode, backend: str, rows: l
         rows=[row.index for row in rows],
         command=" ".join(["longwrite", *sys.argv[1:]]) if sys.argv else "",
         created=datetime.now(UTC).isoformat(timespec="seconds"),
+        hold_length=hold_length,
     )
     path = out / MANIFEST
     if path.exists():
         existing = json.loads(path.read_text(encoding="utf-8"))
-        checks = {"kind": "benchmark", "data_sha256": "dataset", "mode": "mode", "rows": "row selection"}
+        checks = {"kind": "benchmark", "data_sha256": "dataset", "mode": "mode", "rows": "row selection",
+                  "hold_length": "--hold-length"}  # fmt: skip
+        existing.setdefault("hold_length", False)  # runs made before --hold-length were plain
         for field, what in checks.items():
             if existing.get(field) != getattr(manifest, field):
                 held = existing.get("data") if field == "data_sha256" else existing.get(field)
@@ -74,19 +80,29 @@ def open_run(out: Path, kind: str, data: Path, mode: Mode, backend: str, rows: l
     return manifest
 
 
-def write_answer(ctx: AgentContext, store: JobStore, mode: Mode, row: BenchRow) -> tuple[str, str, str | None]:
-    """(answer, path, note) for one row; the row's required length is the target. An agent or auto
-    answer is a job of `store`, so a killed run resumes the row in progress from its last section.
-    The note says when a model-mode answer was cut at the answer time limit (it is scored on what
-    it wrote)."""
-    job_id = None if mode == "model" else f"row-{row.index}"  # one call has nothing to resume
-    written = write_item(ctx, store, WriteRequest(row.prompt, row.length, mode, job_id=job_id))
+def write_answer(ctx: AgentContext, store: JobStore, request: WriteRequest) -> tuple[Written, str | None]:
+    """One row's answer and a note; an agent or auto answer is a job of `store`, so a killed run
+    resumes the row in progress from its last section. The note says when a model-mode answer was
+    cut at the answer time limit (it is scored on what it wrote)."""
+    written = write_item(ctx, store, request)
     limit = ctx.settings.answer_time_limit_s
-    note = f"cut at the answer time limit ({limit:g} s)" if written.cut_at_time_limit else None
-    return written.document, written.path, note
+    return written, f"cut at the answer time limit ({limit:g} s)" if written.cut_at_time_limit else None
 
 
-def prediction(row: BenchRow, mode: Mode, answer: str, path: str, seconds: float, error: str | None) -> dict:
+def writer_name(manifest: dict[str, Any]) -> str:
+    """How reports name a run's writer: "agent mode", "model mode held to length", ..."""
+    return f"{manifest['mode']} mode" + (" held to length" if manifest.get("hold_length") else "")
+
+
+def request_for(row: BenchRow, mode: Mode, hold_length: bool) -> WriteRequest:
+    """The row's write: its required length is the target; one call has nothing to resume."""
+    job_id = None if mode == "model" else f"row-{row.index}"
+    return WriteRequest(row.prompt, row.length, mode, job_id=job_id, hold_length=hold_length)
+
+
+def prediction(
+    row: BenchRow, mode: Mode, answer: str, path: str, seconds: float, error: str | None, loop_cut: bool = False
+) -> dict:
     words = count_words(answer)
     health = repetition(answer)
     return {
@@ -105,6 +121,7 @@ def prediction(row: BenchRow, mode: Mode, answer: str, path: str, seconds: float
         "longest_line_run": health.longest_line_run,
         "seconds": round(seconds, 2),
         "error": error,
+        "loop_cut": loop_cut,  # held to length: the guard stopped a loop and the answer ends where it began
     }
 
 
@@ -116,6 +133,7 @@ def run_predictions(
     concurrency: int = 1,
     show_progress: bool = True,
     translate_errors: Callable[[], AbstractContextManager[None]] = nullcontext,
+    hold_length: bool = False,
 ) -> list[dict[str, Any]]:
     """Write every row not yet in DIR/preds.jsonl; all predictions for `rows`, in row order.
 
@@ -133,10 +151,11 @@ def run_predictions(
         started = time.monotonic()
         try:
             with translate_errors():
-                answer, path, error = write_answer(make_context(), store, mode, row)
+                written, error = write_answer(make_context(), store, request_for(row, mode, hold_length))
+            answer, path, loop_cut = written.document, written.path, written.loop_cut
         except GenerationError as failure:
-            answer, path, error = "", mode, str(failure)
-        record = prediction(row, mode, answer, path, time.monotonic() - started, error)
+            answer, path, error, loop_cut = "", mode, str(failure), False
+        record = prediction(row, mode, answer, path, time.monotonic() - started, error, loop_cut)
         appender.append(record)
         done[row.index] = record
         bar.update(1)
@@ -163,9 +182,10 @@ def answer_rows(
     rows: list[BenchRow],
     concurrency: int = 1,
     show_progress: bool = True,
+    hold_length: bool = False,
 ) -> tuple[RunManifest, list[dict[str, Any]]]:
     """Open (or check) the run folder, then write every row's answer on `endpoint`."""
-    manifest = open_run(out, kind, data, mode, endpoint.backend, rows)
+    manifest = open_run(out, kind, data, mode, endpoint.backend, rows, hold_length)
     preds = run_predictions(
         out,
         rows,
@@ -174,5 +194,6 @@ def answer_rows(
         concurrency,
         show_progress,
         translate_errors=lambda: backend_errors(endpoint),
+        hold_length=hold_length,
     )
     return manifest, preds

@@ -9,6 +9,7 @@ from typing import Any
 
 from longwrite.eval.data import RANGES, range_of
 from longwrite.eval.judge import DIMENSIONS
+from longwrite.eval.predict import writer_name
 from longwrite.eval.scores import row_quality
 
 
@@ -83,12 +84,11 @@ def longbench_report(
     judgements: list[dict[str, Any]] | None = None,
 ) -> Path:
     """DIR/report.md, DIR/scatter.png and DIR/ranges.png for one LongBench-Write run."""
-    name = f"{manifest['mode']}"
-    scatter([(name, preds)], out / "scatter.png", f"LongBench-Write, {name} mode")
-    range_bars([(name, scores)], out / "ranges.png")
+    scatter([(manifest["mode"], preds)], out / "scatter.png", f"LongBench-Write, {writer_name(manifest)}")
+    range_bars([(manifest["mode"], scores)], out / "ranges.png")
     judged = "S_q" in scores
     parts = [
-        f"# LongBench-Write: {manifest['mode']} mode",
+        f"# LongBench-Write: {writer_name(manifest)}",
         f"- command: `{manifest['command']}`\n- data: `{manifest['data']}` (sha256 {manifest['data_sha256'][:12]})"
         f"\n- writer: {manifest['backend']}\n- rows: {scores['rows']}\n- report made: "
         f"{datetime.now(UTC).isoformat(timespec='seconds')} (run started {manifest['created']})",

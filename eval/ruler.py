@@ -14,7 +14,7 @@ from longwrite.core.modes import Mode
 from longwrite.core.settings import Settings
 from longwrite.core.text import LOOP_REP_4, Language
 from longwrite.eval.data import BenchRow, OnBadLine, load_rows
-from longwrite.eval.predict import answer_rows
+from longwrite.eval.predict import answer_rows, writer_name
 from longwrite.eval.report import pyplot, table
 from longwrite.eval.scores import row_length_score
 from longwrite.model.embedded import endpoint_for
@@ -33,6 +33,7 @@ class RulerRequest:
     per_length: int | None = None  # instructions per required length; None = all
     lang: Language | None = None  # only rows in this language; None = all
     concurrency: int = 1
+    hold_length: bool = False  # model mode held to the stated length
     on_bad_line: OnBadLine = "stop"
     progress: bool = True
 
@@ -99,6 +100,7 @@ def run_ruler(request: RulerRequest, settings: Settings) -> dict[str, Any]:
             selected,
             request.concurrency,
             request.progress,
+            request.hold_length,
         )
     scores = ruler_scores(preds)
     (request.out / RULER_SCORES).write_text(json.dumps(scores, indent=2) + "\n", encoding="utf-8")
@@ -119,7 +121,7 @@ def ruler_report(out: Path, manifest: dict[str, Any], scores: dict[str, Any], pr
         yscale="log",
         xlim=(low, high),
         ylim=(low, high),
-        title=f"LongWrite-Ruler, {manifest['mode']} mode",
+        title=f"LongWrite-Ruler, {writer_name(manifest)}",
         xlabel="required length (words)",
         ylabel="output length (words)",
     )
@@ -134,7 +136,7 @@ def ruler_report(out: Path, manifest: dict[str, Any], scores: dict[str, Any], pr
     header = ["required length", "rows", "longest output", "longest not looping", "median output", "S_l"]
     text = "\n\n".join(
         [
-            f"# LongWrite-Ruler: {manifest['mode']} mode",
+            f"# LongWrite-Ruler: {writer_name(manifest)}",
             f"- command: `{manifest['command']}`\n- data: `{manifest['data']}`\n- writer: {manifest['backend']}",
             f"Longest output: {scores['longest_output']:,} words; longest that is not a loop "
             f"(seq-rep-4 at most {LOOP_REP_4}): {scores['longest_not_looping']:,} words.",

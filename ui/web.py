@@ -110,6 +110,7 @@ class _WriteWidgets:
     instruction: gr.Textbox
     target: gr.Number
     mode: gr.Radio
+    hold_length: gr.Checkbox
     endpoint: gr.Markdown
     base_url: gr.Textbox
     model_id: gr.Textbox
@@ -147,6 +148,13 @@ def _write_widgets() -> _WriteWidgets:
                 None, label="Target length (words; characters for Chinese)", precision=0, elem_id="target"
             )
             mode = gr.Radio(MODE_CHOICES, value="agent", label="Mode", elem_id="mode")
+            hold_length = gr.Checkbox(
+                False,
+                label="Hold the one call to the length (a floor on its length, penalties from the start, "
+                "a loop stopped as it begins)",
+                elem_id="hold-length",
+                visible=False,  # model mode's: shown when it is chosen
+            )
             with gr.Accordion("Endpoint", open=False):
                 endpoint = gr.Markdown(elem_id="endpoint")
                 base_url = gr.Textbox(
@@ -183,6 +191,7 @@ def _write_widgets() -> _WriteWidgets:
         instruction=instruction,
         target=target,
         mode=mode,
+        hold_length=hold_length,
         endpoint=endpoint,
         base_url=base_url,
         model_id=model_id,
@@ -226,6 +235,7 @@ def _wire_write(widgets: _WriteWidgets, writer: Writer, downloads: Path, remembe
         text: str,
         words: float | None,
         chosen_mode: str,
+        hold: bool,
         rows: list[list[Any]],
         heading: str,
         url: str,
@@ -240,7 +250,7 @@ def _wire_write(widgets: _WriteWidgets, writer: Writer, downloads: Path, remembe
             for progress in writer.follow(new_id):
                 yield [*unchanged, *_shown_progress(progress, heading, downloads)]
             return
-        for progress in writer.write_inline(text, words, chosen_mode, url, name):
+        for progress in writer.write_inline(text, words, chosen_mode, url, name, hold and chosen_mode == "model"):
             yield [*unchanged, *_shown_progress(progress, heading, downloads)]
 
     widgets.write_button.click(
@@ -249,6 +259,7 @@ def _wire_write(widgets: _WriteWidgets, writer: Writer, downloads: Path, remembe
             widgets.instruction,
             widgets.target,
             widgets.mode,
+            widgets.hold_length,
             widgets.plan,
             widgets.title,
             widgets.base_url,
@@ -265,6 +276,7 @@ def _wire_write(widgets: _WriteWidgets, writer: Writer, downloads: Path, remembe
             yield [resumed, *_shown_progress(progress, "", downloads)]
 
     widgets.resume_button.click(resume, widgets.job_id, [widgets.job_id, *widgets.progress_outputs()])
+    widgets.mode.change(lambda chosen: gr.update(visible=chosen == "model"), widgets.mode, widgets.hold_length)
     widgets.stop_button.click(shown(writer.stop), widgets.job_id, widgets.status)
 
 

@@ -162,9 +162,16 @@ class Writer:
     # ------------------------------------------------------------------ one-call modes
 
     def write_inline(
-        self, instruction: str, target: float | None, mode: Mode, base_url: str = "", model: str = ""
+        self,
+        instruction: str,
+        target: float | None,
+        mode: Mode,
+        base_url: str = "",
+        model: str = "",
+        hold_length: bool = False,
     ) -> Iterator[Progress]:
-        """Model mode (one call) or auto (the model first, the agent if it falls short), streamed."""
+        """Model mode (one call, held to the length when asked) or auto (the model first, the agent
+        if it falls short), streamed."""
         text, words = self._check(instruction, target)
         if mode != "model":  # nothing plans auto's first answer: with no length stated it is judged by the default
             words = words or self.service.settings.default_target_words
@@ -174,7 +181,7 @@ class Writer:
 
         def work() -> None:
             ctx = self.service.context(endpoint=endpoint)
-            request = WriteRequest(text, words, mode)
+            request = WriteRequest(text, words, mode, hold_length=hold_length)
             with backend_errors(endpoint):
                 result["text"] = write(ctx, request, on_event=_token_sink(arrived), on_token=arrived.append).document
 

@@ -11,7 +11,7 @@ import typer
 
 from longwrite.cli.app import app
 from longwrite.cli.options import ApiKey, BaseUrl, ModeChoice, ModelId, endpoint_options, settings_from
-from longwrite.core.errors import LongwriteError
+from longwrite.core.errors import InputError, LongwriteError
 
 if TYPE_CHECKING:
     from longwrite.core.settings import Settings
@@ -40,6 +40,9 @@ OutDir = Annotated[Path, typer.Option("-o", "--output", "--out", help="result fo
 EvalModeOption = Annotated[ModeChoice, typer.Option("--mode", help="agent, model (one call) or auto")]
 LangOption = Annotated[Language | None, typer.Option("--lang", help="only rows in this language")]
 Concurrency = Annotated[int, typer.Option("--concurrency", min=1, help="answers written at once")]
+HoldLength = Annotated[
+    bool, typer.Option("--hold-length", help="model mode: each answer's one call held to the row's required length")
+]
 OnBadLine = Annotated[BadLine, typer.Option("--on-bad-line", help="a bad JSONL line: stop, or skip it")]
 Temperature = Annotated[
     float | None,
@@ -66,6 +69,7 @@ def eval_longbench_write(
     stratify: Annotated[int | None, typer.Option("--stratify", min=1, help="N rows per length range")] = None,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="at most N rows")] = None,
     concurrency: Concurrency = 1,
+    hold_length: HoldLength = False,
     on_bad_line: OnBadLine = BadLine.stop,
     temperature: Temperature = None,
     base_url: BaseUrl = None,
@@ -115,7 +119,8 @@ def eval_longbench_write(
     request = LongBenchRequest(
         data=data,
         out=out,
-        mode=mode.value,
+        mode=_held_mode(mode, hold_length),
+        hold_length=hold_length,
         lang=lang.value if lang else None,
         stratify=stratify,
         limit=limit,
@@ -142,6 +147,7 @@ def eval_ruler(
     per_length: Annotated[int | None, typer.Option("--per-length", min=1, help="instructions per length")] = None,
     lang: LangOption = None,
     concurrency: Concurrency = 1,
+    hold_length: HoldLength = False,
     on_bad_line: OnBadLine = BadLine.stop,
     temperature: Temperature = None,
     base_url: BaseUrl = None,
@@ -149,7 +155,6 @@ def eval_ruler(
     api_key: ApiKey = None,
 ) -> None:
     """LongWrite-Ruler: the longest output the writer reaches per required length, with a plot."""
-    from longwrite.core.errors import InputError
     from longwrite.eval.ruler import RulerRequest, run_ruler
 
     try:
@@ -160,7 +165,8 @@ def eval_ruler(
     request = RulerRequest(
         data=data,
         out=out,
-        mode=mode.value,
+        mode=_held_mode(mode, hold_length),
+        hold_length=hold_length,
         lengths=wanted,
         per_length=per_length,
         lang=lang.value if lang else None,
@@ -197,6 +203,13 @@ def eval_rescore(
         typer.echo(
             f"S_l {scores['S_l']}  S_q {scores.get('S_q', '-')}  S {scores.get('S', '-')}  -> {folder}/report.md"
         )
+
+
+def _held_mode(mode: ModeChoice, hold_length: bool) -> str:
+    """The mode, refused with --hold-length unless it is model mode (before anything starts)."""
+    if hold_length and mode.value != "model":
+        raise InputError(f"--hold-length holds model mode's one call; --mode {mode.value} controls the length itself.")
+    return mode.value
 
 
 def _writer_settings(

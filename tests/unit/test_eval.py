@@ -467,6 +467,23 @@ def test_an_out_folder_never_mixes_datasets(tmp_path):
         open_run(tmp_path / "run", "longbench-write", data, "agent", "scripted", rows)
 
 
+def test_a_run_held_to_length_records_loops_cut_and_never_mixes_with_a_plain_run(tmp_path):
+    data = _row_file(tmp_path, count=2)
+    rows, _ = load_rows(data)
+    loop = " ".join(["The lamp was lit at dusk by the keeper of the old tower."] * 30)
+
+    def looping_context():
+        model = ScriptedChatModel(reply=lambda messages, options: prose(12, seed="o") + " " + loop)
+        return scripted_context(Settings(home="/nonexistent"), make_model=lambda: model)
+
+    out = tmp_path / "run"
+    open_run(out, "longbench-write", data, "model", "scripted", rows, hold_length=True)
+    preds = run_predictions(out, rows, "model", looping_context, show_progress=False, hold_length=True)
+    assert all(p["loop_cut"] and p["response"].count("The lamp was lit") <= 1 for p in preds)
+    with pytest.raises(InputError, match="different --hold-length"):
+        open_run(out, "longbench-write", data, "model", "scripted", rows)
+
+
 def test_reports_are_written(tmp_path):
     preds = [_pred(0, 1000, 900), _pred(1, 5000, 800), _pred(2, 300, 310)]
     scores = score_run(preds)

@@ -204,3 +204,12 @@ def test_with_an_api_key_the_page_asks_for_it_too(tmp_path):
         assert client.post("/login", data={"username": "me", "password": "wrong"}).status_code == 400
         assert client.post("/login", data={"username": "me", "password": "k-123"}).status_code == 200
         assert client.get("/config").status_code == 200
+
+
+def test_the_pages_model_mode_can_hold_the_one_call_to_the_length(writer):
+    instruction = "Write a 300-word note about tea."
+    held = list(writer.write_inline(instruction, None, "model", hold_length=True))[-1]
+    plain = list(writer.write_inline(instruction, None, "model"))[-1]
+    assert held.status == plain.status == "done"
+    # held: capped from the 300 words asked (and a floor where the server takes one); plain: the context
+    assert 200 <= held.words <= 300 * 1.45 * 1.5 < plain.words  # (the scripted model: a token a word)
