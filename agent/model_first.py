@@ -88,6 +88,18 @@ def attempt_model(ctx: AgentContext, instruction: str, target: int) -> ModelAtte
     return ModelAttempt(text, "model+agent", reason, seconds)
 
 
+def report_one_call(
+    emit: Callable[[dict[str, Any]], None], instruction: str, text: str, target: int, seconds: float
+) -> None:
+    """The events of an answer written in one call, as a one-section plan, so that a front end
+    renders it as it renders the agent's."""
+    title = default_title(instruction, detect_language(instruction))
+    words = count_words(text)
+    emit(events.plan_event(title, [Section(title=title, points="", words=target)], "single", target))
+    emit(events.section_finished(0, 1, title, words, words, target, text, seconds))
+    emit(events.done(words, target))
+
+
 def write_auto(
     ctx: AgentContext,
     instruction: str,
@@ -104,12 +116,7 @@ def write_auto(
     emit = on_event or (lambda _event: None)
     attempt = attempt_model(ctx, instruction, target)
     if attempt.path == "model":
-        title = default_title(instruction, detect_language(instruction))
-        words = count_words(attempt.text)
-        plan = [Section(title=title, points="", words=target)]
-        emit(events.plan_event(title, plan, "single", target))
-        emit(events.section_finished(0, 1, title, words, words, target, attempt.text, attempt.seconds))
-        emit(events.done(words, target))
+        report_one_call(emit, instruction, attempt.text, target, attempt.seconds)
         document = attempt.text.strip() + "\n"
     else:
         document = continue_with(attempt.text).document

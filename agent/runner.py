@@ -18,7 +18,7 @@ from typing import Any
 from longwrite.agent.direct import write_direct
 from longwrite.agent.generate import TIME_LIMIT
 from longwrite.agent.jobs import JobResult, JobStore, run_job, write_once
-from longwrite.agent.model_first import WritePath, write_auto
+from longwrite.agent.model_first import WritePath, report_one_call, write_auto
 from longwrite.agent.state import AgentContext, Section
 from longwrite.core.errors import InputError
 from longwrite.core.modes import MODES, Mode
@@ -81,14 +81,17 @@ def write(
     on_event: Callable[[dict[str, Any]], None] | None = None,
     on_token: Callable[[str], None] | None = None,
 ) -> Written:
-    """Write `request` on the context's endpoint. `on_event` gets the agent's events (auto's too);
-    `on_token` the text of a model-mode answer as it streams."""
+    """Write `request` on the context's endpoint. `on_event` gets the agent's events (auto's, and a
+    model-mode answer's as a one-section plan once it is written); `on_token` the text of a
+    model-mode answer as it streams."""
     started = time.monotonic()
     default = ctx.settings.default_target_words
     if request.mode == "model":
         target = request.target or default
         hold_to = target if request.hold_length else None
         direct = write_direct(ctx, request.instruction, on_token=on_token, hold_to=hold_to)
+        if on_event is not None:
+            report_one_call(on_event, request.instruction, direct.document, target, direct.seconds)
         cut = direct.finish_reason == TIME_LIMIT
         return Written(direct.document, target, "model", "", direct.seconds, cut, loop_cut=direct.loop_cut)
     if request.mode == "auto":

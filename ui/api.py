@@ -93,6 +93,8 @@ async def list_models(request: Request) -> dict[str, Any]:
 @openai_routes.post("/chat/completions")
 async def chat_completions(body: ChatCompletionRequest, request: Request) -> Response:
     _check_text(body)
+    if body.model in OWN_MODELS and body.hold_length:
+        raise ApiError(400, f"hold_length holds a backend model's one call; {body.model} controls the length itself.")
     if body.model in OWN_MODELS:
         return await agent_chat(request.app.state.service, request.app.state.jobs, body, request)
     proxy: BackendProxy = request.app.state.proxy
@@ -102,7 +104,9 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Res
             f"({AGENT_MODEL}, {AUTO_MODEL} and the backend's)."
         )
         raise ApiError(404, message, code="model_not_found")
-    return await proxy.chat(body.model_dump(exclude_none=True, exclude={"target_words"}), body.stream)
+    if body.hold_length:  # written here, held to the length, rather than passed through
+        return await agent_chat(request.app.state.service, request.app.state.jobs, body, request)
+    return await proxy.chat(body.model_dump(exclude_none=True, exclude={"target_words", "hold_length"}), body.stream)
 
 
 @write_routes.post("", status_code=202)

@@ -70,7 +70,7 @@ async def agent_chat(
 
     def work() -> ChatOutcome:
         try:
-            return service.write_chat(body.model, instruction, target, on_event, cancel, keep_as_job)
+            return service.write_chat(body.model, instruction, target, on_event, cancel, keep_as_job, body.hold_length)
         finally:
             service.slots.release()
 

@@ -44,6 +44,8 @@ class ChatCompletionRequest(BaseModel):
     stream: StrictBool = False
     stream_options: StreamOptions | None = None
     target_words: StrictInt | None = None  # longwrite's extra field; else the length comes from the instruction
+    # longwrite's extra field: a backend model's one call held to the stated length (model mode)
+    hold_length: StrictBool = False
 
     def instruction(self) -> str:
         """The last user message: what the agent writes."""

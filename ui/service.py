@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,12 +20,13 @@ from longwrite.core.text import count_tokens, count_words, length_score
 from longwrite.model.client import Endpoint, backend_errors, resolve_endpoint
 from longwrite.ui.endpoints import LOOPBACK, EndpointAllowList
 from longwrite.ui.errors import busy
-from longwrite.ui.schemas import AGENT_MODEL, Usage, WriteInfo
+from longwrite.ui.schemas import AGENT_MODEL, AUTO_MODEL, Usage, WriteInfo
 from longwrite.ui.slots import WriteSlots
 
 T = TypeVar("T")
 # (instruction, target, on_event, cancel) -> the finished job (a JobManager.write_attached with its job id)
 AgentWriter = Callable[[str, int | None, Callable[[dict[str, Any]], None], threading.Event], JobResult]
+CHAT_MODES: dict[str, Mode] = {AGENT_MODEL: "agent", AUTO_MODEL: "auto"}
 RETRY_AFTER_S = 30  # a short write on the embedded model takes about this long
 REQUEST_EXAMPLE = '{"model": "agentwrite", "messages": [{"role": "user", "content": "Write a 3000-word ..."}]}'
 
@@ -90,24 +92,28 @@ class WriteService:
         on_event: Callable[[dict[str, Any]], None],
         cancel: threading.Event,
         write_agent: AgentWriter | None = None,
+        hold_length: bool = False,
     ) -> ChatOutcome:
         """Write the answer to one chat request (blocking: call it from a worker thread); with no
         target the agent's plan sizes the document, and auto judges its first answer by the default.
 
         write_agent runs the agent (the server passes JobManager.write_attached, which keeps the
         write as a resumable job); without it the checkpoints stay in memory."""
-        ctx = self.context(cancel)
+        mode = CHAT_MODES.get(model, "model")  # any other model id: the backend's, in model mode
+        # model mode writes on the backend model the request names
+        endpoint = self.endpoint if mode != "model" else dataclasses.replace(self.endpoint, model=model)
+        ctx = self.context(cancel, endpoint)
         source = target_from(instruction, target)
         job = None
-        with backend_errors(self.endpoint):
-            if model == AGENT_MODEL and write_agent is not None:
+        with backend_errors(endpoint):
+            if mode == "agent" and write_agent is not None:
                 result = write_agent(instruction, target, on_event, cancel)
                 document, path, reason, target, job = result.document, "agent", "", result.target, result.job
             else:
-                mode: Mode = "agent" if model == AGENT_MODEL else "auto"
-                if mode == "auto" and target is None:
+                if mode != "agent" and target is None:
                     source = "default"
-                written = write(ctx, WriteRequest(instruction, target, mode), on_event=on_event)
+                request = WriteRequest(instruction, target, mode, hold_length=hold_length)
+                written = write(ctx, request, on_event=on_event)
                 document, path, reason, target = written.document, written.path, written.reason, written.target
         words = count_words(document)
         score = length_score(target, words)

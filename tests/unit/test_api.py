@@ -181,6 +181,21 @@ def test_auto_continues_a_short_model_answer_with_the_agent(make_client):
     assert info["length_score"] >= 80
 
 
+def test_a_backend_model_held_to_length_is_one_call_written_here_and_streamed(make_client):
+    client = make_client(Script(direct_words=2000))  # left alone, the model runs far past the 300 asked
+    request = {**ask("Write a 300-word note on tea."), "model": BACKEND_MODEL, "hold_length": True}
+    body = chat(client, request).json()
+    assert body["model"] == BACKEND_MODEL and body["longwrite"]["path"] == "model"
+    written = body["choices"][0]["message"]["content"]
+    assert 250 <= count_words(written) <= 300 * 1.45 * 1.5  # capped from the target (a token a word here)
+    streamed = chat(client, {**request, "stream": True})
+    chunks = [json.loads(p) for p in sse_payloads(streamed.text)[:-1]]
+    text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
+    assert count_words(text) == count_words(written)  # the answer arrives whole, as a one-section document
+    refused = chat(client, {**ask("Write a 300-word note on tea."), "hold_length": True})
+    assert_error(refused, 400, "hold_length", "agentwrite controls the length itself")
+
+
 def test_models_lists_the_agent_auto_and_backend(make_client):
     client = make_client()
     ids = [m["id"] for m in client.get("/v1/models", headers=AUTH).json()["data"]]
