@@ -1,23 +1,19 @@
-"""The model-first fallback (`auto`): the served model answers first; when its answer fails,
-loops or falls short, the agent continues from the usable part of it."""
+"""The model-first fallback (`auto`): the served model answers first, held to the target (model
+mode's --hold-length); when its answer fails, loops or falls short, the agent continues from the
+usable part of it."""
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import openai
-from langchain_core.messages import HumanMessage
 
 from longwrite.agent import budget, events
-from longwrite.agent.context import SAFETY_TOKENS, estimate_tokens
-from longwrite.agent.direct import ANSWER_HEADROOM, PROMPT_ESTIMATE_MARGIN
+from longwrite.agent.direct import write_direct
 from longwrite.agent.document import drop_empty_lines, strip_heading
-from longwrite.agent.generate import RateFloor, generate
-from longwrite.agent.guard import LoopGuard, cut_loop
 from longwrite.agent.jobs import JobResult
 from longwrite.agent.plan import default_title
 from longwrite.agent.state import AgentContext, Section
@@ -49,40 +45,28 @@ class AutoResult:
 
 
 def attempt_model(ctx: AgentContext, instruction: str, target: int) -> ModelAttempt:
-    """Send the instruction to the served model in one call and judge the answer."""
-    language = detect_language(instruction)
-    messages = [HumanMessage(instruction)]
-    room = ctx.endpoint.context_tokens - int(estimate_tokens(messages) * PROMPT_ESTIMATE_MARGIN) - SAFETY_TOKENS
-    ratio = budget.tokens_per_word(budget.empty_usage(), language)
-    max_tokens = max(16, min(room, math.ceil(target * ratio * ANSWER_HEADROOM)))
-    guard = LoopGuard(prompt=instruction)
+    """Send the instruction to the served model in one call held to the target (model mode's
+    --hold-length: a floor on its length, penalties from the first token, the loop guard) and judge
+    the answer."""
     started = time.monotonic()
     try:
-        generation = generate(
-            ctx.make_model(),
-            messages,
-            max_tokens=max_tokens,
-            should_stop=guard.is_looping,
-            on_token=lambda _piece: ctx.raise_if_cancelled(),  # within one token of the client leaving
-            max_tokens_field=ctx.settings.max_tokens_field,
-            floor=RateFloor.from_settings(ctx.settings),
-        )
+        # on every token: within one token of the client leaving, the call stops
+        direct = write_direct(ctx, instruction, on_token=lambda _piece: ctx.raise_if_cancelled(), hold_to=target)
     except Cancelled:
         raise  # the client left: the slot goes back now, not when the model ends its answer
     except (openai.OpenAIError, LongwriteError) as error:
         return ModelAttempt("", "agent", f"the model call failed ({type(error).__name__})", time.monotonic() - started)
-    text = strip_heading(drop_empty_lines(generation.text))
-    if generation.finish_reason == "length" or generation.stopped_early:
-        text = budget.drop_unfinished_sentence(text)
-    text, repeats = cut_loop(text, guard)
-    text, _trimmed = budget.trim_to_budget(text, target)
+    text, _trimmed = budget.trim_to_budget(strip_heading(drop_empty_lines(direct.document)), target)
     words = count_words(text)
     score = length_score(target, words)
     seconds = time.monotonic() - started
-    looped = generation.stopped_early or repeats > 0
-    if score >= ACCEPT_SCORE and not looped:
+    if score >= ACCEPT_SCORE and not direct.loop_cut:
         return ModelAttempt(text, "model", "", seconds)
-    reason = "the answer looped" if looped else f"the answer had {words} of {target} words (length score {score:.0f})"
+    reason = (
+        "the answer looped"
+        if direct.loop_cut
+        else f"the answer had {words} of {target} words (length score {score:.0f})"
+    )
     if words < MIN_OPENING_WORDS:
         return ModelAttempt("", "agent", reason, seconds)
     return ModelAttempt(text, "model+agent", reason, seconds)
