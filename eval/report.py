@@ -10,7 +10,7 @@ from typing import Any
 from longwrite.eval.data import RANGES, range_of
 from longwrite.eval.judge import DIMENSIONS
 from longwrite.eval.predict import writer_name
-from longwrite.eval.scores import row_quality
+from longwrite.eval.scores import intervals_overlap, row_quality
 
 
 def _fmt(value: Any) -> str:
@@ -94,8 +94,18 @@ def longbench_report(
         f"{datetime.now(UTC).isoformat(timespec='seconds')} (run started {manifest['created']})",
         "## Overall",
         table(
-            ["S_l", "S_q", "S", "judged", "judge failures"],
-            [[scores["S_l"], scores.get("S_q"), scores.get("S"), scores.get("judged"), scores.get("judge_failures")]],
+            ["S_l", "S_l 95% interval", "rows", "S_q", "S", "judged", "judge failures"],
+            [
+                [
+                    scores["S_l"],
+                    interval_text(scores.get("S_l_interval")),
+                    scores["rows"],
+                    scores.get("S_q"),
+                    scores.get("S"),
+                    scores.get("judged"),
+                    scores.get("judge_failures"),
+                ]
+            ],
         ),
         "## S_l by required length",
         table(["range", "rows", "S_l"], [[k, v["count"], v["S_l"]] for k, v in scores["S_l_by_range"].items()]),
@@ -207,6 +217,7 @@ def compare_report(runs: list[tuple[str, dict[str, Any], dict[str, Any], list[di
                 manifest["backend"],
                 scores["rows"],
                 scores["S_l"],
+                interval_text(scores.get("S_l_interval")),
                 scores.get("S_q"),
                 scores.get("S"),
                 *(scores["S_l_by_range"][label]["S_l"] for label in labels),
@@ -218,9 +229,21 @@ def compare_report(runs: list[tuple[str, dict[str, Any], dict[str, Any], list[di
         "# LongBench-Write comparison",
         f"- command: `{command}`\n- made: {datetime.now(UTC).isoformat(timespec='seconds')}",
         table(
-            ["run", "writer", "rows", "S_l", "S_q", "S", *(f"S_l {label}" for label in labels), "rep-4", "words/s"],
+            [
+                "run",
+                "writer",
+                "rows",
+                "S_l",
+                "S_l 95% interval",
+                "S_q",
+                "S",
+                *(f"S_l {label}" for label in labels),
+                "rep-4",
+                "words/s",
+            ],
             rows,
         ),
+        *_overlaps(runs),
         *_compare_judges(runs),
         "Each run's own report (with the exact command that made it) is in its folder:",
         "\n".join(f"- {name}: `{manifest['command']}`" for name, manifest, _s, _p in runs),
@@ -229,6 +252,28 @@ def compare_report(runs: list[tuple[str, dict[str, Any], dict[str, Any], list[di
     path = out / "compare.md"
     path.write_text("\n\n".join(parts) + "\n", encoding="utf-8")
     return path
+
+
+def interval_text(interval: list[float] | None) -> str:
+    """ "55.0-69.3", or "-" for a run scored before intervals (rescore it) or of one row."""
+    return f"{interval[0]}-{interval[1]}" if interval else "-"
+
+
+def _overlaps(runs: list[tuple[str, dict[str, Any], dict[str, Any], list[dict]]]) -> list[str]:
+    """For each pair of runs: are their S_l intervals apart (the difference is more than the noise)?"""
+    lines = []
+    for i, (first, _m, first_scores, _p) in enumerate(runs):
+        for second, _m2, second_scores, _p2 in runs[i + 1 :]:
+            overlap = intervals_overlap(first_scores.get("S_l_interval"), second_scores.get("S_l_interval"))
+            if overlap is None:
+                continue
+            verdict = (
+                "overlap: at this size the two are not told apart"
+                if overlap
+                else "do not overlap: the difference is more than the rows' spread"
+            )
+            lines.append(f"- S_l of {first} and {second}: the 95% intervals {verdict}.")
+    return ["\n".join(lines)] if lines else []
 
 
 def _compare_judges(runs: list[tuple[str, dict[str, Any], dict[str, Any], list[dict]]]) -> list[str]:

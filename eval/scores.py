@@ -7,6 +7,7 @@ when shown. Rounding rows first moves a range's mean by up to 0.01.
 
 from __future__ import annotations
 
+import random
 import statistics
 from collections.abc import Callable
 from typing import Any
@@ -18,6 +19,31 @@ from longwrite.eval.judge import DIMENSIONS, REFERENCE_JUDGE, describe_prompt, i
 
 def _rounded_mean(values: list[float]) -> float | None:
     return round(statistics.fmean(values), 2) if values else None
+
+
+BOOTSTRAP_RESAMPLES = 2000
+BOOTSTRAP_SEED = 0  # the same rows give the same interval on every rerun
+
+
+def bootstrap_interval(values: list[float], level: float = 0.95) -> list[float] | None:
+    """The `level` percentile-bootstrap interval of the mean of `values` (resampled rows, a fixed
+    seed), rounded as the means are; None with fewer than two values. A 16-row run of the same
+    model moves by 10+ S_l between reruns: the interval says how far apart two runs must be."""
+    if len(values) < 2:
+        return None
+    rng = random.Random(BOOTSTRAP_SEED)
+    means = sorted(statistics.fmean(rng.choices(values, k=len(values))) for _ in range(BOOTSTRAP_RESAMPLES))
+    tail = (1 - level) / 2
+    low, high = means[int(tail * (len(means) - 1))], means[int((1 - tail) * (len(means) - 1))]
+    return [round(low, 2), round(high, 2)]
+
+
+def intervals_overlap(first: list[float] | None, second: list[float] | None) -> bool | None:
+    """Whether two intervals share a value (None when either is missing): if they do, the runs are
+    not told apart at this size."""
+    if first is None or second is None:
+        return None
+    return first[0] <= second[1] and second[0] <= first[1]
 
 
 def row_length_score(pred: dict[str, Any]) -> float:
@@ -85,6 +111,7 @@ def score_run(preds: list[dict[str, Any]], judgements: list[dict[str, Any]] | No
     scores: dict[str, Any] = {
         "rows": len(preds),
         "S_l": _rounded_mean(row_scores),
+        "S_l_interval": bootstrap_interval(row_scores),  # 95%, percentile bootstrap over the rows
         "S_l_by_range": ordered,
         "S_l_by_language": _group(preds, lambda p: p["language"]),
         "health": {

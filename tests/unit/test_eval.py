@@ -38,7 +38,7 @@ from longwrite.eval.judge import (
 from longwrite.eval.longbench_write import JUDGEMENTS, LongBenchRequest, _judge_all, rescore_run
 from longwrite.eval.predict import open_run, run_predictions
 from longwrite.eval.report import compare_report, longbench_report
-from longwrite.eval.scores import score_run
+from longwrite.eval.scores import bootstrap_interval, intervals_overlap, score_run
 from longwrite.model.client import Endpoint, backend_errors
 from tests.unit.scripted import ScriptedChatModel, connection_lost, prose, scripted_context
 
@@ -503,6 +503,21 @@ def test_reports_are_written(tmp_path):
         "longwrite eval compare a b",
     ).read_text()
     assert compare.count("| scripted |") == 2 and (tmp_path / "cmp" / "ranges.png").exists()
+    low, high = scores["S_l_interval"]
+    assert f"| {low}-{high} | 3 |" in report  # the overall mean with its interval and its rows
+    assert "S_l of agent and model: the 95% intervals overlap" in compare
+
+
+def test_a_bootstrap_interval_holds_the_mean_is_the_same_on_a_rerun_and_narrows_with_more_rows():
+    scattered = [10.0, 95.0, 40.0, 100.0, 0.0, 77.0, 63.0, 88.0]
+    low, high = bootstrap_interval(scattered)
+    assert low < sum(scattered) / len(scattered) < high and bootstrap_interval(scattered) == [low, high]
+    wide = high - low
+    low4, high4 = bootstrap_interval(scattered * 4)
+    assert high4 - low4 < wide / 1.5  # four times the rows: about half as wide
+    assert bootstrap_interval([50.0]) is None and bootstrap_interval([70.0, 70.0]) == [70.0, 70.0]
+    assert intervals_overlap([40, 60], [55, 80]) and not intervals_overlap([40, 50], [55, 80])
+    assert intervals_overlap(None, [1, 2]) is None
 
 
 # ---------------------------------------------------------------- ruler
