@@ -244,6 +244,7 @@ def compare_report(runs: list[tuple[str, dict[str, Any], dict[str, Any], list[di
             rows,
         ),
         *_overlaps(runs),
+        *_model_alone(runs),
         *_compare_judges(runs),
         "Each run's own report (with the exact command that made it) is in its folder:",
         "\n".join(f"- {name}: `{manifest['command']}`" for name, manifest, _s, _p in runs),
@@ -273,6 +274,22 @@ def _overlaps(runs: list[tuple[str, dict[str, Any], dict[str, Any], list[dict]]]
                 else "do not overlap: the difference is more than the rows' spread"
             )
             lines.append(f"- S_l of {first} and {second}: the 95% intervals {verdict}.")
+    return ["\n".join(lines)] if lines else []
+
+
+def _model_alone(runs: list[tuple[str, dict[str, Any], dict[str, Any], list[dict]]]) -> list[str]:
+    """For each auto run: the answers the model finished alone, and its words/s beside agent mode's."""
+    agent = next((scores for _n, manifest, scores, _p in runs if manifest["mode"] == "agent"), None)
+    lines = []
+    for name, manifest, scores, _preds in runs:
+        if manifest["mode"] != "auto":
+            continue
+        alone, rows = scores["paths"].get("model", 0), scores["rows"]
+        pace = f"{scores['time']['words_per_second']} words/s"
+        if agent is not None:
+            pace += f" against agent mode's {agent['time']['words_per_second']}"
+        share = f"{alone / max(rows, 1):.0%}"
+        lines.append(f"- {name}: the model finished {alone} of {rows} answers alone ({share}); {pace}.")
     return ["\n".join(lines)] if lines else []
 
 

@@ -506,6 +506,14 @@ def test_reports_are_written(tmp_path):
     low, high = scores["S_l_interval"]
     assert f"| {low}-{high} | 3 |" in report  # the overall mean with its interval and its rows
     assert "S_l of agent and model: the 95% intervals overlap" in compare
+    auto = {**manifest, "mode": "auto"}
+    with_auto = compare_report(
+        [("agent", manifest, scores, preds), ("auto", auto, scores | {"paths": {"model": 2, "model+agent": 1}}, preds)],
+        tmp_path / "cmp2",
+        "longwrite eval compare a b",
+    ).read_text()
+    speed = scores["time"]["words_per_second"]
+    assert f"- auto: the model finished 2 of 3 answers alone (67%); {speed} words/s against agent mode's" in with_auto
 
 
 def test_a_bootstrap_interval_holds_the_mean_is_the_same_on_a_rerun_and_narrows_with_more_rows():
