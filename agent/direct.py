@@ -18,7 +18,7 @@ from langchain_core.messages import HumanMessage
 
 from longwrite.agent import budget
 from longwrite.agent.context import SAFETY_TOKENS, estimate_tokens
-from longwrite.agent.generate import Generation, RateFloor, generate
+from longwrite.agent.generate import TIME_LIMIT, Generation, RateFloor, generate
 from longwrite.agent.guard import LoopGuard, cut_loop
 from longwrite.agent.section import call_options
 from longwrite.agent.state import AgentContext
@@ -65,12 +65,18 @@ def write_direct(
             f"The instruction alone fills the model's {ctx.endpoint.context_tokens}-token context; shorten it."
         )
     limit = ctx.settings.answer_time_limit_s
+
+    def arrived(piece: str) -> None:
+        ctx.raise_if_cancelled()  # within one token of a stop (Ctrl-C, a client that left)
+        if on_token is not None:
+            on_token(piece)
+
     generation = generate(
         ctx.make_model(),
         messages,
         max_tokens=max_tokens,
         options=options,
-        on_token=on_token,
+        on_token=arrived,
         should_stop=guard.is_looping if guard else None,
         max_tokens_field=ctx.settings.max_tokens_field,
         floor=RateFloor.from_settings(ctx.settings),
@@ -94,7 +100,7 @@ def _kept_by_the_guard(generation: Generation, guard: LoopGuard) -> tuple[str, b
     """A held answer as the guard keeps it: a stopped or cut-off answer loses its unfinished last
     sentence, and a loop is cut where it began; whether a loop was cut."""
     text = generation.text
-    if generation.stopped_early or generation.finish_reason == "length":
+    if generation.stopped_early or generation.finish_reason in ("length", TIME_LIMIT):
         text = budget.drop_unfinished_sentence(text)
     text, repeats = cut_loop(text, guard)
     return text, generation.stopped_early or repeats > 0

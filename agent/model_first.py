@@ -17,7 +17,7 @@ from longwrite.agent.document import drop_empty_lines, strip_heading
 from longwrite.agent.jobs import JobResult
 from longwrite.agent.plan import default_title
 from longwrite.agent.state import AgentContext, Section
-from longwrite.core.errors import Cancelled, LongwriteError
+from longwrite.core.errors import Cancelled, GenerationError, LongwriteError
 from longwrite.core.text import count_words, detect_language, length_score
 
 ACCEPT_SCORE = 80  # the length score an answer needs to stand on its own
@@ -50,10 +50,11 @@ def attempt_model(ctx: AgentContext, instruction: str, target: int) -> ModelAtte
     the answer."""
     started = time.monotonic()
     try:
-        # on every token: within one token of the client leaving, the call stops
-        direct = write_direct(ctx, instruction, on_token=lambda _piece: ctx.raise_if_cancelled(), hold_to=target)
+        direct = write_direct(ctx, instruction, hold_to=target)  # stops within a token of a cancel
     except Cancelled:
         raise  # the client left: the slot goes back now, not when the model ends its answer
+    except GenerationError:  # nothing left once the guard cut the loop, or nothing at all
+        return ModelAttempt("", "agent", "the answer was empty, or all of it a loop", time.monotonic() - started)
     except (openai.OpenAIError, LongwriteError) as error:
         return ModelAttempt("", "agent", f"the model call failed ({type(error).__name__})", time.monotonic() - started)
     text, _trimmed = budget.trim_to_budget(strip_heading(drop_empty_lines(direct.document)), target)

@@ -93,7 +93,8 @@ def write(
         if on_event is not None:
             report_one_call(on_event, request.instruction, direct.document, target, direct.seconds)
         cut = direct.finish_reason == TIME_LIMIT
-        return Written(direct.document, target, "model", "", direct.seconds, cut, loop_cut=direct.loop_cut)
+        seconds = time.monotonic() - started
+        return Written(direct.document, target, "model", "", seconds, cut, loop_cut=direct.loop_cut)
     if request.mode == "auto":
         return _write_auto(ctx, request, store, on_event)
     job = _write_agent(ctx, request, store, on_event)

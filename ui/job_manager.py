@@ -275,7 +275,7 @@ class JobManager:
         so, so the job still reads as ended, and write it at the next chance. Never raises."""
         try:
             self.records.set_status(job_id, status, error)
-        except StorageError as failure:
+        except (StorageError, sqlite3.Error) as failure:  # a full disk, or a store closed under a thread
             if job_id not in self._unsaved:
                 log.error("job %s: could not save its status %r (%s); kept in memory until it can be", job_id,
                           status, failure)  # fmt: skip
@@ -292,7 +292,7 @@ class JobManager:
         """Mark the job running if it is still `status`: of two resumes at once, one starts it."""
         try:
             claimed = self.records.claim(job_id, status)
-        except StorageError as error:
+        except (StorageError, sqlite3.Error) as error:
             raise _storage_error(job_id, str(error.__cause__ or error)) from error
         if not claimed:
             raise ApiError(409, f"Job {job_id} was resumed by another request meanwhile.", code="not_resumable")

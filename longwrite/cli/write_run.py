@@ -235,9 +235,13 @@ def run(request: WriteCommand, settings: Settings) -> int:
     with interrupt_stops_within(cancel, note), endpoint_for(settings) as endpoint:
         ctx = AgentContext.for_endpoint(endpoint, settings, cancel)
         if request.mode != "agent":
-            with backend_errors(endpoint), Progress() as progress:
-                one_go = WriteRequest(instruction, target, request.mode, hold_length=request.hold_length)
-                written = write(ctx, one_go, on_event=progress)
+            one_go = WriteRequest(instruction, target, request.mode, hold_length=request.hold_length)
+            try:
+                with backend_errors(endpoint), Progress() as progress:
+                    written = write(ctx, one_go, on_event=progress)
+            except (KeyboardInterrupt, Cancelled):
+                log.warning("Stopped; nothing was kept (%s mode writes in one go).", request.mode)
+                return INTERRUPTED_EXIT_CODE
             _emit_one_go(request, written, endpoint.backend)
             return 0
         with JobStore(settings.jobs_db) as store:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from longwrite.agent.jobs import JobStore
 from longwrite.agent.runner import WriteRequest, write
 from longwrite.cli.options import ModeChoice
-from longwrite.core.errors import InputError
+from longwrite.core.errors import Cancelled, InputError
 from longwrite.core.modes import MODES
 from longwrite.core.settings import Settings
 from tests.unit.scripted import ScriptedChatModel, prose, scripted_context
@@ -112,3 +114,13 @@ def test_a_held_answer_that_loops_ends_where_its_loop_began():
 def test_holding_the_length_of_one_call_is_for_model_mode():
     with pytest.raises(InputError, match="is for model mode; agent mode controls it itself"):
         WriteRequest(INSTRUCTION, 300, "agent", hold_length=True)
+
+
+def test_a_one_call_answer_stops_within_a_token_of_a_stop():
+    stop = threading.Event()
+    model = ScriptedChatModel(reply=lambda messages, options: prose(500, seed="c"))
+    ctx = scripted_context(Settings(home="/nonexistent"), make_model=lambda: model, cancel=stop)
+    stop.set()  # a client that left, or Ctrl-C
+    for request in (WriteRequest(INSTRUCTION, 300, "model"), WriteRequest(INSTRUCTION, 300, "model", hold_length=True)):
+        with pytest.raises(Cancelled):
+            write(ctx, request)
