@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, Literal, NotRequired, TypedDict
 
 from longwrite.agent.document import PART_SEPARATOR, assemble, section_part
-from longwrite.agent.state import Section, SectionResult, WriteState
+from longwrite.agent.state import PausedDraft, Section, SectionResult, WriteState
 from longwrite.agent.status import CANCELLED, DONE, ERROR, INTERRUPTED, PLANNED
 from longwrite.core.text import count_words, length_score
 
@@ -126,13 +126,23 @@ def status_event(status: str, message: str | None = None) -> StatusEvent:
 
 def document_of(values: WriteState) -> str:
     """The document a job's checkpoint holds: the assembled one when it finished, else its
-    finished sections so far."""
-    return values.get("document") or assemble(
-        values.get("title", ""),
-        values.get("plan", []),
-        values.get("sections", []),
-        values.get("plan_source") == "single",
-    )
+    finished sections so far and the text of a section stopped part-way (a resume continues it)."""
+    if values.get("document"):
+        return values["document"]
+    plan = values.get("plan", [])
+    sections = list(values.get("sections", []))
+    paused = values.get("paused_draft")
+    if paused and paused["index"] == len(sections) and paused["index"] < len(plan):
+        sections.append(_paused_section(paused, plan))
+    return assemble(values.get("title", ""), plan, sections, values.get("plan_source") == "single")
+
+
+def _paused_section(paused: PausedDraft, plan: list[Section]) -> SectionResult:
+    """A stopped section's text as a result, for showing it (nothing is saved of it this way)."""
+    words = count_words(paused["text"])
+    return SectionResult(index=paused["index"], title=plan[paused["index"]]["title"], text=paused["text"],
+                         words=words, budget=plan[paused["index"]]["words"], calls=0, continuations=0,
+                         loops_cut=0, trimmed=False, prompt_tokens=0, completion_tokens=0, seconds=0.0)  # fmt: skip
 
 
 def history(values: WriteState) -> list[PlanEvent | SectionFinishedEvent | DoneEvent]:

@@ -217,6 +217,7 @@ def write_node(state: WriteState, runtime: Runtime[GraphContext]) -> dict[str, A
         ),
         "status": WRITING,
         "seconds": state.get("seconds", 0.0) + outcome.result["seconds"],
+        "paused_draft": None,  # a stopped section's text is in its result now
     }
 
 

@@ -23,7 +23,7 @@ from longwrite.agent.graph import build_graph
 from longwrite.agent.job_records import JobRecords
 from longwrite.agent.plan_rules import checked_plan
 from longwrite.agent.prompts import prompts_for
-from longwrite.agent.state import AgentContext, Section, WriteState
+from longwrite.agent.state import AgentContext, Section, SectionPaused, WriteState
 from longwrite.agent.status import DONE, PLANNED
 from longwrite.core.errors import GenerationError, InputError, storage_errors
 from longwrite.core.text import count_words, length_score, repetition
@@ -187,12 +187,24 @@ def _run_held_job(
     if resume and not existing.next and existing.values.get("status") != DONE:
         graph_input, run_from = _resumable_point(graph, config, existing.values)
     if graph.get_state(run_from).next or graph_input is not None:  # a finished job has nothing left to run
-        _stream(graph, graph_input, run_from, ctx, on_event)
+        try:
+            _stream(graph, graph_input, run_from, ctx, on_event)
+        except SectionPaused as paused:
+            _keep_paused_draft(graph, config, paused)
+            raise
     values = graph.get_state(config).values
     if not plan_only and values.get("status") != DONE:
         written, planned = len(values.get("sections", [])), len(values.get("plan", []))
         raise GenerationError(f"Job '{job_id}' stopped with {written} of {planned} planned sections written.")
     return _result(job_id, values, time.monotonic() - started)
+
+
+def _keep_paused_draft(graph: Any, config: dict[str, Any], paused: SectionPaused) -> None:
+    """Save the stopped section's text as a checkpoint after the last finished step, so the
+    job's next step is still that section and a resume starts it from this text."""
+    if not paused.draft["text"].strip():
+        return
+    graph.update_state(config, {"paused_draft": paused.draft})  # as the node that wrote last
 
 
 def revise_plan(

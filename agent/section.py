@@ -24,8 +24,8 @@ from longwrite.agent.document import demote_headings, drop_empty_lines, join_con
 from longwrite.agent.generate import Generation, RateFloor, generate
 from longwrite.agent.guard import LoopGuard, cut_loop
 from longwrite.agent.prompts import PromptSet, prompts_for
-from longwrite.agent.state import AgentContext, SectionResult, Turn, Usage, WriteState
-from longwrite.core.errors import GenerationError
+from longwrite.agent.state import AgentContext, PausedDraft, SectionPaused, SectionResult, Turn, Usage, WriteState
+from longwrite.core.errors import Cancelled, GenerationError
 from longwrite.core.text import count_words
 
 # The longest section a single call may be asked for, as a share above max_section_words.
@@ -73,16 +73,19 @@ def call_options(ctx: AgentContext, *, penalties: bool, min_tokens: int) -> dict
 def write_section(ctx: AgentContext, state: WriteState, emit: Callable[[dict[str, Any]], None]) -> SectionOutcome:
     """Write section len(state.sections) until it reaches its budget (within the call cap)."""
     writer = _SectionWriter(ctx, state, emit)
-    while writer.calls < ctx.settings.section_calls:
-        need = writer.words_needed()
-        if need == 0:
-            break
-        messages, max_tokens, guard = writer.request(need)
-        generation = writer.call(messages, max_tokens, guard, need)
-        writer.judge(generation, messages, guard)
-        if writer.leaves_short():
-            break
-        writer.refresh_if_stalled()
+    try:
+        while writer.calls < ctx.settings.section_calls:
+            need = writer.words_needed()
+            if need == 0:
+                break
+            messages, max_tokens, guard = writer.request(need)
+            generation = writer.call(messages, max_tokens, guard, need)
+            writer.judge(generation, messages, guard)
+            if writer.leaves_short():
+                break
+            writer.refresh_if_stalled()
+    except Cancelled as stop:  # Stop pauses: what the section had is kept for the resume
+        raise SectionPaused(str(stop), writer.paused_draft()) from None
     return writer.outcome()
 
 
@@ -111,6 +114,9 @@ class _SectionWriter:
         self.prompt_tokens = self.completion_tokens = 0
         self.seconds = 0.0
         self.use_penalties = False
+        # the answer arriving now and the guard that checks it: what a stop keeps of it
+        self.arriving: list[str] = []
+        self.guard: LoopGuard | None = None
 
     def words_needed(self) -> int:
         """Words still to ask for (0: the section is long enough; a later one takes the rest)."""
@@ -177,17 +183,24 @@ class _SectionWriter:
 
         penalties = self.use_penalties or bool(self.body)
         options = call_options(self.ctx, penalties=penalties, min_tokens=budget.min_tokens_for(need, ratio, max_tokens))
+        self.arriving, self.guard = [], guard
+
+        def arrived(piece: str) -> None:
+            self.emit(events.token(self.index, piece))  # raises Cancelled once the run is stopped
+            self.arriving.append(piece)  # only what was shown: a stop keeps what the user saw
+
         generation = generate(
             self.model,
             messages,
             max_tokens=max_tokens,
             options=options,
-            on_token=lambda piece: self.emit(events.token(self.index, piece)),
+            on_token=arrived,
             should_stop=looping,
             finished=long_enough,
             max_tokens_field=self.ctx.settings.max_tokens_field,
             floor=RateFloor.from_settings(self.ctx.settings),
         )
+        self.arriving = []
         self.calls += 1
         self.seconds += generation.seconds
         self.completion_tokens += generation.completion_tokens
@@ -216,6 +229,17 @@ class _SectionWriter:
         else:
             self.stalls += 1
         self.body = kept
+
+    def paused_draft(self) -> PausedDraft:
+        """The section's text at a stop: what it had kept, and the usable part of the answer that
+        was arriving (its unfinished last sentence and any loop left out)."""
+        kept = self.body
+        if self.arriving and self.guard is not None:
+            partial = Generation(text="".join(self.arriving), finish_reason="length", prompt_tokens=None,
+                                 completion_tokens=len(self.arriving), seconds=0.0)  # fmt: skip
+            usable = _usable_text(partial, first=not kept, under_heading=not self.single)
+            kept, _ = cut_loop(join_continuation(kept, usable), self.guard)
+        return PausedDraft(index=self.index, text=kept)
 
     def leaves_short(self) -> bool:
         """A section with text that stalls is left short; the last one has no later ones to take
@@ -260,8 +284,12 @@ def planned_outline(state: WriteState, prompts: PromptSet) -> str:
 
 
 def _draft(state: WriteState, index: int) -> str:
-    """Text a section starts from: the served model's opening (section 1, model-first fallback)
-    or the earlier draft of a closing that was moved back to the end when sections were added."""
+    """Text a section starts from: what it had when a run was stopped in it, the served model's
+    opening (section 1, model-first fallback), or the earlier draft of a closing that was moved
+    back to the end when sections were added."""
+    paused = state.get("paused_draft")
+    if paused and paused["index"] == index:
+        return paused["text"]
     if index == 0 and state.get("opening"):
         return state["opening"]
     if index == len(state["plan"]) - 1:

@@ -73,6 +73,15 @@ def merge_sections(old: list[SectionResult], new: list[SectionResult | DropSecti
     return merged
 
 
+class SectionPaused(Cancelled):
+    """A stop in the middle of a section, carrying the text that section had kept: saved as the
+    job's paused_draft, so a resume continues the section instead of writing it again."""
+
+    def __init__(self, message: str, draft: PausedDraft) -> None:
+        super().__init__(message)
+        self.draft = draft
+
+
 class Usage(TypedDict):
     """Running totals that calibrate max_tokens and the context estimate."""
 
@@ -85,10 +94,18 @@ class Usage(TypedDict):
 PlanSource = Literal["model", "fallback", "file", "single"]
 
 
+class PausedDraft(TypedDict):
+    """What a stopped section had kept when the run was stopped; a resume continues from it."""
+
+    index: int
+    text: str
+
+
 class WriteState(TypedDict, total=False):
     instruction: str
     opening: str  # text the served model already wrote (model-first fallback); the agent continues it
     closing_draft: str  # a closing that ended short, moved to the end again after sections are added
+    paused_draft: PausedDraft | None  # the section in progress when a run was stopped (Stop pauses)
     language: Language
     target_words: int  # absent at the start where the request states no length: the plan sets it
     target_from: TargetFrom  # "plan" where the plan sized the target; set by whoever starts the job otherwise

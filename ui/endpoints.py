@@ -110,9 +110,13 @@ class EndpointAllowList:
             )
 
     def describe(self) -> str:
-        """One line for the page's Endpoint panel."""
+        """One line for the page's Endpoint panel, in a writer's words."""
         if self.any:
-            return "Other endpoints: any." if self.listed else "Other endpoints: any (this server listens on loopback)."
+            return (
+                "You may name any other model server."
+                if self.listed
+                else ("You may name any other model server (this server is reachable only from its own machine).")
+            )
         if self.entries:
-            return f"Other endpoints: {self.listed}."
-        return "Other endpoints: none; this server writes only on its backend (LONGWRITE_ALLOWED_ENDPOINTS)."
+            return f"You may name these other model servers: {self.listed}."
+        return "This server writes only with its own model; whoever runs it can allow others."

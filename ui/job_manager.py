@@ -199,7 +199,7 @@ class JobManager:
         values = self.store.values(job_id)
         plan = values.get("plan", [])
         sections = values.get("sections", [])
-        text = document_of(values) if sections else ""
+        text = document_of(values) if sections or values.get("paused_draft") else ""
         words = count_words(text)
         # 0 in the table: the instruction states no length, and the plan sets it (None until then)
         target = values.get("target_words") or row["target_words"] or None

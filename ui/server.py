@@ -19,7 +19,7 @@ from longwrite.ui.job_manager import JobManager
 from longwrite.ui.proxy import BackendProxy
 from longwrite.ui.service import WriteService
 
-LOGIN_MESSAGE = "Log in with this server's API key (any user name)."
+LOGIN_MESSAGE = "Type any name (it is not checked) and this server's API key as the password."
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def create_app(
         return app
     import gradio as gr
 
-    from longwrite.ui.web import build_page
+    from longwrite.ui.web import PAGE_STYLE, build_page
     from longwrite.ui.writer import Writer
 
     writer = Writer(service=lambda: app.state.service, jobs=lambda: app.state.jobs)
@@ -77,6 +77,7 @@ def create_app(
         footer_links=[],
         auth=auth,
         auth_message=LOGIN_MESSAGE,
+        **PAGE_STYLE,
     )
 
 

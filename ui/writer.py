@@ -20,19 +20,22 @@ from typing import Any
 from longwrite.agent.events import EVENT_TOKEN
 from longwrite.agent.plan_rules import checked_plan, whole_number
 from longwrite.agent.runner import WriteRequest, write
-from longwrite.agent.state import Section
-from longwrite.agent.status import CANCELLED, DONE, PLANNED, RESUMABLE, RUNNING
+from longwrite.agent.state import AgentContext, Section
+from longwrite.agent.status import CANCELLED, DONE, INTERRUPTED, PLANNED, RESUMABLE, RUNNING
 from longwrite.agent.threads import start_worker
 from longwrite.core.errors import Cancelled, InputError, LongwriteError
 from longwrite.core.modes import Mode
 from longwrite.core.text import count_words, detect_language, length_score, repetition, required_length
 from longwrite.model.client import backend_errors
+from longwrite.ui.errors import ApiError
 from longwrite.ui.job_manager import JobManager
+from longwrite.ui.page_words import in_page_words
 from longwrite.ui.service import WriteService
 
 POLL_S = 0.5
 PAGE_EXAMPLE = "'Write a 3000-word guide to growing tomatoes'"
 PLAN_COLUMNS = ["section", "main point", "words"]
+NEW_SECTION_WORDS = 300  # an added section's budget when the table has none to copy
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,17 @@ class Progress:
     status: str  # running, done, error, cancelled, interrupted
     words: int
     error: str | None = None
+    title: str = ""
+    plan: tuple[tuple[str, str, int], ...] = ()  # the plan being written, budgets as the agent adjusts them
+    sections_done: int = 0
+
+    def rows(self) -> list[list[Any]]:
+        return [list(row) for row in self.plan]
+
+
+class PlanOutdated(InputError):
+    """Write was pressed after the instruction, length or endpoint changed since Plan: the table
+    belongs to the old request, and only the writer can say whether to keep it."""
 
 
 @dataclass(frozen=True)
@@ -80,13 +94,14 @@ class Writer:
 
     # ------------------------------------------------------------------ plan
 
-    def target_for(self, instruction: str) -> int | None:
-        """The length the instruction asks for; None (the box left empty) where it states none,
-        so the plan sizes the document."""
-        return required_length(instruction or "")
+    def target_for(self, instruction: str) -> str:
+        """The length box for an instruction: the length it asks for, or empty where it states
+        none (the plan sizes the document)."""
+        asked = required_length(instruction or "")
+        return "" if asked is None else str(asked)
 
     def plan(
-        self, instruction: str, target: float | None, base_url: str = "", model: str = ""
+        self, instruction: str, target: float | str | None, base_url: str = "", model: str = ""
     ) -> tuple[str, list[list[Any]], str]:
         """(title, table rows, job id) of a fresh plan, made as a job that waits, planned, for Write."""
         text, words = self._check(instruction, target)
@@ -104,7 +119,7 @@ class Writer:
     def start(
         self,
         instruction: str,
-        target: float | None,
+        target: float | str | None,
         rows: list[list[Any]] | None,
         title: str,
         base_url: str = "",
@@ -117,15 +132,17 @@ class Writer:
         plan = plan_from_rows(rows) if rows and any(_filled(row) for row in rows) else None
         endpoint = self.service.endpoint_for(base_url, model)
         if planned:
-            if self.jobs.asked_for(planned, text, words, endpoint):
-                if self.jobs.describe(planned)["status"] == PLANNED:  # else written or stopped meanwhile
-                    return self.jobs.resume(planned, plan=plan, title=title or None)["id"]
-            else:
-                # The instruction, length or endpoint changed since Plan: the table and title belong
-                # to the old request, and writing them would answer it instead. The simple safe
-                # choice is a new job that the agent plans for the request as it is now; the
-                # planned job stays as it was (resumable through /v1/writes).
-                plan, title = None, ""
+            if not self.jobs.asked_for(planned, text, words, endpoint):
+                # the table was planned (and maybe edited) for another request: writing it, or
+                # planning afresh over it, would both be a guess
+                raise PlanOutdated(
+                    "The instruction, length or endpoint changed after Plan. Keep your plan to write it "
+                    "for the request as it is now, or plan again."
+                )
+            if self.jobs.describe(planned)["status"] == PLANNED:  # else written or stopped meanwhile
+                return self.jobs.resume(planned, plan=plan, title=title or None)["id"]
+        if plan:  # a table written as it stands: its total is the length
+            words = sum(section["words"] for section in plan)
         job = self.jobs.create(text, words, plan=plan, title=title or None, endpoint=endpoint)
         return job["id"]
 
@@ -134,22 +151,31 @@ class Writer:
         job_id = (job_id or "").strip()
         if not job_id:
             raise InputError("There is no job to follow; press Write first, or paste a job id.")
-        started, first_words = time.monotonic(), None
+        pace = _Pace()
         while True:
             job = self.jobs.describe(job_id)
             live = self.jobs.live_text(job_id) if job["status"] == RUNNING else ""
             text = job["text"] + (("\n\n" if job["text"] else "") + live if live else "")
             words = count_words(text)
-            first_words = words if first_words is None else first_words
-            rate = (words - first_words) / max(time.monotonic() - started, 1e-9)
-            yield Progress(text, counters(job, words, rate), job["status"], words, job["error"])
+            yield progress_of(job, text, words, pace.rate(words))
             if job["status"] != RUNNING:
                 return
             time.sleep(POLL_S)
 
-    def stop(self, job_id: str) -> str:
-        job = self.jobs.cancel(job_id.strip())
-        return f"Job {job['id']} stopped after {job['progress']['sections_done']} sections; Resume continues it."
+    def stop(self, job_id: str) -> None:
+        """Pause the job: the text written so far stays (the section in progress too), and Resume
+        continues it from there."""
+        self.jobs.cancel(job_id.strip())
+
+    def opened(self, job_id: str) -> dict[str, Any] | None:
+        """The job a reloaded page was showing (None when it is gone)."""
+        job_id = (job_id or "").strip()
+        if not job_id:
+            return None
+        try:
+            return self.jobs.describe(job_id)
+        except ApiError:
+            return None
 
     def resume(self, job_id: str) -> str:
         """Reattach to a running job, write a planned one as planned, or restart an interrupted,
@@ -164,7 +190,7 @@ class Writer:
     def write_inline(
         self,
         instruction: str,
-        target: float | None,
+        target: float | str | None,
         mode: Mode,
         base_url: str = "",
         model: str = "",
@@ -178,33 +204,37 @@ class Writer:
         endpoint = self.service.endpoint_for(base_url, model)
         arrived: list[str] = []
         result: dict[str, Any] = {}
-
-        def work() -> None:
-            ctx = self.service.context(endpoint=endpoint)
-            request = WriteRequest(text, words, mode, hold_length=hold_length)
-            with backend_errors(endpoint):
-                result["text"] = write(ctx, request, on_event=_token_sink(arrived), on_token=arrived.append).document
-
+        ctx = self.service.context(endpoint=endpoint)
+        work = _writing(ctx, WriteRequest(text, words, mode, hold_length=hold_length), arrived, result)
         with self._slot():
             yield from _stream_while(work, arrived, words, instruction)
-        final = result.get("text", "")
+        final = result["written"].document
         yield Progress(final, counters_for(words, count_words(final), instruction, done=True), DONE, count_words(final))
 
-    def compare(self, instruction: str, target: float | None, base_url: str = "", model: str = "") -> Iterator[Written]:
-        """The agent's answer, then the model's, each with its scores."""
+    def compare(
+        self, instruction: str, target: float | str | None, base_url: str = "", model: str = ""
+    ) -> Iterator[tuple[str, str, Written | None]]:
+        """The agent's answer, then the model's on the same endpoint, streamed: (writer, text so
+        far, None) while each writes, then (writer, text, its scores) when it ends."""
         text, words = self._check(instruction, target)
         endpoint = self.service.endpoint_for(base_url, model)
-        with self._slot(), backend_errors(endpoint):
+        with self._slot():
             ctx = self.service.context(endpoint=endpoint)
-            started = time.monotonic()
-            agent = write(ctx, WriteRequest(text, words, "agent"))
-            yield _written("agent", agent.document, agent.target, started)
-            started = time.monotonic()  # with no length stated, both are scored by the agent's plan
-            yield _written(
-                "model", write(ctx, WriteRequest(text, agent.target, "model")).document, agent.target, started
-            )
+            started, arrived, finished = time.monotonic(), [], {}
+            work = _writing(ctx, WriteRequest(text, words, "agent"), arrived, finished)
+            for _ in _stream_while(work, arrived, words, instruction):
+                yield "agent", "".join(arrived), None
+            agent = finished["written"]
+            yield "agent", agent.document, _written("agent", agent.document, agent.target, started)
+            # with no length stated, both are scored by the agent's plan
+            started, arrived = time.monotonic(), []
+            work = _writing(ctx, WriteRequest(text, agent.target, "model"), arrived, finished)
+            for _ in _stream_while(work, arrived, agent.target, instruction):
+                yield "model", "".join(arrived), None
+            document = finished["written"].document
+            yield "model", document, _written("model", document, agent.target, started)
 
-    def _check(self, instruction: str, target: float | None) -> tuple[str, int | None]:
+    def _check(self, instruction: str, target: float | str | None) -> tuple[str, int | None]:
         """The instruction and its target; an empty or zero target means the instruction's own
         (None where it states none: the plan sizes the document)."""
         words = whole_number(target)
@@ -236,13 +266,51 @@ def plan_from_rows(rows: list[list[Any]]) -> list[Section]:
     return checked_plan(filled, "the plan")
 
 
-def plan_total(rows: list[list[Any]] | None, target: float | None) -> str:
-    budgets = [whole_number(row[2]) or 0 for row in rows or [] if _filled(row) and len(row) > 2]
-    if not budgets:
+def plan_total(rows: list[list[Any]] | None, target: float | str | None) -> str:
+    """The line under the table: its total against the length asked, or which budget to fix."""
+    filled = [row for row in rows or [] if _filled(row)]
+    for number, row in enumerate(filled, start=1):
+        budget = row[2] if len(row) > 2 else None
+        if budget in (None, "") or whole_number(budget) is None or whole_number(budget) <= 0:
+            shown = "no words" if budget in (None, "") else f"{budget!r} words"
+            return f"**Section {number} has {shown}**: type a whole number of words for it (e.g. 300)."
+    if not filled:
         return ""
-    total = sum(budgets)
-    note = f" of {int(target):,} asked" if target else ", sized by the plan (no length stated)"
-    return f"Plan total: **{total:,} words**{note} in {len(budgets)} sections (the document is written to the total)."
+    total = sum(whole_number(row[2]) or 0 for row in filled)
+    asked = whole_number(target)
+    note = f" of {asked:,} asked" if asked else ", sized by the plan (no length stated)"
+    return f"Plan total: **{total:,} words**{note} in {len(filled)} sections (the document is written to the total)."
+
+
+def new_row(rows: list[list[Any]] | None) -> list[Any]:
+    """A section added at the end of the table, with the budget of a typical section so far."""
+    budgets = [whole_number(row[2]) for row in rows or [] if _filled(row) and len(row) > 2]
+    usable = [budget for budget in budgets if budget and budget > 0]
+    return ["New section", "", round(sum(usable) / len(usable)) if usable else NEW_SECTION_WORDS]
+
+
+def progress_of(job: dict[str, Any], text: str, words: int, rate: float = 0.0) -> Progress:
+    """The page's view of a job: its text, counters, status, and the plan as it is being written."""
+    plan = tuple((s["title"], s["points"], s["words"]) for s in job["plan"])
+    return Progress(text, counters(job, words, rate), job["status"], words, job["error"], job["title"], plan,
+                    job["progress"]["sections_done"])  # fmt: skip
+
+
+def status_words(progress: Progress) -> str:
+    """The status line in a writer's words: what is happening and what the buttons can do now."""
+    done, total = progress.sections_done, len(progress.plan)
+    if progress.status == RUNNING:
+        return f"**Writing** section {min(done + 1, total)} of {total}" if total else "**Planning** the document"
+    if progress.status == DONE:
+        return "**Done.** Download it below, or copy it from the text."
+    if progress.status == PLANNED:
+        return "**Planned.** Edit the plan if you like, then press Write."
+    if progress.status == CANCELLED:
+        where = f"in section {done + 1} of {total}" if done < total else "after the last section"
+        return f"**Paused** {where} ({progress.words:,} words kept). Resume continues from there."
+    if progress.status == INTERRUPTED:
+        return f"**Interrupted**: the server stopped at section {done + 1}. Resume continues from there."
+    return f"**Stopped by an error**: {in_page_words(progress.error or 'unknown error')} Resume tries again."
 
 
 def counters(job: dict[str, Any], words: int, rate: float) -> str:
@@ -258,8 +326,8 @@ def counters(job: dict[str, Any], words: int, rate: float) -> str:
         rate=rate,
         section=section,
         done=job["status"] != RUNNING,
-        job=job["id"],
         planned=job.get("target_from") == "plan",
+        scored=job["status"] == DONE,  # a paused or failed document is not scored against its length yet
     )
 
 
@@ -271,8 +339,8 @@ def counters_for(
     rate: float = 0.0,
     section: str = "",
     done: bool = False,
-    job: str = "",
     planned: bool = False,
+    scored: bool = True,
 ) -> str:
     """The counters line; `target` None while the plan has not sized it yet, `planned` once it has."""
     unit = "characters" if detect_language(instruction) == "zh" else "words"
@@ -288,11 +356,28 @@ def counters_for(
         parts.append(f"ETA {left / rate:.0f} s" if rate > 0 and target else "ETA -")
     elif not words:
         parts.append("no text")
-    elif target:
+    elif target and scored:
         parts.append(f"length score {length_score(target, words):.1f}")
-    if job:
-        parts.append(f"job `{job}`")
     return " · ".join(parts)
+
+
+class _Pace:
+    """Words per second since the text began to grow: planning and a resumed job's earlier text
+    are left out, so the ETA is not inflated by time in which no text could arrive."""
+
+    def __init__(self) -> None:
+        self.start: tuple[float, int] | None = None
+
+    def rate(self, words: int) -> float:
+        now = time.monotonic()
+        if self.start is None:
+            self.start = (now, words)
+            return 0.0
+        since, first = self.start
+        if words == first:  # nothing new yet: the clock starts with the first new text
+            self.start = (now, words)
+            return 0.0
+        return (words - first) / max(now - since, 1e-9)
 
 
 def _stream_while(
@@ -308,6 +393,18 @@ def _stream_while(
         rate = words / max(time.monotonic() - started, 1e-9)
         yield Progress(text, counters_for(target, words, instruction, rate=rate), RUNNING, words)
     outcome.result()  # its error, if it raised one, is raised here in the page's thread
+
+
+def _writing(
+    ctx: AgentContext, request: WriteRequest, arrived: list[str], result: dict[str, Any]
+) -> Callable[[], None]:
+    """The work of one streamed write: its text arrives in `arrived`, the outcome in result["written"]."""
+
+    def work() -> None:
+        with backend_errors(ctx.endpoint):
+            result["written"] = write(ctx, request, on_event=_token_sink(arrived), on_token=arrived.append)
+
+    return work
 
 
 def _token_sink(arrived: list[str]) -> Callable[[dict[str, Any]], None]:

@@ -8,15 +8,18 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
+from typing import Any
 
 import httpx
 import openai
 import pytest
 
+from longwrite.agent.events import document_of
 from longwrite.agent.jobs import JobStore, run_job
 from longwrite.agent.section import STALLS_BEFORE_LEAVING_SHORT
-from longwrite.agent.state import AgentContext
-from longwrite.core.errors import InputError, StorageError
+from longwrite.agent.state import AgentContext, Section
+from longwrite.core.errors import Cancelled, InputError, StorageError
 from longwrite.core.settings import Settings
 from longwrite.core.text import count_words
 from tests.unit.scripted import ScriptedChatModel, prose, scripted_context, with_endpoint
@@ -542,3 +545,49 @@ def test_headings_a_model_writes_inside_a_section_sit_below_the_plans(tmp_path):
     top = re.findall(r"^#{1,2} (.+)$", result.document, flags=re.MULTILINE)
     assert top == ["Lighthouses", *[section["title"] for section in result.plan]]  # the outline is the plan
     assert "### Question" in result.document and "### Answer" in result.document  # kept, one level down
+
+
+class StoppingModel(ScriptedChatModel):
+    """Sets `stop` (the page's Stop) after `words` words of its call number `call` have streamed."""
+
+    stop: Any = None
+    call: int = 0
+    words: int = 0
+
+    def _stream(self, messages, stop=None, run_manager=None, **kwargs):
+        for number, chunk in enumerate(super()._stream(messages, stop, run_manager, **kwargs)):
+            if len(self.calls) == self.call and number == self.words:
+                self.stop.set()
+            yield chunk
+
+
+def test_a_stop_mid_section_keeps_its_text_and_the_resume_continues_it(tmp_path):
+    """Stop pauses: the section in progress keeps what had arrived (to its last full sentence),
+    the job shows it, and the resume writes on from it: no word lost, none written twice."""
+    plan = [Section(title=f"Part {n}", points="", words=200) for n in (1, 2, 3)]
+    stop = threading.Event()
+
+    def reply(messages, options) -> str:
+        return prose(_requested_words(messages[-1].content), seed=f"p{len(model.calls)}")
+
+    # part 1 is one call; 61 words of part 2's first call are shown: seven sentences and five words
+    model = StoppingModel(reply=reply, stop=stop, call=2, words=61)
+    ctx = scripted_context(Settings(home="/nonexistent"), make_model=lambda: model, cancel=stop)
+    with JobStore(tmp_path / "jobs.sqlite") as store:
+        with pytest.raises(Cancelled):
+            run_job(store, ctx, "paused", instruction="Write about tea.", target=600, plan=plan)
+        values = store.values("paused")
+        assert len(values["sections"]) == 1 and values["sections"][0]["calls"] == 1
+        draft = values["paused_draft"]
+        assert draft["index"] == 1 and count_words(draft["text"]) == 56  # the unfinished sentence left out
+        assert draft["text"] == " ".join(prose(200, seed="p2").split()[:56])  # part 2's answer, as shown
+        shown = document_of(values)
+        assert values["sections"][0]["text"] in shown and shown.rstrip().endswith(draft["text"])
+
+        stop.clear()
+        result = run_job(store, ctx, "paused", resume=True)
+        finished = store.values("paused")
+    part_2 = finished["sections"][1]["text"]
+    assert result.status == "done" and finished["paused_draft"] is None
+    assert part_2.startswith(draft["text"]) and count_words(part_2) >= 180
+    assert result.document.count(draft["text"]) == 1

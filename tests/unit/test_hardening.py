@@ -158,7 +158,7 @@ def test_the_allow_list_default_depends_on_where_the_server_listens():
     assert not EndpointAllowList.from_setting("", "0.0.0.0").allows("http://127.0.0.1:9/v1")
     assert EndpointAllowList.from_setting("*", "0.0.0.0").allows("http://anything.test/v1")
     assert not EndpointAllowList.from_setting("none", "127.0.0.1").allows("http://127.0.0.1:9/v1")  # behind a proxy
-    assert "none" in EndpointAllowList.from_setting(None, "0.0.0.0").describe()
+    assert "writes only with its own model" in EndpointAllowList.from_setting(None, "0.0.0.0").describe()
 
 
 @pytest.mark.parametrize("setting", ["http://", "ftp://files.example", "host:port"])

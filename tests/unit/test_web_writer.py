@@ -15,8 +15,17 @@ from longwrite.core.text import count_words
 from longwrite.model.client import Endpoint
 from longwrite.ui.export import file_stem, write_docx, write_markdown
 from longwrite.ui.job_manager import JobManager
+from longwrite.ui.page_words import in_page_words
 from longwrite.ui.service import WriteService
-from longwrite.ui.writer import Writer, counters_for, plan_from_rows, plan_total
+from longwrite.ui.writer import (
+    PlanOutdated,
+    Writer,
+    counters_for,
+    new_row,
+    plan_from_rows,
+    plan_total,
+    status_words,
+)
 from tests.unit.scripted import ScriptedChatModel, prose, scripted_context
 
 
@@ -133,21 +142,59 @@ def test_plan_then_write_writes_the_edited_plan_into_the_planned_job(writer, mon
     assert writer.service.slots.in_use == 0
 
 
-def test_write_after_the_instruction_changed_plans_a_new_job_instead_of_the_stale_table(writer):
+def test_write_after_the_request_changed_asks_before_it_drops_or_writes_the_edited_plan(writer):
     _, _, planned = writer.plan("Write a 600-word history of tea.", 600)
-    stale = [["Origins", "where tea began", 300], ["Trade", "how it spread", 300]]
-    job_id = writer.start("Write a 600-word history of coffee.", 600, stale, "A History of Tea", planned=planned)
-    assert job_id != planned
-    assert list(writer.follow(job_id))[-1].status == "done"
-    job = writer.jobs.describe(job_id)
-    assert job["instruction"] == "Write a 600-word history of coffee." and job["title"] != "A History of Tea"
-    assert [s["title"] for s in job["plan"]] != ["Origins", "Trade"]  # the agent planned the new request
+    edited = [["Origins", "where tea began", 300], ["Trade", "how it spread", 350]]
+    with pytest.raises(PlanOutdated, match="Keep your plan to write it for the request as it is now, or plan again"):
+        writer.start("Write a 600-word history of coffee.", 600, edited, "A History of Tea", planned=planned)
+    assert [row["id"] for row in writer.jobs.recent(10)] == [planned]  # nothing started, nothing thrown away
+    # kept: the table as it stands, for the request as it is now; its total is the length
+    kept = writer.start("Write a 600-word history of coffee.", 600, edited, "A History of Tea")
+    final = list(writer.follow(kept))[-1]
+    job = writer.jobs.describe(kept)
+    assert final.status == "done" and job["instruction"] == "Write a 600-word history of coffee."
+    assert [s["title"] for s in job["plan"]] == ["Origins", "Trade"] and job["title"] == "A History of Tea"
+    assert job["target_words"] == 650 and final.rows()[0][:2] == ["Origins", "where tea began"]
     assert writer.jobs.describe(planned)["status"] == "planned"  # left as it was, still resumable
     # the same request with an unedited table writes the planned job as planned
     again, rows, planned = writer.plan("Write a 600-word history of tea.", 600)
     assert writer.start("Write a 600-word history of tea.", 600, rows, again, planned=planned) == planned
     assert list(writer.follow(planned))[-1].status == "done"
     assert [[s["title"], s["points"]] for s in writer.jobs.describe(planned)["plan"]] == [r[:2] for r in rows]
+
+
+def test_stop_pauses_a_job_and_resume_continues_the_section_it_was_in(writer):
+    rows = [["Origins", "", 200], ["Trade", "", 200]]
+    writer.gate.clear()
+    job_id = writer.start("Write a 400-word history of tea.", 400, rows, "Tea")
+    following = writer.follow(job_id)
+    assert next(following).status == "running"
+    writer.stop(job_id)
+    writer.gate.set()
+    paused = list(following)[-1]
+    assert paused.status == "cancelled" and status_words(paused).startswith("**Paused** in section 1 of 2")
+    assert "Resume continues from there" in status_words(paused)
+    writer.resume(job_id)
+    done = list(writer.follow(job_id))[-1]
+    assert done.status == "done" and done.text.startswith(paused.text.rstrip())  # nothing shown is lost
+    assert status_words(done).startswith("**Done.**")
+
+
+def test_errors_are_told_in_the_pages_words():
+    assert in_page_words("Nothing answers at http://x:9/v1; start the server there or fix --base-url.") == (
+        "Nothing answers at http://x:9/v1; start that server, or correct the Base URL under Endpoint."
+    )
+    assert in_page_words("There is no write job 'x'; GET /v1/writes lists the jobs.") == "There is no document 'x'."
+    assert "--" not in in_page_words("The server at x serves a, b; pass --model to choose one.")
+
+
+def test_the_table_refuses_a_budget_that_is_not_a_number_and_adds_rows_with_a_budget():
+    assert plan_total([["A", "", 300], ["B", "", "abc"]], 600) == (
+        "**Section 2 has 'abc' words**: type a whole number of words for it (e.g. 300)."
+    )
+    assert plan_total([["A", "", 300], ["B", "", None]], 600).startswith("**Section 2 has no words**")
+    assert new_row([["A", "", 300], ["B", "", 500]]) == ["New section", "", 400]
+    assert new_row([]) == ["New section", "", 300]
 
 
 def test_page_inputs_are_checked_in_the_page_terms(writer):
@@ -160,7 +207,9 @@ def test_page_inputs_are_checked_in_the_page_terms(writer):
     with pytest.raises(InputError, match="no job to follow"):
         next(writer.follow(""))
     # no length stated: the box is left empty and the plan sizes the document (not a 2,000 default)
-    assert writer.target_for("Write a 1200-word essay.") == 1200 and writer.target_for("Write.") is None
+    assert writer.target_for("Write a 1200-word essay.") == "1200" and writer.target_for("Write.") == ""
+    with pytest.raises(InputError, match="The target length abc is not a whole number"):
+        writer.start("Write about tea.", "abc", [], "")
 
 
 def test_the_page_sits_at_root_beside_the_api_and_alone_for_longwrite_ui(tmp_path):
