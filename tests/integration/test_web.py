@@ -226,19 +226,21 @@ def test_stop_mid_section_keeps_the_text_and_resume_loses_no_word(page, server):
 
 @pytest.mark.parametrize("viewport", [DESKTOP, MOBILE], ids=["desktop", "mobile"])
 def test_progress_stays_in_view_while_writing(open_page, server, viewport):
-    """Item 3: status and counters are on screen during a write, at desktop and phone sizes; the
-    table shows the plan being written, also without Plan."""
+    """Item 3: status and counters are on screen during a write, at desktop and phone sizes, with a
+    planned table above them."""
     page = open_page(viewport)
     ask(page, "Write a 900-word guide to keeping bees in a small garden.", 900)
+    page.click("#plan")
+    page.locator('#plan-table [data-testid="cell-1-0"]').wait_for(timeout=180_000)
     page.click("#write")
     deadline = time.monotonic() + 300
     while counter_words(page) < 30 and time.monotonic() < deadline:
         time.sleep(0.5)
     assert counter_words(page) >= 30
-    page.mouse.wheel(0, 200)  # a writer scrolls a little while reading
-    page.wait_for_timeout(500)
-    assert in_viewport(page, "#counters") and in_viewport(page, "#status")
-    assert len(table_rows(page)) >= 2  # the plan being written, though Plan was never pressed
+    for top in (0, 700):  # the page as it was when Write was pressed, then scrolled down to the plan
+        page.evaluate(f"window.scrollTo(0, {top})")
+        page.wait_for_timeout(500)
+        assert in_viewport(page, "#counters") and in_viewport(page, "#status"), f"scrolled to {top}"
     name = "desktop" if viewport == DESKTOP else "mobile"
     page.screenshot(path=str(ARTIFACTS / f"web-writing-{name}.png"), full_page=False)
     assert page.evaluate(CONTRAST_SCRIPT) == []  # the writing state: live text, counters, Stop enabled
@@ -257,6 +259,7 @@ def test_a_reload_mid_write_reattaches_and_restores_the_page(open_page, server):
                            timeout=300_000)  # fmt: skip
     job_id = page.input_value("#job-id input, #job-id textarea")
     rows = table_rows(page)
+    assert len(rows) >= 2  # the plan being written, though Plan was never pressed
 
     page.reload()  # the old page's aborted event stream logs its abort as it goes; that page is gone
     page.wait_for_selector("#instruction textarea", timeout=60_000)
