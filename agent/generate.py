@@ -10,11 +10,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import openai
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 
 from longwrite.core.errors import BackendError
 from longwrite.core.settings import Settings
+from longwrite.model.overflow import overflow_of
 
 # How often (in streamed chunks) the loop check runs while a section streams.
 LOOP_CHECK_EVERY = 16
@@ -84,16 +86,32 @@ class Generation:
 
 
 @contextlib.contextmanager
-def _no_chunks_is_a_backend_error() -> Iterator[None]:
+def _no_chunks_is_a_backend_error(
+    model: BaseChatModel, messages: list[BaseMessage], request: dict[str, Any]
+) -> Iterator[None]:
     try:
         yield
     except ValueError as error:
         if "No generation chunks" not in str(error):
             raise
+        _raise_if_refused_as_too_long(model, messages, request)
         raise BackendError(
             "The model server ended its answer with no chat content: it stopped or dropped the connection "
             "mid-answer, or it is not an OpenAI-compatible API (check that --base-url points at its /v1)."
         ) from error
+
+
+def _raise_if_refused_as_too_long(model: BaseChatModel, messages: list[BaseMessage], request: dict[str, Any]) -> None:
+    """Ask once more without streaming: a server that refuses a too-long prompt only after its
+    stream began (llama-cpp-python) says so in a plain answer, and the caller's backend_errors
+    turns that into PromptTooLong. Such a server refuses before it decodes, so this costs little."""
+    try:
+        model.invoke(messages, **request)
+    except openai.APIStatusError as error:
+        if overflow_of(error) is not None:
+            raise
+    except Exception:
+        return
 
 
 def generate(
@@ -131,7 +149,8 @@ def generate(
     # prompt would return the very same (looping) answer.
     request.setdefault("seed", random.randrange(2**31))
     stream = model.stream(messages, **request)
-    with contextlib.closing(stream), _no_chunks_is_a_backend_error():  # closing drops the HTTP stream
+    # closing drops the HTTP stream
+    with contextlib.closing(stream), _no_chunks_is_a_backend_error(model, messages, request):
         for chunk in stream:
             content = chunk.content if isinstance(chunk.content, str) else ""
             if content and floor is not None:  # text only: a server may send empty chunks while it reads the prompt

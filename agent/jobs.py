@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.checkpoint.sqlite import SqliteSaver
 
+from longwrite.agent.compact_saver import CompactSqliteSaver
 from longwrite.agent.context import outline_text
 from longwrite.agent.events import document_of
 from longwrite.agent.graph import build_graph
@@ -62,7 +62,7 @@ class JobStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.connection = sqlite3.connect(str(path), check_same_thread=False)
-        self.saver = SqliteSaver(self.connection)
+        self.saver = CompactSqliteSaver(self.connection)
         self.saver.setup()
         # each job's last run, for the server's job API; autocommit, shared by the server's threads
         self.records = JobRecords(sqlite3.connect(str(path), check_same_thread=False, isolation_level=None))

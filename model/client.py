@@ -16,6 +16,7 @@ from langchain_openai import ChatOpenAI
 from longwrite.core.endpoint_spec import NO_KEY
 from longwrite.core.errors import BackendError, LongwriteError
 from longwrite.core.settings import Settings, StructuredOutput
+from longwrite.model.overflow import overflow_of, prompt_too_long
 from longwrite.model.sdk_http import sdk_http
 from longwrite.model.waits import SilentServer, Waits, check_answers, http_client, wait_that_ran_out
 
@@ -214,6 +215,9 @@ def backend_errors(endpoint: Endpoint) -> Iterator[None]:
             f"The server at {where} does not serve model '{endpoint.model}'; pass --model with one it serves."
         ) from error
     except openai.APIStatusError as error:
+        overflow = overflow_of(error)
+        if overflow is not None:
+            raise prompt_too_long(overflow, where) from error
         raise BackendError(
             f"The server at {where} answered HTTP {error.status_code} ({_short(error)}); "
             "check its log, then retry or resume the job."

@@ -26,6 +26,10 @@ class BackendError(LongwriteError):
     exit_code = 3
 
 
+class PromptTooLong(BackendError):
+    """The server refused a prompt (with room for its answer) as longer than its model's context."""
+
+
 class GenerationError(LongwriteError):
     """The model answered, but not with text the agent can use (empty, endless loops)."""
 

@@ -15,6 +15,7 @@ import pytest
 from longwrite.agent.jobs import JobStore
 from longwrite.core.text import count_words
 from tests.integration.conftest import clean_env, embedded_env, start_cli
+from tests.unit.scripted import prose
 
 pytestmark = pytest.mark.integration
 
@@ -138,3 +139,19 @@ def test_ctrl_c_leaves_a_resumable_job_and_stops_the_embedded_server(tmp_path):
     port = int(re.search(r"embedded-(\d+)\.log", log.name).group(1))
     with socket.socket() as sock:
         assert sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_a_prompt_over_the_servers_context_is_reported_with_both_sizes(embedded, tmp_path):
+    """The embedded server (llama-cpp-python) answers a streamed too-long prompt with an empty
+    stream; the user still reads the prompt's size and the model's context, with what to do."""
+    instruction = "Write a 300-word note on tea, drawing on these notes: " + prose(3000, seed="notes")
+    env = embedded_env(embedded, tmp_path, LONGWRITE_CONTEXT_TOKENS="32768", LONGWRITE_MAX_INSTRUCTION_CHARS="200000")
+    result = subprocess.run(
+        [sys.executable, "-m", "longwrite.cli", "write", instruction, "--mode", "model"],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 3, result.stderr
+    error = result.stderr.strip().splitlines()[-1]
+    assert re.search(r"refused the prompt as too long: the prompt needs \d{1,2},\d{3} tokens", error), error
+    assert f"the model's context is {embedded.context_tokens:,}" in error
+    assert "no chat content" not in result.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -14,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from longwrite.agent.jobs import JobStore
+from tests.unit.openai_stub import OpenAIStub
+from tests.unit.scripted import prose
 
 
 def run_cli(*args: str, home: Path, env: dict[str, str] | None = None, timeout: float = 60):
@@ -128,3 +131,19 @@ def test_resume_of_an_unknown_job(tmp_path):
         pass
     result = run_cli("write", "--job", "nope", "--resume", "--base-url", url, "--model", "m", home=tmp_path)
     assert_clear_error(result, "no job 'nope'", code=2)
+
+
+@pytest.mark.parametrize(
+    ("server", "mode"), [("me", "model"), ("me", "agent"), ("llamacpp", "model"), ("vllm", "model")]
+)
+def test_a_prompt_longer_than_the_servers_context_is_reported_as_that(tmp_path, server, mode):
+    """Each server refuses in its own way (llama-cpp-python with an empty stream); the user reads
+    the prompt's size and the context's, not a dropped connection."""
+    instruction = "Write a 300-word note on tea, drawing on these notes: " + prose(2400, seed="notes")
+    with OpenAIStub(owned_by=server, context_tokens=2000) as stub:
+        result = run_cli("write", instruction, "--mode", mode, "--base-url", stub.url, "--model", "m", home=tmp_path)
+    assert result.returncode == 3, result.stderr
+    error = result.stderr.strip().splitlines()[-1]
+    assert re.search(r"refused the prompt as too long: the prompt needs 2,4\d\d tokens", error), error
+    assert "the model's context is 2,000" in error and "LONGWRITE_CONTEXT_TOKENS" in error
+    assert "no chat content" not in result.stderr

@@ -1,0 +1,235 @@
+"""The job store's checkpointer: SQLite checkpoints whose total size grows with the document,
+not with its square.
+
+LangGraph's SqliteSaver writes every channel into every checkpoint and keeps them all, so a job
+of N sections stored its first section N times (a 30,000-word job: 117 times its document).
+Two changes make the store linear:
+
+- **Long strings are stored once.** A section's text, the answers that wrote it, the outline,
+  the document: every string of at least TEXT_MIN_CHARS in a checkpoint or a pending write is
+  kept, compressed, in the `texts` table under its hash; the checkpoint holds `{REF: hash}`.
+  A string that appears in a hundred checkpoints is stored once.
+- **Old checkpoints are dropped.** Once a newer checkpoint is saved, those older than its parent
+  are deleted, with their pending writes, unless they are versions (a finished document, or a
+  person's change to a job: an edited plan, a paused section). Resuming needs only the newest
+  checkpoint and its parent (agent.jobs._resumable_point); the versions are what a user can go
+  back to.
+
+Resume stays exactly-once: the newest checkpoint and its pending writes are LangGraph's own, and
+a string's row is written before the checkpoint that refers to it, in the same thread.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import time
+import zlib
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import ChannelVersions, Checkpoint, CheckpointMetadata, CheckpointTuple
+from langgraph.checkpoint.sqlite import SqliteSaver
+
+from longwrite.agent.status import DONE
+from longwrite.core.errors import StorageError
+
+REF = "$longwrite_text"  # the key of a stored string's reference (no state field has this name)
+TEXT_MIN_CHARS = 256  # shorter strings stay inline: a reference would not be much smaller
+# The write-ahead log is cut back to this size after each of SQLite's checkpoints, so a server
+# that keeps the store open does not hold the largest transaction's size on disk for ever.
+WAL_LIMIT_BYTES = 1 << 20
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS texts (
+    thread_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    body BLOB NOT NULL,
+    PRIMARY KEY (thread_id, key)
+);
+CREATE TABLE IF NOT EXISTS versions (
+    thread_id TEXT NOT NULL,
+    checkpoint_id TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    change TEXT NOT NULL,
+    PRIMARY KEY (thread_id, checkpoint_id)
+);
+"""
+
+
+def version_change(checkpoint: Checkpoint, metadata: CheckpointMetadata) -> str | None:
+    """Why this checkpoint is a version a user may return to, or None for a step in between."""
+    if metadata.get("source") == "update":
+        return "edited"  # a person's change: an edited plan or title, a paused section
+    if checkpoint["channel_values"].get("status") == DONE:
+        return "finished"
+    return None
+
+
+class CompactSqliteSaver(SqliteSaver):
+    """SqliteSaver that stores each long string once and keeps only the checkpoints resume and
+    versions need (see the module's docstring)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        super().__init__(conn)
+        # (job, key) of the strings this process knows are stored, so a step does not compress the
+        # whole document again only to find every string already there
+        self._stored_keys: set[tuple[str, str]] = set()
+
+    def setup(self) -> None:
+        if self.is_setup:
+            return
+        super().setup()
+        self.conn.executescript(_SCHEMA)
+        self.conn.execute(f"PRAGMA journal_size_limit = {WAL_LIMIT_BYTES}")
+        self.conn.commit()
+
+    def put(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        thread_id = str(config["configurable"]["thread_id"])
+        compact = {**checkpoint, "channel_values": self._store_texts(thread_id, checkpoint["channel_values"])}
+        saved = super().put(config, compact, metadata, new_versions)  # type: ignore[arg-type]
+        change = version_change(checkpoint, metadata)
+        if change is not None:
+            with self.cursor() as cur:
+                cur.execute(
+                    "INSERT OR REPLACE INTO versions VALUES (?, ?, ?, ?)",
+                    (thread_id, checkpoint["id"], time.time(), change),
+                )
+        parent_id = config["configurable"].get("checkpoint_id")
+        if parent_id:
+            self._drop_older_than(thread_id, config["configurable"].get("checkpoint_ns", ""), parent_id)
+        return saved
+
+    def put_writes(
+        self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = ""
+    ) -> None:
+        thread_id = str(config["configurable"]["thread_id"])
+        compact = [(channel, self._store_texts(thread_id, value)) for channel, value in writes]
+        super().put_writes(config, compact, task_id, task_path)
+
+    def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        found = super().get_tuple(config)
+        return None if found is None else self._with_texts(found)
+
+    def list(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> Iterator[CheckpointTuple]:
+        # read them all first: the base class holds its lock while it yields, and loading the
+        # texts needs the connection (a pruned history is short)
+        found = [*super().list(config, filter=filter, before=before, limit=limit)]
+        for item in found:
+            yield self._with_texts(item)
+
+    def delete_thread(self, thread_id: str) -> None:
+        super().delete_thread(thread_id)
+        with self.cursor() as cur:
+            cur.execute("DELETE FROM texts WHERE thread_id = ?", (str(thread_id),))
+            cur.execute("DELETE FROM versions WHERE thread_id = ?", (str(thread_id),))
+        self._stored_keys = {key for key in self._stored_keys if key[0] != str(thread_id)}
+
+    def _store_texts(self, thread_id: str, value: Any) -> Any:
+        """`value` with each long string replaced by its reference, the strings saved first."""
+        found: dict[str, str] = {}
+        compact = _referenced(value, found)
+        new = [(key, text) for key, text in found.items() if (thread_id, key) not in self._stored_keys]
+        if new:
+            with self.cursor() as cur:
+                cur.executemany(
+                    "INSERT OR IGNORE INTO texts VALUES (?, ?, ?)",
+                    [(thread_id, key, zlib.compress(text.encode("utf-8"))) for key, text in new],
+                )
+            self._stored_keys.update((thread_id, key) for key, _ in new)
+        return compact
+
+    def _with_texts(self, found: CheckpointTuple) -> CheckpointTuple:
+        thread_id = str(found.config["configurable"]["thread_id"])
+        values = self._load_texts(thread_id, found.checkpoint["channel_values"])
+        writes = [(task, channel, self._load_texts(thread_id, value)) for task, channel, value in found.pending_writes]
+        checkpoint = {**found.checkpoint, "channel_values": values}
+        return found._replace(checkpoint=checkpoint, pending_writes=writes)  # type: ignore[arg-type]
+
+    def _load_texts(self, thread_id: str, value: Any) -> Any:
+        keys = set(_references(value))
+        if not keys:
+            return value
+        marks = ",".join("?" * len(keys))
+        with self.cursor(transaction=False) as cur:
+            rows = cur.execute(
+                f"SELECT key, body FROM texts WHERE thread_id = ? AND key IN ({marks})", (thread_id, *keys)
+            ).fetchall()
+        texts = {key: zlib.decompress(body).decode("utf-8") for key, body in rows}
+        missing = keys - texts.keys()
+        if missing:
+            raise StorageError(
+                f"The job store has lost {len(missing)} stored texts of job {thread_id} (the file was "
+                "changed outside longwrite); restore it from a copy, or start the job again."
+            )
+        return _dereferenced(value, texts)
+
+    def _drop_older_than(self, thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> None:
+        """Delete the thread's checkpoints (and their pending writes) older than `checkpoint_id`,
+        except its versions."""
+        kept = "SELECT checkpoint_id FROM versions WHERE thread_id = ?"
+        with self.cursor() as cur:
+            for table in ("writes", "checkpoints"):
+                cur.execute(
+                    f"DELETE FROM {table} WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id < ? "
+                    f"AND checkpoint_id NOT IN ({kept})",
+                    (thread_id, checkpoint_ns, checkpoint_id, thread_id),
+                )
+
+
+def _text_key(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+
+
+def _referenced(value: Any, found: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        if len(value) < TEXT_MIN_CHARS:
+            return value
+        key = _text_key(value)
+        found[key] = value
+        return {REF: key}
+    if isinstance(value, dict):
+        return {name: _referenced(item, found) for name, item in value.items()}
+    if isinstance(value, list):
+        return [_referenced(item, found) for item in value]
+    return value
+
+
+def _references(value: Any) -> Iterator[str]:
+    if isinstance(value, dict):
+        if _is_reference(value):
+            yield value[REF]
+            return
+        for item in value.values():
+            yield from _references(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _references(item)
+
+
+def _dereferenced(value: Any, texts: dict[str, str]) -> Any:
+    if isinstance(value, dict):
+        if _is_reference(value):
+            return texts[value[REF]]
+        return {name: _dereferenced(item, texts) for name, item in value.items()}
+    if isinstance(value, list):
+        return [_dereferenced(item, texts) for item in value]
+    return value
+
+
+def _is_reference(value: dict[str, Any]) -> bool:
+    return len(value) == 1 and isinstance(value.get(REF), str)
