@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 
-from longwrite.agent.state import Section, Usage
+from longwrite.agent.state import Chapter, Section, Usage
 from longwrite.core.text import Language, count_words
 
 # A section within this share of its budget is done; below it, it is continued.
@@ -79,8 +79,21 @@ def rebalance(plan: list[Section], start: int, words_left: int, planned: list[in
     planned = planned or [s["words"] for s in rest]
     budgets = renormalise([s["words"] for s in rest], max(words_left, 0))
     budgets = [max(b, math.ceil(REBALANCE_FLOOR * p), 1) for b, p in zip(budgets, planned, strict=True)]
-    rebalanced = [Section(title=s["title"], points=s["points"], words=b) for s, b in zip(rest, budgets, strict=True)]
+    rebalanced = [Section(**{**s, "words": b}) for s, b in zip(rest, budgets, strict=True)]  # type: ignore[typeddict-item]
     return [*plan[:start], *rebalanced]
+
+
+def rebalance_with_chapters(
+    plan: list[Section], start: int, chapters: list[Chapter], first_pending: int, words_left: int
+) -> tuple[list[Section], list[Chapter]]:
+    """rebalance() for a plan made in chapters: plan[start:] (the rest of the current chapter)
+    and chapters[first_pending:] (those not planned yet) share `words_left` in proportion to
+    their budgets, so the document's budgets still add up to its target."""
+    pending = chapters[first_pending:]
+    as_sections = [Section(title=c["title"], points=c["points"], words=c["words"]) for c in pending]
+    joined = rebalance([*plan, *as_sections], start, words_left)
+    rebalanced = [Chapter(**{**c, "words": s["words"]}) for c, s in zip(pending, joined[len(plan) :], strict=True)]  # type: ignore[typeddict-item]
+    return joined[: len(plan)], [*chapters[:first_pending], *rebalanced]
 
 
 def tokens_per_word(usage: Usage, language: Language) -> float:

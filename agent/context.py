@@ -46,7 +46,9 @@ def outline_text(plan: list[Section], prompts: PromptSet) -> str:
     )
 
 
-def step_text(plan: list[Section], index: int, prompts: PromptSet) -> str:
+def step_text(plan: list[Section], index: int, prompts: PromptSet, closing: int | None) -> str:
+    """The request to write section `index`; `closing` is the document's last section (None while
+    chapters are still to plan: see agent.chapters.is_closing)."""
     section = plan[index]
     text = prompts.step.format(
         number=index + 1,
@@ -56,7 +58,7 @@ def step_text(plan: list[Section], index: int, prompts: PromptSet) -> str:
     )
     if index == 0:
         text += prompts.first_step_note
-    if index == len(plan) - 1 and len(plan) > 1:
+    if index == closing and len(plan) > 1:
         text += prompts.last_step_note
     return text
 
@@ -80,23 +82,25 @@ def section_messages(
     window_start: int,
     step: Step,
     prompts: PromptSet,
+    closing: int | None,
     request: str | None = None,
 ) -> list[BaseMessage]:
     """The chat turns for writing (or continuing) section `step.index`; with `request`, that
     request is asked in place of the step (same conversation, so the server's cache holds).
 
-    `outline` is the outline as planned (outline_text), kept fixed for the whole job;
-    `written` holds the exchanges of each finished section (see section_turns).
+    `outline` is the outline as planned (outline_text), kept fixed for the whole job (for a plan
+    made in chapters, for the whole chapter); `written` holds the exchanges of each finished
+    section (see section_turns); `closing` is the document's last section, if planned yet.
     """
     first = head_text(instruction, title, outline, prompts)
     if window_start > 0:
         first += "\n\n" + prompts.window_note.format(omitted=window_start)
     messages: list[BaseMessage] = [SystemMessage(prompts.system)]
     for index in range(window_start, step.index):
-        user = step_text(plan, index, prompts)
+        user = step_text(plan, index, prompts, closing)
         messages.append(HumanMessage(f"{first}\n\n{user}" if index == window_start else user))
         messages += _replay(written[index])
-    current = step_text(plan, step.index, prompts) if request is None else request
+    current = step_text(plan, step.index, prompts, closing) if request is None else request
     messages.append(HumanMessage(f"{first}\n\n{current}" if step.index == window_start else current))
     if step.turns:
         messages += _replay(step.turns)

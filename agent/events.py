@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, NotRequired, TypedDict
 
+from longwrite.agent.chapters import expected_sections
 from longwrite.agent.document import PART_SEPARATOR, assemble, section_part
 from longwrite.agent.state import PausedDraft, Section, SectionResult, WriteState
 from longwrite.agent.status import CANCELLED, DONE, ERROR, INTERRUPTED, PLANNED
@@ -30,9 +31,10 @@ class PlanEvent(TypedDict):
     event: Literal["plan"]
     title: str
     plan: list[Section]
-    source: str  # where the plan came from: model, single, file, fallback, extended
+    source: str  # where the plan came from: model, single, file, fallback, extended, chapter (its next chapter)
     target: int
     target_from: str  # "plan" where the plan sized the document (the request stated no length)
+    chapters: NotRequired[int]  # in a plan made in chapters: how many; `plan` holds those planned so far
 
 
 class SectionStartedEvent(TypedDict):
@@ -73,13 +75,20 @@ class StatusEvent(TypedDict):
     message: NotRequired[str]  # for error
 
 
-def plan_event(title: str, plan: list[Section], source: str, target: int, target_from: str = "") -> PlanEvent:
-    return PlanEvent(event="plan", title=title, plan=plan, source=source, target=target, target_from=target_from)
+def plan_event(
+    title: str, plan: list[Section], source: str, target: int, target_from: str = "", chapters: int = 0
+) -> PlanEvent:
+    event = PlanEvent(event="plan", title=title, plan=plan, source=source, target=target, target_from=target_from)
+    if chapters:
+        event["chapters"] = chapters
+    return event
 
 
-def section_started(index: int, plan: list[Section]) -> SectionStartedEvent:
+def section_started(index: int, plan: list[Section], total: int) -> SectionStartedEvent:
+    """`total`: the sections the document is expected to have (more than planned while chapters
+    are still to plan: agent.chapters.expected_sections)."""
     return SectionStartedEvent(
-        event="section_started", index=index, total=len(plan), title=plan[index]["title"], budget=plan[index]["words"]
+        event="section_started", index=index, total=total, title=plan[index]["title"], budget=plan[index]["words"]
     )
 
 
@@ -152,14 +161,15 @@ def history(values: WriteState) -> list[PlanEvent | SectionFinishedEvent | DoneE
         return []
     plan, target = values["plan"], values["target_words"]
     title, sections = values.get("title", ""), values.get("sections", [])
+    total = expected_sections(plan, values.get("chapters") or [])
     single = values.get("plan_source") == "single"
+    source, target_from = values.get("plan_source", ""), values.get("target_from", "")
+    chapters = len(values.get("chapters") or [])
     events: list[PlanEvent | SectionFinishedEvent | DoneEvent] = [
-        plan_event(title, plan, values.get("plan_source", ""), target, values.get("target_from", ""))
+        plan_event(title, plan, source, target, target_from, chapters)
     ]
     for count, section in enumerate(sections, start=1):
-        events.append(
-            _finished(section, len(plan), count_words(assemble(title, plan, sections[:count], single)), target)
-        )
+        events.append(_finished(section, total, count_words(assemble(title, plan, sections[:count], single)), target))
     if values.get("status") == DONE:
         events.append(done(count_words(document_of(values)), target))
     return events

@@ -1,4 +1,5 @@
-"""The AgentWrite graph: plan -> write (one section per step, looped; extend when short) -> finalize.
+"""The AgentWrite graph: plan -> write (one section per step, looped; extend when short; a plan
+made in chapters plans each next chapter when the writing reaches it) -> finalize.
 
 Each write step is one checkpoint, so a job killed at any point resumes after its last finished
 section. Nodes return only the fields they change.
@@ -17,10 +18,20 @@ from langgraph.runtime import Runtime
 from langgraph.types import Checkpointer
 
 from longwrite.agent import budget, events
+from longwrite.agent.chapters import (
+    chapter_count,
+    chapter_request,
+    expected_sections,
+    next_chapter,
+    pending_chapters,
+    planned_in_chapters,
+    sections_for,
+)
 from longwrite.agent.context import outline_text
 from longwrite.agent.document import assemble
 from longwrite.agent.outline_call import outline_call, outline_conversation, outline_tokens
 from longwrite.agent.plan import (
+    angle_sections,
     build_plan,
     default_title,
     extension_sections,
@@ -29,11 +40,13 @@ from longwrite.agent.plan import (
     section_count_bounds,
     sized_outline,
     suggested_sections,
+    with_budgets,
 )
 from longwrite.agent.prompts import prompts_for
 from longwrite.agent.section import write_section
 from longwrite.agent.state import (
     AgentContext,
+    Chapter,
     DropSection,
     GraphContext,
     Section,
@@ -103,6 +116,11 @@ def plan_node(state: WriteState, runtime: Runtime[GraphContext]) -> dict[str, An
         if opening and rest < 2 * settings.min_section_words:
             closing = Section(title=prompts.fallback_titles[-1], points="", words=rest)
             plan, source = ([closing] if rest > 0 else []), "model"
+        elif target is not None and not opening and planned_in_chapters(_sections_wanted(ctx, target)):
+            chapters, source, model_title, attempts, seconds = _plan_chapters(ctx, instruction, language, target)
+            title = model_title or title
+            plan, chapter_seconds = _chapter_sections(ctx, instruction, language, [], chapters, 0, None)
+            update.update(chapters=chapters, seconds=update["seconds"] + seconds + chapter_seconds)
         else:
             plan, source, model_title, attempts, seconds = _plan_with_model(
                 ctx, instruction, language, rest if opening else target, opening
@@ -117,7 +135,8 @@ def plan_node(state: WriteState, runtime: Runtime[GraphContext]) -> dict[str, An
     outline = outline_text(plan, prompts_for(language))
     update.update(title=title, plan=plan, outline=outline, plan_source=source, plan_attempts=attempts)
     target_from = update.get("target_from") or state.get("target_from", "")
-    ctx.emitter(runtime.stream_writer)(events.plan_event(title, plan, source, target, target_from))
+    chapters = len(update.get("chapters", []))
+    ctx.emitter(runtime.stream_writer)(events.plan_event(title, plan, source, target, target_from, chapters))
     return update | _learnt(ctx, sent)
 
 
@@ -177,25 +196,118 @@ def _plan_with_model(
     )
 
 
+def _plan_chapters(
+    ctx: AgentContext, instruction: str, language: str, target: int
+) -> tuple[list[Chapter], str, str | None, int, float]:
+    """The chapters of a document too long for one outline (see agent.chapters): each with a
+    budget; their sections are planned when the writing reaches them."""
+    settings = ctx.settings
+    prompts = prompts_for(language)
+    count = chapter_count(_sections_wanted(ctx, target))
+    # half to twice the chapters asked for: the merge and split of build_plan keep them there
+    low, high = target // (2 * count), 2 * target // count
+
+    def request(parts: str) -> str:
+        return prompts.plan_chapters.format(instruction=instruction.strip(), sections=count, target=target, parts=parts)
+
+    seconds = 0.0
+    for attempt in range(1, settings.plan_attempts + 1):
+        generation = outline_call(ctx, prompts, request, count, with_title=True, retry=attempt > 1)
+        seconds += generation.seconds
+        outline = parse_outline(generation.text)
+        planned = build_plan(outline, target, low, high, prompts, accept_few=attempt == settings.plan_attempts)
+        if planned:
+            return _as_chapters(planned), "model", outline.title, attempt, seconds
+    fallback = fallback_plan(instruction, target, low, high, target // count, prompts)
+    return _as_chapters(fallback), "fallback", None, settings.plan_attempts, seconds
+
+
+def _sections_wanted(ctx: AgentContext, target: int) -> int:
+    """The sections a document of `target` words gets on this endpoint."""
+    low, high = ctx.settings.min_section_words, ctx.settings.max_section_words
+    return suggested_sections(target, low, high, ctx.endpoint.section_words)
+
+
+def _as_chapters(sections: list[Section]) -> list[Chapter]:
+    return [Chapter(title=s["title"], points=s["points"], words=s["words"]) for s in sections]
+
+
+def _chapter_sections(
+    ctx: AgentContext,
+    instruction: str,
+    language: str,
+    plan: list[Section],
+    chapters: list[Chapter],
+    number: int,
+    pace: int | None,
+) -> tuple[list[Section], float]:
+    """The sections of chapter `number` (budgets summing to its budget) and the seconds it took:
+    asked of the model with the chapter list and the parts of the chapter before; headings that
+    revisit the chapter from several angles when no answer is usable."""
+    settings = ctx.settings
+    prompts = prompts_for(language)
+    words = chapters[number]["words"]
+    section_words = min(pace, ctx.endpoint.section_words) if pace else ctx.endpoint.section_words
+    count = sections_for(words, section_words)
+    request = chapter_request(instruction, plan, chapters, number, words, count, prompts)
+    low, high = settings.min_section_words, settings.max_section_words
+    seconds = 0.0
+    sections: list[Section] | None = None
+    for attempt in range(1, settings.plan_attempts + 1):
+        generation = outline_call(ctx, prompts, request, count, with_title=False, retry=attempt > 1)
+        seconds += generation.seconds
+        outline = parse_outline(generation.text)
+        sections = build_plan(outline, words, low, high, prompts, accept_few=attempt == settings.plan_attempts)
+        if sections:
+            break
+    if not sections:
+        chapter = chapters[number]
+        base = Section(title=chapter["title"], points=chapter["points"], words=0)
+        sections = angle_sections(plan, [base], count, prompts)
+        sections = with_budgets(sections, budget.renormalise([1.0] * len(sections), words))
+    return [Section(**{**s, "chapter": number}) for s in sections], seconds  # type: ignore[typeddict-item]
+
+
+def chapter_node(state: WriteState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
+    """Plan the sections of the next chapter, now that the writing has reached it."""
+    ctx = _context(runtime, state)
+    sent = ctx.endpoint.structured_output
+    plan, chapters = state["plan"], state["chapters"]
+    number = next_chapter(plan)
+    pace = writing_pace(state.get("sections", []))
+    new, seconds = _chapter_sections(ctx, state["instruction"], state["language"], plan, chapters, number, pace)
+    plan = [*plan, *new]
+    ctx.emitter(runtime.stream_writer)(
+        events.plan_event(
+            state["title"], plan, "chapter", state["target_words"], state.get("target_from", ""), len(chapters)
+        )
+    )
+    return _learnt(ctx, sent) | {"plan": plan, "seconds": state.get("seconds", 0.0) + seconds}
+
+
 def write_node(state: WriteState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
     """Write the next section, then rebalance the budgets of the sections after it."""
     ctx = _context(runtime, state)
-    plan = state["plan"]
+    plan, chapters = state["plan"], state.get("chapters") or []
     index = len(state.get("sections", []))
     emit = ctx.emitter(runtime.stream_writer)
-    emit(events.section_started(index, plan))
+    emit(events.section_started(index, plan, expected_sections(plan, chapters)))
     outcome = write_section(ctx, state, emit)
     sections = [*state.get("sections", []), outcome.result]
     single = state["plan_source"] == "single"
     written = count_words(assemble(state["title"], plan, sections, single))
     words_left = _words_left(state, plan, index + 1, written)
-    plan = budget.rebalance(plan, index + 1, words_left)
+    if chapters:
+        plan, chapters = budget.rebalance_with_chapters(plan, index + 1, chapters, next_chapter(plan), words_left)
+    else:
+        plan = budget.rebalance(plan, index + 1, words_left)
     remaining = len(plan) - index - 1
+    pending = bool(pending_chapters(plan, chapters))
     result = outcome.result
     emit(
         events.section_finished(
             index,
-            len(plan),
+            expected_sections(plan, chapters),
             plan[index]["title"],
             result["words"],
             written,
@@ -204,12 +316,15 @@ def write_node(state: WriteState, runtime: Runtime[GraphContext]) -> dict[str, A
             result["seconds"],
         )
     )
-    return {
+    # a plan made in chapters sizes the chapters still to plan by the model's pace: sections
+    # are added only in the last one
+    return ({"chapters": chapters} if chapters else {}) | {
         "sections": [outcome.result],
         "plan": plan,
         "usage": outcome.usage,
         "window_start": outcome.window_start,
         "needs_more_sections": not single
+        and not pending
         and (
             _needs_more_sections(ctx, state, sections, plan, words_left)
             if remaining > 0
@@ -301,8 +416,9 @@ def extend_node(state: WriteState, runtime: Runtime[GraphContext]) -> dict[str, 
 
     conversation = outline_conversation(ctx, state, sections, outline_tokens(count))
     generation = outline_call(ctx, prompts, request, count, with_title=False, conversation=conversation)
+    in_chapter = {"chapter": plan[-1]["chapter"]} if "chapter" in plan[-1] else {}
     new = [
-        Section(title=s["title"], points=s["points"], words=ctx.endpoint.section_words)
+        Section(title=s["title"], points=s["points"], words=ctx.endpoint.section_words, **in_chapter)  # type: ignore[typeddict-item]
         for s in extension_sections(plan, generation.text, count, prompts)
     ]
     plan = [*plan[:-1], *new, plan[-1]]  # the closing section stays last
@@ -322,10 +438,12 @@ def extend_node(state: WriteState, runtime: Runtime[GraphContext]) -> dict[str, 
     )
 
 
-def route_after_write(state: WriteState) -> Literal["write", "extend", "finalize"]:
+def route_after_write(state: WriteState) -> Literal["write", "extend", "chapter", "finalize"]:
     if state.get("needs_more_sections"):
         return "extend"
-    return "finalize" if len(state.get("sections", [])) >= len(state["plan"]) else "write"
+    if len(state.get("sections", [])) < len(state["plan"]):
+        return "write"
+    return "chapter" if pending_chapters(state["plan"], state.get("chapters") or []) else "finalize"
 
 
 def finalize_node(state: WriteState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
@@ -342,10 +460,12 @@ def build_graph(checkpointer: Checkpointer = None, review_plan: bool = False):
     builder.add_node("plan", plan_node)
     builder.add_node("write", write_node)
     builder.add_node("extend", extend_node)
+    builder.add_node("chapter", chapter_node)
     builder.add_node("finalize", finalize_node)
     builder.add_edge(START, "plan")
     builder.add_edge("plan", "write")
     builder.add_conditional_edges("write", route_after_write)
     builder.add_edge("extend", "write")
+    builder.add_edge("chapter", "write")
     builder.add_edge("finalize", END)
     return builder.compile(checkpointer=checkpointer, interrupt_after=["plan"] if review_plan else None)

@@ -16,6 +16,7 @@ from typing import Any
 
 from langgraph.checkpoint.memory import InMemorySaver
 
+from longwrite.agent.chapters import pending_chapters
 from longwrite.agent.compact_saver import CompactSqliteSaver
 from longwrite.agent.context import outline_text
 from longwrite.agent.events import document_of
@@ -236,9 +237,13 @@ def revise_plan(
             # a one-section plan of a short target stays one untitled block; any other edited plan is
             # written as given, like a plan handed to a new job
             single = values.get("plan_source") == "single" and len(plan) == 1
+            # in a plan made in chapters the table holds the first chapter; the rest keep their budgets
+            later = sum(chapter["words"] for chapter in pending_chapters(values["plan"], values.get("chapters") or []))
+            if values.get("chapters"):
+                plan = [Section(**{**section, "chapter": 0}) for section in plan]  # type: ignore[typeddict-item]
             update.update(
                 plan=plan,
-                target_words=sum(section["words"] for section in plan),
+                target_words=sum(section["words"] for section in plan) + later,
                 outline=outline_text(plan, prompts_for(values["language"])),
                 plan_source="single" if single else "file",
             )

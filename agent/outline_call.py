@@ -40,12 +40,13 @@ def outline_conversation(
         return section_messages(
             instruction=state["instruction"],
             title=state["title"],
-            outline=planned_outline(state, prompts),
+            outline=planned_outline(state, prompts, len(sections)),
             plan=state["plan"],
             written=[section_turns(s) for s in sections],
             window_start=min(state.get("window_start", 0), len(sections)),
             step=Step(index=len(sections), words=0),
             prompts=prompts,
+            closing=len(state["plan"]) - 1,  # asked in the last chapter only (see agent.graph.write_node)
             request=request,
         )
 

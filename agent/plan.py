@@ -312,7 +312,7 @@ def even_weights(count: int, target: int, min_words: int) -> list[float]:
 
 
 def with_budgets(sections: list[Section], budgets: list[int]) -> list[Section]:
-    return [Section(title=s["title"], points=s["points"], words=b) for s, b in zip(sections, budgets, strict=True)]
+    return [Section(**{**s, "words": b}) for s, b in zip(sections, budgets, strict=True)]  # type: ignore[typeddict-item]
 
 
 def fallback_plan(

@@ -26,6 +26,14 @@ class PromptSet:
     plan_retry: str  # appended to the plan request (as lines) after an unusable answer
     extend: str  # {instruction} {covered} {sections} {parts}: more sections when the text runs short
     plan_rest: str  # {instruction} {opening} {sections} {target} {parts}: plan what follows an opening
+    # A long document is planned in chapters (agent.chapters): first the chapters...
+    plan_chapters: str  # {instruction} {sections} {target} {parts}
+    # ...then each chapter's sections when the writing reaches it, knowing what the last one covered
+    plan_chapter: str  # {instruction} {chapters} {earlier} {number} {title} {points} {target} {sections} {parts}
+    chapter_points: str  # {points}: what the chapter covers, inside plan_chapter
+    chapter_earlier: str  # {number} {sections}: the parts the chapter before it has
+    chapter_line: str  # {number} {title}: one chapter in a list of chapters
+    chapter_outline: str  # {chapters} {number} {title} {sections}: the write prompts' outline in a chapter
     parts: str  # what each section of an outline has: a heading and a sentence on what it covers
     parts_headings_only: str  # ... or only a heading (see Endpoint.outline_points)
     parts_sized: str  # a heading, a sentence and the words the section needs (plan_sized)
@@ -74,6 +82,20 @@ ENGLISH = PromptSet(
         "Make an outline for the rest of it, about {target} more words. Give {sections} sections "
         "that continue from the opening without repeating it, {parts}."
     ),
+    plan_chapters=(
+        'Make an outline of the chapters for this writing task: "{instruction}"\n'
+        "The whole text will be about {target} words. Give {sections} chapters, {parts}."
+    ),
+    plan_chapter=(
+        'This writing task: "{instruction}"\n'
+        "Its chapters: {chapters}.\n{earlier}"
+        'Make an outline of chapter {number}, "{title}", in about {target} words.{points} Give {sections} '
+        "sections that do not repeat earlier chapters, {parts}."
+    ),
+    chapter_points=" It covers: {points}",
+    chapter_earlier="Chapter {number} has these parts: {sections}.\n",
+    chapter_line="{number}. {title}",
+    chapter_outline='{chapters}. Now chapter {number}, "{title}", in parts: {sections}',
     parts="each with a heading and one sentence on what it covers",
     parts_headings_only="each with a short heading",
     parts_sized="each with a heading, one sentence on what it covers, and how many words it needs",
@@ -157,6 +179,15 @@ CHINESE = PromptSet(
         "正文已经这样开头：\n{opening}\n\n"
         "请为后面的内容列出提纲，还要写约{target}字，分成{sections}个部分，接着开头往下写，不要重复开头；{parts}。"
     ),
+    plan_chapters="请为下面的写作任务列出各章的提纲：“{instruction}”\n全文约{target}字，分成{sections}章，{parts}。",
+    plan_chapter=(
+        "写作任务：“{instruction}”\n全书各章：{chapters}。\n{earlier}"
+        "请为第{number}章“{title}”{points}列出提纲，约{target}字，分成{sections}个部分，不要重复前面各章的内容；{parts}。"
+    ),
+    chapter_points="（{points}）",
+    chapter_earlier="第{number}章写了这些部分：{sections}。\n",
+    chapter_line="第{number}章 {title}",
+    chapter_outline="{chapters}。现在写第{number}章“{title}”，分为：{sections}",
     parts="每个部分有一个小标题，再用一句话说明这一部分写什么",
     parts_headings_only="每个部分有一个简短的小标题",
     parts_sized="每个部分有一个小标题，用一句话说明这一部分写什么，并给出这一部分需要的字数",

@@ -10,6 +10,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage
 
 from longwrite.agent import budget, events
+from longwrite.agent.chapters import chapter_outline, is_closing, pending_chapters
 from longwrite.agent.context import (
     SAFETY_TOKENS,
     Step,
@@ -102,7 +103,9 @@ class _SectionWriter:
         self.index = len(earlier)
         self.budget_words = self.plan[self.index]["words"]
         self.single = state["plan_source"] == "single"
-        self.last = self.index == len(self.plan) - 1
+        self.chapters = state.get("chapters") or []
+        self.last = is_closing(self.plan, self.chapters, self.index)
+        self.compact_outline = False  # the chapter list left out: the context is too small for it
         self.bodies = [s["text"] for s in earlier]
         self.written = [section_turns(s) for s in earlier]
         self.usage = Usage(**state["usage"])
@@ -142,6 +145,9 @@ class _SectionWriter:
             room=room,
             ratio=budget.prompt_token_ratio(self.usage),
         )
+        if chosen is None and self.chapters and not self.compact_outline:
+            self.compact_outline = True  # a book's chapter list did not fit: the current chapter's parts only
+            return self.request(need)
         if chosen is None:
             raise GenerationError(
                 f"The request and its plan alone do not fit the model's {self.ctx.endpoint.context_tokens}-token "
@@ -160,12 +166,13 @@ class _SectionWriter:
         return section_messages(
             instruction=state["instruction"],
             title=state["title"],
-            outline=planned_outline(state, self.prompts),
+            outline=planned_outline(state, self.prompts, self.index, compact=self.compact_outline),
             plan=self.plan,
             written=self.written,
             window_start=start,
             step=step,
             prompts=self.prompts,
+            closing=len(self.plan) - 1 if not pending_chapters(self.plan, self.chapters) else None,
         )
 
     def call(self, messages: list[BaseMessage], max_tokens: int, guard: LoopGuard, need: int) -> Generation:
@@ -278,8 +285,14 @@ class _SectionWriter:
         return SectionOutcome(result=result, usage=self.usage, window_start=self.window)
 
 
-def planned_outline(state: WriteState, prompts: PromptSet) -> str:
-    """The outline the write prompts show (jobs saved before it was kept: the current plan's)."""
+def planned_outline(state: WriteState, prompts: PromptSet, index: int, compact: bool = False) -> str:
+    """The outline the write prompts show while section `index` is written: in a plan made in
+    chapters, the chapter list and that section's chapter (see agent.chapters); else the plan
+    as first made (jobs saved before it was kept: the current plan's)."""
+    chapters = state.get("chapters")
+    if chapters:
+        index = min(index, len(state["plan"]) - 1)  # a request for sections after the last
+        return chapter_outline(state["plan"], chapters, index, prompts, compact)
     return state.get("outline") or outline_text(state["plan"], prompts)
 
 

@@ -25,6 +25,15 @@ class Section(TypedDict):
     title: str
     points: str
     words: int
+    chapter: NotRequired[int]  # the chapter it belongs to, in a plan made in chapters (agent.chapters)
+
+
+class Chapter(TypedDict):
+    """One chapter of a plan made in chapters: planned first, its sections when writing reaches it."""
+
+    title: str
+    points: str
+    words: int  # its budget; once its sections are planned, theirs are what count
 
 
 class Turn(TypedDict):
@@ -110,7 +119,8 @@ class WriteState(TypedDict, total=False):
     target_words: int  # absent at the start where the request states no length: the plan sets it
     target_from: TargetFrom  # "plan" where the plan sized the target; set by whoever starts the job otherwise
     title: str
-    plan: list[Section]
+    plan: list[Section]  # in a plan made in chapters: the sections of the chapters planned so far
+    chapters: list[Chapter]  # a long document's chapters (absent for a plan of sections alone)
     outline: str  # the outline the write prompts show: the plan as first made, so that adding
     # sections later leaves the prompts' prefix (and the server's cache) as it was
     plan_source: PlanSource

@@ -160,7 +160,15 @@ class Progress:
         if kind == events.EVENT_PLAN:
             sections = len(event["plan"])
             sized = f" - {event['target']:,} words, sized by the plan" if event.get("target_from") == "plan" else ""
-            self._line(f"plan ({event['source']}): {sections} section{'s' * (sections != 1)} - {event['title']}{sized}")
+            if event.get("chapters"):  # a plan made in chapters: the chapter just planned
+                number = event["plan"][-1].get("chapter", 0)
+                sections = sum(s.get("chapter") == number for s in event["plan"])
+                where = f"chapter {number + 1} of {event['chapters']} in "
+            else:
+                where = ""
+            self._line(
+                f"plan ({event['source']}): {where}{sections} section{'s' * (sections != 1)} - {event['title']}{sized}"
+            )
         elif kind == events.EVENT_SECTION_STARTED:
             self.section = (event["index"] + 1, event["total"])
             self.tokens = 0

@@ -131,6 +131,7 @@ def _messages(plan, bodies, start, index, outline=None, request=None):
         window_start=start,
         step=Step(index=index, words=plan[index]["words"]),
         prompts=ENGLISH,
+        closing=len(plan) - 1,
         request=request,
     )
 
