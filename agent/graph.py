@@ -41,6 +41,7 @@ from longwrite.agent.plan import (
     sized_outline,
     suggested_sections,
     with_budgets,
+    with_new_headings,
 )
 from longwrite.agent.prompts import prompts_for
 from longwrite.agent.section import write_section
@@ -260,9 +261,11 @@ def _chapter_sections(
         sections = build_plan(outline, words, low, high, prompts, accept_few=attempt == settings.plan_attempts)
         if sections:
             break
-    if not sections:
-        chapter = chapters[number]
-        base = Section(title=chapter["title"], points=chapter["points"], words=0)
+    chapter = chapters[number]
+    base = Section(title=chapter["title"], points=chapter["points"], words=0)
+    if sections:
+        sections = with_new_headings(plan, sections, base, prompts)
+    else:
         sections = angle_sections(plan, [base], count, prompts)
         sections = with_budgets(sections, budget.renormalise([1.0] * len(sections), words))
     return [Section(**{**s, "chapter": number}) for s in sections], seconds  # type: ignore[typeddict-item]
