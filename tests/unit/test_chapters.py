@@ -16,6 +16,7 @@ from longwrite.agent.state import Chapter, Section, SectionResult, Turn, WriteSt
 from longwrite.core.settings import Settings
 from longwrite.core.text import count_words
 from tests.unit.scripted import ScriptedChatModel, prose, scripted_context
+from tests.unit.test_api import AUTH, make_client, wait_for  # noqa: F401 - make_client is a fixture
 
 TARGET = 20_000  # 50 sections of 400 words: more than a flat plan takes, so 5 chapters
 
@@ -221,3 +222,13 @@ def test_a_chapter_that_repeats_earlier_headings_gets_new_ones(tmp_path):
     assert len(set(titles)) == len(titles)
     second = [s["title"] for s in plan if s["chapter"] == 1]
     assert second[0].startswith("Coast 2: ")  # a new angle on its own chapter
+
+
+def test_the_job_api_shows_the_chapters_and_counts_the_sections_to_come(make_client):  # noqa: F811
+    client = make_client(Book())
+    body = {"instruction": "Write about the lighthouses of the world.", "target_words": TARGET, "plan_only": True}
+    job_id = client.post("/v1/writes", json=body, headers=AUTH).json()["id"]
+    job = wait_for(client, job_id)
+    assert job["status"] == "planned" and len(job["chapters"]) == 8  # 80 sections of 250 words
+    assert {s["chapter"] for s in job["plan"]} == {0}  # the first chapter's sections only, so far
+    assert job["progress"]["sections_total"] >= 70
