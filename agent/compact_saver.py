@@ -10,8 +10,8 @@ Two changes make the store linear:
   kept, compressed, in the `texts` table under its hash; the checkpoint holds `{REF: hash}`.
   A string that appears in a hundred checkpoints is stored once.
 - **Old checkpoints are dropped.** Once a newer checkpoint is saved, those older than its parent
-  are deleted, with their pending writes, unless they are versions (a finished document, or a
-  person's change to a job: an edited plan, a paused section). Resuming needs only the newest
+  are deleted, with their pending writes, unless they are versions (a finished document, after
+  each write, rewrite, extension or restore; a plan a person edited). Resuming needs only the newest
   checkpoint and its parent (agent.jobs._resumable_point); the versions are what a user can go
   back to.
 
@@ -32,7 +32,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import ChannelVersions, Checkpoint, CheckpointMetadata, CheckpointTuple
 from langgraph.checkpoint.sqlite import SqliteSaver
 
-from longwrite.agent.status import DONE
+from longwrite.agent.status import DONE, PLAN_EDITED, WRITTEN
 from longwrite.core.errors import StorageError
 
 REF = "$longwrite_text"  # the key of a stored string's reference (no state field has this name)
@@ -59,11 +59,13 @@ CREATE TABLE IF NOT EXISTS versions (
 
 
 def version_change(checkpoint: Checkpoint, metadata: CheckpointMetadata) -> str | None:
-    """Why this checkpoint is a version a user may return to, or None for a step in between."""
-    if metadata.get("source") == "update":
-        return "edited"  # a person's change: an edited plan or title, a paused section
-    if checkpoint["channel_values"].get("status") == DONE:
-        return "finished"
+    """Why this checkpoint is a version a user may return to (a finished document, labelled by
+    its last change; a plan a person edited), or None for a step in between."""
+    values = checkpoint["channel_values"]
+    if values.get("status") == DONE:
+        return values.get("change") or WRITTEN
+    if metadata.get("source") == "update" and values.get("change") == PLAN_EDITED:
+        return PLAN_EDITED
     return None
 
 
@@ -131,6 +133,23 @@ class CompactSqliteSaver(SqliteSaver):
         found = [*super().list(config, filter=filter, before=before, limit=limit)]
         for item in found:
             yield self._with_texts(item)
+
+    def versions(self, thread_id: str) -> list[tuple[str, float, str]]:
+        """(checkpoint id, created_at, change) of each version of the thread, oldest first."""
+        with self.cursor(transaction=False) as cur:
+            return cur.execute(
+                "SELECT checkpoint_id, created_at, change FROM versions WHERE thread_id = ? ORDER BY checkpoint_id",
+                (str(thread_id),),
+            ).fetchall()
+
+    def version_values(self, thread_id: str, checkpoint_id: str) -> dict[str, Any] | None:
+        """The state a version holds (None when the thread has no such version)."""
+        if checkpoint_id not in {row[0] for row in self.versions(thread_id)}:
+            return None
+        found = self.get_tuple(
+            {"configurable": {"thread_id": str(thread_id), "checkpoint_ns": "", "checkpoint_id": checkpoint_id}}
+        )
+        return None if found is None else found.checkpoint["channel_values"]
 
     def delete_thread(self, thread_id: str) -> None:
         super().delete_thread(thread_id)

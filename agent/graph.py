@@ -15,7 +15,7 @@ from typing import Any, Literal
 from langgraph.config import get_config
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
-from langgraph.types import Checkpointer
+from langgraph.types import Checkpointer, Overwrite
 
 from longwrite.agent import budget, events
 from longwrite.agent.chapters import (
@@ -41,6 +41,7 @@ from longwrite.agent.plan import (
     sized_outline,
     suggested_sections,
     with_budgets,
+    with_new_headings,
 )
 from longwrite.agent.prompts import prompts_for
 from longwrite.agent.section import write_section
@@ -60,6 +61,8 @@ from longwrite.core.text import count_words, detect_language
 # Add sections once the remaining ones would each need this much more than the model's pace.
 EXTEND_ABOVE_PACE = 1.25
 MAX_SECTIONS_PER_EXTENSION = 20
+# How much of the section after a rewritten one its request quotes, so the new text leads into it.
+REVISE_NEXT_WORDS = 40
 # A document within this share of its target is long enough (the design's +/-10%).
 LENGTH_TOLERANCE = 0.10
 # How much of an opening the served model wrote is shown when planning the rest.
@@ -260,9 +263,11 @@ def _chapter_sections(
         sections = build_plan(outline, words, low, high, prompts, accept_few=attempt == settings.plan_attempts)
         if sections:
             break
-    if not sections:
-        chapter = chapters[number]
-        base = Section(title=chapter["title"], points=chapter["points"], words=0)
+    chapter = chapters[number]
+    base = Section(title=chapter["title"], points=chapter["points"], words=0)
+    if sections:
+        sections = with_new_headings(plan, sections, base, prompts)
+    else:
         sections = angle_sections(plan, [base], count, prompts)
         sections = with_budgets(sections, budget.renormalise([1.0] * len(sections), words))
     return [Section(**{**s, "chapter": number}) for s in sections], seconds  # type: ignore[typeddict-item]
@@ -438,12 +443,82 @@ def extend_node(state: WriteState, runtime: Runtime[GraphContext]) -> dict[str, 
     )
 
 
-def route_after_write(state: WriteState) -> Literal["write", "extend", "chapter", "finalize"]:
+def route_after_write(state: WriteState) -> Literal["write", "extend", "chapter", "revise", "grow", "finalize"]:
+    # a person's change to a finished document comes in as if the write node had asked for it
+    # (agent.revisions): a section written again, or words added after the end
+    if state.get("revision"):
+        return "revise"
+    if state.get("growth"):
+        return "grow"
     if state.get("needs_more_sections"):
         return "extend"
     if len(state.get("sections", [])) < len(state["plan"]):
         return "write"
     return "chapter" if pending_chapters(state["plan"], state.get("chapters") or []) else "finalize"
+
+
+def revise_node(state: WriteState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
+    """Write one finished section again (agent.revisions.revise_section): conditioned on the text
+    before it and told how the next one begins; every other section stays as it was."""
+    ctx = _context(runtime, state)
+    revision = state["revision"]
+    assert revision is not None  # routed here only with one
+    index = revision["index"]
+    sections = sorted(state["sections"], key=lambda s: s["index"])
+    plan = list(state["plan"])
+    plan[index] = Section(**{**plan[index], "words": revision["words"]})  # type: ignore[typeddict-item]
+    after = sections[index + 1]["text"].split()[:REVISE_NEXT_WORDS] if index + 1 < len(sections) else []
+    view = WriteState(**{**state, "plan": plan, "sections": sections[:index], "window_start": 0, "opening": "",
+                         "closing_draft": "", "revision": {**revision, "next": " ".join(after)}})  # fmt: skip
+    emit = ctx.emitter(runtime.stream_writer)
+    emit(events.section_started(index, plan, len(plan)))
+    outcome = write_section(ctx, view, emit)
+    sections[index] = outcome.result
+    return {
+        "sections": Overwrite(sections),
+        "plan": plan,
+        "revision": None,
+        "paused_draft": None,
+        "usage": outcome.usage,
+        "change": f"section {index + 1} rewritten",
+        "seconds": state.get("seconds", 0.0) + outcome.result["seconds"],
+    }
+
+
+def grow_node(state: WriteState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
+    """Plan the words a person asked to add after the end of a finished document
+    (agent.revisions.extend_job); the write loop then writes them, the earlier text untouched."""
+    ctx = _context(runtime, state)
+    sent = ctx.endpoint.structured_output
+    prompts = prompts_for(state["language"])
+    plan, words = state["plan"], state["growth"] or 0
+    count = max(1, min(MAX_SECTIONS_PER_EXTENSION, math.ceil(words / ctx.endpoint.section_words)))
+    covered = prompts.outline_separator.join(s["title"] for s in plan)
+
+    def request(parts: str) -> str:
+        return prompts.extend.format(
+            instruction=state["instruction"].strip(), covered=covered, sections=count, parts=parts
+        )
+
+    generation = outline_call(ctx, prompts, request, count, with_title=False)
+    in_chapter = {"chapter": plan[-1]["chapter"]} if "chapter" in plan[-1] else {}
+    new = [
+        Section(**{**s, **in_chapter}) for s in extension_sections([*plan, plan[-1]], generation.text, count, prompts)
+    ]  # type: ignore[typeddict-item]
+    new = with_budgets(new, budget.renormalise([1.0] * len(new), words))
+    plan = [*plan, *new]
+    target = state["target_words"] + words
+    ctx.emitter(runtime.stream_writer)(
+        events.plan_event(state["title"], plan, "extended", target, state.get("target_from", ""))
+    )
+    return _learnt(ctx, sent) | {
+        "plan": plan,
+        "target_words": target,
+        "growth": None,
+        "document": "",
+        "change": f"extended by {words:,} words",
+        "seconds": state.get("seconds", 0.0) + generation.seconds,
+    }
 
 
 def finalize_node(state: WriteState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
@@ -461,11 +536,15 @@ def build_graph(checkpointer: Checkpointer = None, review_plan: bool = False):
     builder.add_node("write", write_node)
     builder.add_node("extend", extend_node)
     builder.add_node("chapter", chapter_node)
+    builder.add_node("revise", revise_node)
+    builder.add_node("grow", grow_node)
     builder.add_node("finalize", finalize_node)
     builder.add_edge(START, "plan")
     builder.add_edge("plan", "write")
     builder.add_conditional_edges("write", route_after_write)
     builder.add_edge("extend", "write")
     builder.add_edge("chapter", "write")
+    builder.add_edge("revise", "finalize")
+    builder.add_edge("grow", "write")
     builder.add_edge("finalize", END)
     return builder.compile(checkpointer=checkpointer, interrupt_after=["plan"] if review_plan else None)

@@ -25,7 +25,7 @@ from longwrite.agent.job_records import JobRecords
 from longwrite.agent.plan_rules import checked_plan
 from longwrite.agent.prompts import prompts_for
 from longwrite.agent.state import AgentContext, Section, SectionPaused, WriteState
-from longwrite.agent.status import DONE, PLANNED
+from longwrite.agent.status import DONE, PLAN_EDITED, PLANNED, WRITING
 from longwrite.core.errors import GenerationError, InputError, storage_errors
 from longwrite.core.text import count_words, length_score, repetition
 
@@ -200,6 +200,31 @@ def _run_held_job(
     return _result(job_id, values, time.monotonic() - started)
 
 
+def change_job(
+    store: JobStore,
+    ctx: AgentContext,
+    job_id: str,
+    check: Callable[[WriteState], dict[str, Any]],
+    on_event: Callable[[dict[str, Any]], None] | None = None,
+) -> JobResult:
+    """Change finished job `job_id` and run the change to its end (agent.revisions): `check(values)`
+    refuses what cannot be done (InputError) or gives the update, put in as if the write node had
+    made it, so the graph goes on to the node it routes to (revise, grow). A change killed part-way
+    resumes like any write."""
+    with storage_errors(f"job {job_id}"), store.holding(job_id):
+        graph = build_graph(store.saver)
+        config = _config(job_id)
+        snapshot = graph.get_state(config)
+        if not snapshot.values:
+            raise InputError(f"There is no job '{job_id}' in {store.path}.")
+        if snapshot.values.get("status") != DONE or snapshot.next:
+            raise InputError(
+                f"Job '{job_id}' is not finished; resume it to the end first (longwrite write --job {job_id} --resume)."
+            )
+        graph.update_state(config, check(snapshot.values) | {"status": WRITING}, as_node="write")
+        return _run_held_job(store, ctx, job_id, None, None, None, None, "", True, False, on_event)
+
+
 def _keep_paused_draft(graph: Any, config: dict[str, Any], paused: SectionPaused) -> None:
     """Save the stopped section's text as a checkpoint after the last finished step, so the
     job's next step is still that section and a resume starts it from this text."""
@@ -248,7 +273,7 @@ def revise_plan(
                 plan_source="single" if single else "file",
             )
         if update:
-            graph.update_state(config, update, as_node="plan")
+            graph.update_state(config, update | {"change": PLAN_EDITED}, as_node="plan")
         return graph.get_state(config).values
 
 

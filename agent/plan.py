@@ -347,6 +347,21 @@ def extension_sections(plan: list[Section], answer: str, count: int, prompts: Pr
     return new + angle_sections(plan + new, bases, count - len(new), prompts)
 
 
+def with_new_headings(plan: list[Section], sections: list[Section], base: Section, prompts: PromptSet) -> list[Section]:
+    """`sections` (a chapter's, budgets kept) with each heading the plan already has replaced by
+    a new angle on `base` (the chapter): a small model asked for a chapter's parts often repeats
+    the headings of the chapters before, and the same heading leads it to the same text."""
+    taken = {_title_key(s["title"]) for s in plan}
+    fresh: list[Section] = []
+    for section in sections:
+        if _title_key(section["title"]) in taken:
+            [angle] = angle_sections([*plan, *fresh, *sections], [base], 1, prompts)
+            section = Section(**{**section, "title": angle["title"], "points": angle["points"]})  # type: ignore[typeddict-item]
+        taken.add(_title_key(section["title"]))
+        fresh.append(section)
+    return fresh
+
+
 def _title_key(title: str) -> str:
     return re.sub(r"\W+", " ", title.lower()).strip()
 

@@ -53,6 +53,10 @@ class PromptSet:
     last_step_note: str
     window_note: str  # {omitted}: the first sections have slid out of the context window
     continue_step: str  # {number} {title} {words}
+    # A finished section written again: {number} {title} {words} {note} {next}
+    revise_step: str
+    revise_note: str  # {note}: what the person asked for
+    revise_next: str  # {start}: how the next part begins, so the new text leads into it
     single: str  # {instruction} {words}
     single_continue: str  # {words}
     fallback_titles: tuple[str, ...]
@@ -129,6 +133,12 @@ ENGLISH = PromptSet(
     first_step_note=" It opens the document.",
     last_step_note=" It is the last part: bring the document to a close.",
     window_note="(Parts 1 to {omitted} are already written; the text continues from there.)",
+    revise_step=(
+        'Write the "{title}" part of the document (part {number}) again, in about {words} words, '
+        "with new sentences.{note}{next}"
+    ),
+    revise_note=" Change this: {note}",
+    revise_next=' The part after it begins: "{start}"',
     continue_step=(
         'Write one more paragraph for the "{title}" part, about {words} words, with facts and '
         "examples not mentioned yet. Do not repeat earlier sentences."
@@ -214,6 +224,9 @@ CHINESE = PromptSet(
     first_step_note="这一部分是全文的开头。",
     last_step_note="这是最后一部分，请为全文收尾。",
     window_note="（第1至第{omitted}部分已经写完，下面的内容从那里接着写。）",
+    revise_step="请重新写“{title}”这一部分（第{number}部分），约{words}字，用新的句子。{note}{next}",
+    revise_note="请这样修改：{note}",
+    revise_next="下一部分这样开头：“{start}”",
     continue_step="请为“{title}”这一部分再写一段，约{words}字，写前面没有提到的事实和例子，不要重复前面的句子。",
     single="{instruction}\n\n请写约{words}字。",
     single_continue="请从停下的地方接着写，再写约{words}字，加入新的细节，不要重复。",

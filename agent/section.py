@@ -173,6 +173,23 @@ class _SectionWriter:
             step=step,
             prompts=self.prompts,
             closing=len(self.plan) - 1 if not pending_chapters(self.plan, self.chapters) else None,
+            request=self._revision_request(),
+        )
+
+    def _revision_request(self) -> str | None:
+        """The request for a section written again (agent.revise), in place of its step."""
+        revision = self.state.get("revision")
+        if not revision or revision["index"] != self.index:
+            return None
+        prompts = self.prompts
+        note = prompts.revise_note.format(note=revision["note"].strip()) if revision["note"].strip() else ""
+        start = revision.get("next", "")
+        return prompts.revise_step.format(
+            title=self.plan[self.index]["title"],
+            number=self.index + 1,
+            words=revision["words"],  # as first asked, so a continuation's prompt extends this one
+            note=note,
+            next=prompts.revise_next.format(start=start) if start else "",
         )
 
     def call(self, messages: list[BaseMessage], max_tokens: int, guard: LoopGuard, need: int) -> Generation:

@@ -91,6 +91,15 @@ class SectionPaused(Cancelled):
         self.draft = draft
 
 
+class Revision(TypedDict):
+    """A request to write one finished section again (agent.revise)."""
+
+    index: int
+    note: str  # what the person wants changed; may be empty
+    words: int  # the section's budget for the new text
+    next: NotRequired[str]  # how the section after it begins (filled in while it is written)
+
+
 class Usage(TypedDict):
     """Running totals that calibrate max_tokens and the context estimate."""
 
@@ -131,6 +140,9 @@ class WriteState(TypedDict, total=False):
     needs_more_sections: bool  # the model writes well below its budgets: add sections
     extensions: int  # how many times sections were added
     status: DocumentStatus
+    revision: Revision | None  # a section being written again (agent.revise), until it is
+    growth: int | None  # words being added after the end (agent.revise.extend), until they are planned
+    change: str  # what the last change to the document was: its versions' label
     document: str
     seconds: float  # model time spent on this job, over all runs
     schema_refused: bool  # the server refused the outline's JSON schema: ask it for lines from now on

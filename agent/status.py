@@ -21,3 +21,8 @@ INTERRUPTED: Final = "interrupted"
 DocumentStatus = Literal["planned", "writing", "done"]  # WriteState.status
 RunStatus = Literal["running", "done", "planned", "error", "cancelled", "interrupted"]  # write_jobs.status
 RESUMABLE: tuple[RunStatus, ...] = (PLANNED, ERROR, CANCELLED, INTERRUPTED)
+
+# What a version of a document is (WriteState.change, the versions list): these two, or what a
+# rewrite, extension or restore says of itself ("section 2 rewritten", "extended by 400 words")
+WRITTEN: Final = "written"
+PLAN_EDITED: Final = "plan edited"

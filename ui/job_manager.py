@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from longwrite.agent.chapters import expected_sections
 from longwrite.agent.events import (
     EVENT_SECTION_FINISHED,
     EVENT_SECTION_STARTED,
@@ -197,7 +198,7 @@ class JobManager:
         """Status, plan, progress and the text of the finished sections."""
         row = self._row(job_id)
         values = self.store.values(job_id)
-        plan = values.get("plan", [])
+        plan, chapters = values.get("plan", []), values.get("chapters", [])
         sections = values.get("sections", [])
         text = document_of(values) if sections or values.get("paused_draft") else ""
         words = count_words(text)
@@ -211,10 +212,11 @@ class JobManager:
             "target_words": target,
             "target_from": values.get("target_from") or target_from(row["instruction"], row["target_words"] or None),
             "title": values.get("title", ""),
-            "plan": plan,
+            "plan": plan,  # in a plan made in chapters: the sections of the chapters planned so far
+            "chapters": chapters,
             "progress": {
                 "sections_done": len(sections),
-                "sections_total": len(plan),
+                "sections_total": expected_sections(plan, chapters),
                 "words": words,
                 "target_words": target,
                 "length_score": round(length_score(target, words), 2) if words and target else 0.0,

@@ -102,6 +102,7 @@ class Progress:
         self.live = self.stream.isatty()
         self.started = time.monotonic()
         self.words_done = 0
+        self.words_before: int | None = None  # what earlier runs of a resumed job wrote: not this run's pace
         self.tokens = 0
         self.section = (0, 0)
         self._last_draw = 0.0
@@ -182,6 +183,8 @@ class Progress:
             if self.live and time.monotonic() - self._last_draw > 0.5:
                 self._draw()
         elif kind == events.EVENT_SECTION_FINISHED:
+            if self.words_before is None:
+                self.words_before = event["document_words"] - event["words"]
             self.words_done = event["document_words"]
             i, n = event["index"] + 1, event["total"]
             left = max(event["target"] - self.words_done, 0) if i < n else 0
@@ -192,7 +195,9 @@ class Progress:
             )
 
     def _rate(self) -> float:
-        return self.words_done / max(time.monotonic() - self.started, 1e-6)
+        """Words this run wrote per second (a resumed job's earlier text left out)."""
+        written = self.words_done - (self.words_before or 0)
+        return written / max(time.monotonic() - self.started, 1e-6)
 
     def _draw(self) -> None:
         self._last_draw = time.monotonic()

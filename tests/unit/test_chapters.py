@@ -16,6 +16,7 @@ from longwrite.agent.state import Chapter, Section, SectionResult, Turn, WriteSt
 from longwrite.core.settings import Settings
 from longwrite.core.text import count_words
 from tests.unit.scripted import ScriptedChatModel, prose, scripted_context
+from tests.unit.test_api import AUTH, make_client, wait_for  # noqa: F401 - make_client is a fixture
 
 TARGET = 20_000  # 50 sections of 400 words: more than a flat plan takes, so 5 chapters
 
@@ -23,8 +24,9 @@ TARGET = 20_000  # 50 sections of 400 words: more than a flat plan takes, so 5 c
 class Book:
     """Answers the chapter list, each chapter's outline and each section in full."""
 
-    def __init__(self, crash_on_section: int | None = None, salt: str = "") -> None:
+    def __init__(self, crash_on_section: int | None = None, salt: str = "", same_headings: bool = False) -> None:
         self.chapter_outlines: list[tuple[int, str, int]] = []  # (chapter, request, sections written before)
+        self.same_headings = same_headings  # every chapter's outline gives the same headings, as small models do
         self.sections = 0
         self.crash_on_section = crash_on_section
         self.salt = salt
@@ -41,6 +43,8 @@ class Book:
             number = int(chapter.group(1))
             self.chapter_outlines.append((number, last, self.sections))
             count = int(re.search(r"Give (\d+) sections", last).group(1))
+            if self.same_headings:
+                return "\n".join(f"{n}. Famous lights, part {n}: one lighthouse" for n in range(1, count + 1))
             return "\n".join(f"{n}. Light {number}.{n}: one lighthouse" for n in range(1, count + 1))
         if "Make an outline" in last:  # a document that fits one outline
             count = int(re.search(r"Give (\d+) sections", last).group(1))
@@ -208,3 +212,23 @@ def test_an_edited_first_chapter_keeps_the_chapters_after_it(tmp_path):
     assert final["plan"][0]["title"] == "The Pharos of Alexandria"
     assert {s["chapter"] for s in final["plan"]} == set(range(5))
     assert result.status == "done" and 0.9 * (TARGET + 100) <= result.words <= 1.1 * (TARGET + 100)
+
+
+def test_a_chapter_that_repeats_earlier_headings_gets_new_ones(tmp_path):
+    with JobStore(tmp_path / "jobs.sqlite") as store:
+        _run(store, "book", Book(same_headings=True))
+        plan = store.values("book")["plan"]
+    titles = [s["title"] for s in plan]
+    assert len(set(titles)) == len(titles)
+    second = [s["title"] for s in plan if s["chapter"] == 1]
+    assert second[0].startswith("Coast 2: ")  # a new angle on its own chapter
+
+
+def test_the_job_api_shows_the_chapters_and_counts_the_sections_to_come(make_client):  # noqa: F811
+    client = make_client(Book())
+    body = {"instruction": "Write about the lighthouses of the world.", "target_words": TARGET, "plan_only": True}
+    job_id = client.post("/v1/writes", json=body, headers=AUTH).json()["id"]
+    job = wait_for(client, job_id)
+    assert job["status"] == "planned" and len(job["chapters"]) == 8  # 80 sections of 250 words
+    assert {s["chapter"] for s in job["plan"]} == {0}  # the first chapter's sections only, so far
+    assert job["progress"]["sections_total"] >= 70

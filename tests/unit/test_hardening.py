@@ -196,3 +196,14 @@ def test_each_finished_section_says_how_long_the_rest_will_take(monkeypatch):
     first, last = stream.getvalue().splitlines()
     assert first == "section 1/3: 500 words - 500/1,500 words - 5.0 words/s - about 3 min left"  # 1,000 at 5/s
     assert last == "section 3/3: 1000 words - 1,500/1,500 words - 7.5 words/s"
+
+
+def test_a_resumed_job_counts_its_pace_from_the_words_this_run_wrote(monkeypatch):
+    now = [0.0]
+    monkeypatch.setattr(write_command.time, "monotonic", lambda: now[0])
+    stream = io.StringIO()
+    progress = write_command.Progress(stream)
+    now[0] = 100.0  # 50,000 words were written before the resume; this run wrote 500 of them
+    progress({"event": "section_finished", "index": 199, "total": 400, "words": 500, "document_words": 50_500,
+              "target": 100_000})  # fmt: skip
+    assert "50,500/100,000 words - 5.0 words/s - about 2.8 h left" in stream.getvalue()

@@ -59,7 +59,7 @@ def test_a_finished_job_is_a_version_that_loads_whole(tmp_path):
         ).fetchall()
         config = {"configurable": {"thread_id": "long", "checkpoint_ns": "", "checkpoint_id": checkpoint_id}}
         version = store.saver.get_tuple(config).checkpoint["channel_values"]
-    assert change == "finished"
+    assert change == "written"
     assert version["document"] == finished["document"]
     assert [s["text"] for s in version["sections"]] == [s["text"] for s in finished["sections"]]
 
