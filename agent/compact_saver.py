@@ -9,6 +9,7 @@ Two changes make the store linear:
   the document: every string of at least TEXT_MIN_CHARS in a checkpoint or a pending write is
   kept, compressed, in the `texts` table under its hash; the checkpoint holds `{REF: hash}`.
   A string that appears in a hundred checkpoints is stored once.
+- **The document is not stored**: it is its sections assembled (agent.events.document_of).
 - **Old checkpoints are dropped.** Once a newer checkpoint is saved, those older than its parent
   are deleted, with their pending writes, unless they are versions (a finished document, after
   each write, rewrite, extension or restore; a plan a person edited). Resuming needs only the newest
@@ -40,6 +41,10 @@ TEXT_MIN_CHARS = 256  # shorter strings stay inline: a reference would not be mu
 # The write-ahead log is cut back to this size after each of SQLite's checkpoints, so a server
 # that keeps the store open does not hold the largest transaction's size on disk for ever.
 WAL_LIMIT_BYTES = 1 << 20
+
+# Channels not stored: the finished document is its sections put together, which
+# agent.events.document_of does whenever it is asked for (a stored copy was a third of a long job's store)
+DERIVED = frozenset({"document"})
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS texts (
@@ -82,6 +87,9 @@ class CompactSqliteSaver(SqliteSaver):
     def setup(self) -> None:
         if self.is_setup:
             return
+        # pages freed by dropped checkpoints go back to the file system (incremental_vacuum after
+        # each drop) instead of staying in the file; SQLite takes this only before the first table
+        self.conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
         super().setup()
         self.conn.executescript(_SCHEMA)
         self.conn.execute(f"PRAGMA journal_size_limit = {WAL_LIMIT_BYTES}")
@@ -95,7 +103,8 @@ class CompactSqliteSaver(SqliteSaver):
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
         thread_id = str(config["configurable"]["thread_id"])
-        compact = {**checkpoint, "channel_values": self._store_texts(thread_id, checkpoint["channel_values"])}
+        values = {**checkpoint["channel_values"], **dict.fromkeys(DERIVED & checkpoint["channel_values"].keys(), "")}
+        compact = {**checkpoint, "channel_values": self._store_texts(thread_id, values)}
         saved = super().put(config, compact, metadata, new_versions)  # type: ignore[arg-type]
         change = version_change(checkpoint, metadata)
         if change is not None:
@@ -113,7 +122,9 @@ class CompactSqliteSaver(SqliteSaver):
         self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = ""
     ) -> None:
         thread_id = str(config["configurable"]["thread_id"])
-        compact = [(channel, self._store_texts(thread_id, value)) for channel, value in writes]
+        compact = [
+            (channel, self._store_texts(thread_id, "" if channel in DERIVED else value)) for channel, value in writes
+        ]
         super().put_writes(config, compact, task_id, task_path)
 
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
@@ -208,6 +219,7 @@ class CompactSqliteSaver(SqliteSaver):
                     f"AND checkpoint_id NOT IN ({kept})",
                     (thread_id, checkpoint_ns, checkpoint_id, thread_id),
                 )
+            cur.execute("PRAGMA incremental_vacuum").fetchall()  # each row it steps frees a page
 
 
 def _text_key(text: str) -> str:

@@ -7,6 +7,7 @@ import sqlite3
 import pytest
 from langgraph.checkpoint.sqlite import SqliteSaver
 
+from longwrite.agent.events import document_of
 from longwrite.agent.jobs import JobStore, run_job
 from longwrite.core.errors import StorageError
 from tests.unit.scripted import prose
@@ -42,7 +43,7 @@ def test_a_long_job_stores_each_section_once_so_its_store_stays_within_three_tim
         _long_job(store, "long", ManySections())
         values = store.values("long")
         checkpoints = store.connection.execute("SELECT COUNT(*) FROM checkpoints").fetchone()[0]
-    document = values["document"].encode("utf-8")
+    document = document_of(values).encode("utf-8")
     assert len(values["sections"]) >= SECTIONS
     assert checkpoints <= 3  # the newest, its parent and the finished version: not one per step
     # SqliteSaver alone kept every step, each with every section written so far: 41x here
@@ -60,7 +61,7 @@ def test_a_finished_job_is_a_version_that_loads_whole(tmp_path):
         config = {"configurable": {"thread_id": "long", "checkpoint_ns": "", "checkpoint_id": checkpoint_id}}
         version = store.saver.get_tuple(config).checkpoint["channel_values"]
     assert change == "written"
-    assert version["document"] == finished["document"]
+    assert document_of(version) == document_of(finished)
     assert [s["text"] for s in version["sections"]] == [s["text"] for s in finished["sections"]]
 
 
@@ -75,7 +76,7 @@ def test_a_job_killed_mid_write_resumes_with_every_section_once(tmp_path):
     assert len(saved) == 11
     assert [s["text"] for s in final["sections"][:11]] == [s["text"] for s in saved]
     assert [s["index"] for s in final["sections"]] == list(range(len(final["sections"])))
-    assert all(final["document"].count(s["text"]) == 1 for s in final["sections"])
+    assert all(document_of(final).count(s["text"]) == 1 for s in final["sections"])
 
 
 def test_a_job_saved_by_the_earlier_store_resumes(tmp_path):

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from longwrite.agent.events import document_of
 from longwrite.agent.jobs import JobStore, run_job
 from longwrite.agent.revisions import extend_job, restore, revise_section, versions
 from longwrite.core.errors import InputError
@@ -64,17 +65,17 @@ def test_a_rewritten_section_changes_alone_and_lands_near_its_budget(finished):
     assert 0.8 * budget <= count_words(new[1]["text"]) <= 1.2 * budget
     [request] = writer.rewrites
     assert "more concrete dates" in request and " ".join(old[2]["text"].split()[:10]) in request
-    assert result.status == "done" and result.document == after["document"] and new[1]["text"] in result.document
+    assert result.status == "done" and result.document == document_of(after) and new[1]["text"] in result.document
     assert [v.change for v in versions(finished, "tea")] == ["written", "section 2 rewritten"]
 
 
 def test_restoring_the_first_version_gives_back_its_text_exactly_as_a_new_version(finished):
-    original = finished.values("tea")["document"]
+    original = document_of(finished.values("tea"))
     revise_section(finished, _context(Writer()), "tea", 1, words=300)
     first, revised = versions(finished, "tea")
-    assert finished.values("tea")["document"] != original and revised.words != first.words
+    assert document_of(finished.values("tea")) != original and revised.words != first.words
     restore(finished, "tea", first.id)
-    assert finished.values("tea")["document"] == original
+    assert document_of(finished.values("tea")) == original
     listed = versions(finished, "tea")
     assert len(listed) == 3 and listed[-1].change == f"restored {first.id}" and listed[-1].words == first.words
 
@@ -84,7 +85,7 @@ def test_extending_adds_words_after_the_end_and_keeps_every_earlier_section(fini
     result = extend_job(finished, _context(Writer()), "tea", 400)
     after = finished.values("tea")
     assert [s["text"] for s in after["sections"][: len(before["sections"])]] == [s["text"] for s in before["sections"]]
-    assert result.words - count_words(before["document"]) >= 300
+    assert result.words - count_words(document_of(before)) >= 300
     assert after["target_words"] == 1600 and versions(finished, "tea")[-1].change == "extended by 400 words"
 
 
@@ -97,7 +98,7 @@ def test_a_rewrite_killed_part_way_resumes_to_one_complete_rewrite(finished):
     assert [s["index"] for s in after["sections"]] == [0, 1, 2]
     assert after["sections"][1]["text"] != before["sections"][1]["text"]
     assert [s["text"] for s in after["sections"][::2]] == [s["text"] for s in before["sections"][::2]]
-    assert after["status"] == "done" and all(after["document"].count(s["text"]) == 1 for s in after["sections"])
+    assert after["status"] == "done" and all(document_of(after).count(s["text"]) == 1 for s in after["sections"])
 
 
 @pytest.mark.parametrize(
@@ -112,10 +113,10 @@ def test_a_rewrite_killed_part_way_resumes_to_one_complete_rewrite(finished):
     ],
 )
 def test_bad_changes_are_refused_and_change_nothing(finished, change, message):
-    before = finished.values("tea")["document"]
+    before = document_of(finished.values("tea"))
     with pytest.raises(InputError, match=message):
         change(finished, _context(Writer()))
-    assert finished.values("tea")["document"] == before and len(versions(finished, "tea")) == 1
+    assert document_of(finished.values("tea")) == before and len(versions(finished, "tea")) == 1
 
 
 def test_an_unfinished_job_is_not_rewritten(tmp_path):
