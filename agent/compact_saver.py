@@ -5,10 +5,13 @@ LangGraph's SqliteSaver writes every channel into every checkpoint and keeps the
 of N sections stored its first section N times (a 30,000-word job: 117 times its document).
 Two changes make the store linear:
 
-- **Long strings are stored once.** A section's text, the answers that wrote it, the outline,
-  the document: every string of at least TEXT_MIN_CHARS in a checkpoint or a pending write is
-  kept, compressed, in the `texts` table under its hash; the checkpoint holds `{REF: hash}`.
-  A string that appears in a hundred checkpoints is stored once.
+- **Long strings are stored once.** A section's text, the answers that wrote it, the outline:
+  every string of at least TEXT_MIN_CHARS in a checkpoint or a pending write is kept,
+  compressed, in the `texts` table under its hash; the checkpoint holds `{REF: hash}`. A string
+  that appears in a hundred checkpoints is stored once. The answers that wrote a section are
+  its text again (with its heading, as the model spaced it), so the strings nested in a dict
+  beside a long `text` are compressed with that text as zlib's preset dictionary
+  (`{REF: hash, BASE: hash of the text}`): they then cost a few bytes, not a second copy.
 - **The document is not stored**: it is its sections assembled (agent.events.document_of).
 - **Old checkpoints are dropped.** Once a newer checkpoint is saved, those older than its parent
   are deleted, with their pending writes, unless they are versions (a finished document, after
@@ -37,6 +40,8 @@ from longwrite.agent.status import DONE, PLAN_EDITED, WRITTEN
 from longwrite.core.errors import StorageError
 
 REF = "$longwrite_text"  # the key of a stored string's reference (no state field has this name)
+BASE = "$longwrite_base"  # beside REF: the stored text it was compressed against
+BASE_FIELD = "text"  # a dict's long string of this name is the base of the strings nested beside it
 TEXT_MIN_CHARS = 256  # shorter strings stay inline: a reference would not be much smaller
 # The write-ahead log is cut back to this size after each of SQLite's checkpoints, so a server
 # that keeps the store open does not hold the largest transaction's size on disk for ever.
@@ -171,16 +176,16 @@ class CompactSqliteSaver(SqliteSaver):
 
     def _store_texts(self, thread_id: str, value: Any) -> Any:
         """`value` with each long string replaced by its reference, the strings saved first."""
-        found: dict[str, str] = {}
-        compact = _referenced(value, found)
-        new = [(key, text) for key, text in found.items() if (thread_id, key) not in self._stored_keys]
+        found: dict[str, tuple[str, str | None]] = {}
+        compact = _referenced(value, found, base=None)
+        new = [(key, text, base) for key, (text, base) in found.items() if (thread_id, key) not in self._stored_keys]
         if new:
             with self.cursor() as cur:
                 cur.executemany(
                     "INSERT OR IGNORE INTO texts VALUES (?, ?, ?)",
-                    [(thread_id, key, zlib.compress(text.encode("utf-8"))) for key, text in new],
+                    [(thread_id, key, _compressed(text, base)) for key, text, base in new],
                 )
-            self._stored_keys.update((thread_id, key) for key, _ in new)
+            self._stored_keys.update((thread_id, key) for key, _, _ in new)
         return compact
 
     def _with_texts(self, found: CheckpointTuple) -> CheckpointTuple:
@@ -191,15 +196,21 @@ class CompactSqliteSaver(SqliteSaver):
         return found._replace(checkpoint=checkpoint, pending_writes=writes)  # type: ignore[arg-type]
 
     def _load_texts(self, thread_id: str, value: Any) -> Any:
-        keys = set(_references(value))
+        marks = [*_reference_marks(value)]
+        bases = {mark[REF]: mark[BASE] for mark in marks if BASE in mark}  # key -> its base's key
+        keys = {mark[REF] for mark in marks} | set(bases.values())
         if not keys:
             return value
-        marks = ",".join("?" * len(keys))
+        placeholders = ",".join("?" * len(keys))
         with self.cursor(transaction=False) as cur:
             rows = cur.execute(
-                f"SELECT key, body FROM texts WHERE thread_id = ? AND key IN ({marks})", (thread_id, *keys)
+                f"SELECT key, body FROM texts WHERE thread_id = ? AND key IN ({placeholders})", (thread_id, *keys)
             ).fetchall()
-        texts = {key: zlib.decompress(body).decode("utf-8") for key, body in rows}
+        bodies = dict(rows)
+        texts = {key: zlib.decompress(body).decode("utf-8") for key, body in bodies.items() if key not in bases}
+        for key, base in bases.items():
+            if key in bodies and base in texts:
+                texts[key] = _decompressed(bodies[key], texts[base])
         missing = keys - texts.keys()
         if missing:
             raise StorageError(
@@ -226,30 +237,53 @@ def _text_key(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
 
 
-def _referenced(value: Any, found: dict[str, str]) -> Any:
+def _referenced(value: Any, found: dict[str, tuple[str, str | None]], base: tuple[str, str] | None) -> Any:
+    """`value` with its long strings replaced by references; `found` gets key -> (string, the
+    string it is compressed against or None); `base` is (key, text) of the enclosing dict's text."""
     if isinstance(value, str):
         if len(value) < TEXT_MIN_CHARS:
             return value
         key = _text_key(value)
-        found[key] = value
-        return {REF: key}
+        if base is None or base[0] == key:
+            found[key] = (value, None)
+            return {REF: key}
+        # the key names the base too: the same string compressed against another text is another body
+        key = _text_key(f"{value}\0{base[0]}")
+        found[key] = (value, base[1])
+        return {REF: key, BASE: base[0]}
     if isinstance(value, dict):
-        return {name: _referenced(item, found) for name, item in value.items()}
+        own = value.get(BASE_FIELD)
+        if isinstance(own, str) and len(own) >= TEXT_MIN_CHARS:
+            base = (_text_key(own), own)
+        return {name: _referenced(item, found, None if name == BASE_FIELD else base) for name, item in value.items()}
     if isinstance(value, list):
-        return [_referenced(item, found) for item in value]
+        return [_referenced(item, found, base) for item in value]
     return value
 
 
-def _references(value: Any) -> Iterator[str]:
+def _compressed(text: str, base: str | None) -> bytes:
+    if base is None:
+        return zlib.compress(text.encode("utf-8"))
+    packer = zlib.compressobj(zdict=base.encode("utf-8"))
+    return packer.compress(text.encode("utf-8")) + packer.flush()
+
+
+def _decompressed(body: bytes, base: str) -> str:
+    unpacker = zlib.decompressobj(zdict=base.encode("utf-8"))
+    return (unpacker.decompress(body) + unpacker.flush()).decode("utf-8")
+
+
+def _reference_marks(value: Any) -> Iterator[dict[str, str]]:
+    """Each reference in `value` ({REF: key} or {REF: key, BASE: key})."""
     if isinstance(value, dict):
         if _is_reference(value):
-            yield value[REF]
+            yield value
             return
         for item in value.values():
-            yield from _references(item)
+            yield from _reference_marks(item)
     elif isinstance(value, list):
         for item in value:
-            yield from _references(item)
+            yield from _reference_marks(item)
 
 
 def _dereferenced(value: Any, texts: dict[str, str]) -> Any:
@@ -263,4 +297,6 @@ def _dereferenced(value: Any, texts: dict[str, str]) -> Any:
 
 
 def _is_reference(value: dict[str, Any]) -> bool:
-    return len(value) == 1 and isinstance(value.get(REF), str)
+    if not isinstance(value.get(REF), str):
+        return False
+    return len(value) == 1 or (len(value) == 2 and isinstance(value.get(BASE), str))

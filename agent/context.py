@@ -148,17 +148,24 @@ def choose_window(
     index: int,
     room: int,
     ratio: float,
+    reread: bool = False,
 ) -> int | None:
     """The window start to use for section `index`: the current one while the prompt fits.
 
     `room` is the context left for the prompt once the answer's max_tokens is reserved;
-    `ratio` converts cl100k tokens into the server's tokens. Returns None when even a prompt with
-    no earlier section does not fit (the head alone is too big for this context).
+    `ratio` converts cl100k tokens into the server's tokens. `reread`: the server reads this
+    prompt in full whatever the window (its head changed: a new chapter's outline), so the window
+    slides now to where a slide would take it, if it is past that: the calls after it then
+    append to the cache instead of one of them sliding and making the server read it all again.
+    Returns None when even a prompt with no earlier section does not fit (the head alone is too
+    big for this context).
     """
-    if ratio * estimate_tokens(build(current_start)) <= room:
+    if not reread and ratio * estimate_tokens(build(current_start)) <= room:
         return current_start
-    for start in range(max(current_start, 0) + 1, index + 1):
-        if ratio * estimate_tokens(build(start)) <= _refill_limit(build, index, room, ratio):
+    limit = _refill_limit(build, index, room, ratio)
+    first = max(current_start, 0) + (0 if reread else 1)
+    for start in range(first, index + 1):
+        if ratio * estimate_tokens(build(start)) <= limit:
             return start
     return None
 

@@ -144,6 +144,7 @@ class _SectionWriter:
             index=self.index,
             room=room,
             ratio=budget.prompt_token_ratio(self.usage),
+            reread=self._starts_chapter() and not self.turns,
         )
         if chosen is None and self.chapters and not self.compact_outline:
             self.compact_outline = True  # a book's chapter list did not fit: the current chapter's parts only
@@ -158,6 +159,13 @@ class _SectionWriter:
         # the prompts' own sentences count as earlier text: echoing them is a repeat too
         instructions = "\n".join(str(m.content) for m in messages if not isinstance(m, AIMessage))
         return messages, max_tokens, LoopGuard("\n\n".join(self.bodies), prompt=instructions)
+
+    def _starts_chapter(self) -> bool:
+        """Whether this section is the first of a chapter after another (the prompts' outline,
+        and so their head, changes here)."""
+        if not self.chapters or self.index == 0:
+            return False
+        return self.plan[self.index].get("chapter") != self.plan[self.index - 1].get("chapter")
 
     def _messages(self, step: Step, start: int) -> list[BaseMessage]:
         state = self.state

@@ -194,3 +194,23 @@ def test_loop_guard_removes_echoes_of_the_prompt():
     guard = LoopGuard("", prompt=prompt)
     text = f"{prompt} Lighthouses guided ships past dangerous rocks for centuries."
     assert cut_loop(text, guard) == ("Lighthouses guided ships past dangerous rocks for centuries.", 1)
+
+
+def test_a_prompt_read_again_anyway_slides_the_window_so_the_calls_after_it_only_append():
+    """At a chapter's first section the head changes and the server reads the whole prompt: the
+    window slides then, not a few sections later (a second full read)."""
+    plan = fallback_plan("Write a history of lighthouses.", 20_000, 200, 1000, 500, ENGLISH)
+    bodies = [prose(500, seed="s" + "abcdefghijklmnopqrstuvwxyz"[i % 26] * (1 + i // 26)) for i in range(len(plan))]
+    index, room = 5, 12_000
+
+    def build(start):
+        return _messages(plan, bodies, start, index)
+
+    assert estimate_tokens(build(0)) <= room  # it fits as it is
+    kept = choose_window(build=build, current_start=0, index=index, room=room, ratio=1.0)
+    slid = choose_window(build=build, current_start=0, index=index, room=room, ratio=1.0, reread=True)
+    assert kept == 0
+    assert 0 < slid < index  # some history kept, the oldest dropped
+    assert estimate_tokens(build(slid)) < 0.8 * estimate_tokens(build(0))
+    # a window already that small stays where it is
+    assert choose_window(build=build, current_start=slid, index=index, room=room, ratio=1.0, reread=True) == slid

@@ -101,3 +101,21 @@ def test_a_lost_text_is_named_instead_of_read_as_empty(tmp_path):
         connection.execute("DELETE FROM texts WHERE rowid IN (SELECT rowid FROM texts LIMIT 1)")
     with JobStore(db) as store, pytest.raises(StorageError, match="lost 1 stored texts of job long"):
         store.values("long")
+
+
+def test_the_answers_that_wrote_a_section_cost_a_fraction_of_a_second_copy_and_load_exactly(tmp_path):
+    """A section's turns repeat its text (heading in front, the model's own spacing): they are
+    compressed against it, not stored as a second copy."""
+    text = prose(400, seed="base")
+    said = "## Keepers and their lamps\n\n" + text.replace(". ", ".  ", 3)  # spacing the document tidied
+    section = {"index": 0, "title": "Keepers", "text": text, "turns": [{"ask": "", "said": said}]}
+    db = tmp_path / "jobs.sqlite"
+    with JobStore(db) as store:
+        compact = store.saver._store_texts("job", {"sections": [section]})
+        bodies = dict(store.connection.execute("SELECT key, body FROM texts").fetchall())
+        assert store.saver._load_texts("job", compact) == {"sections": [section]}
+    turn_ref = compact["sections"][0]["turns"][0]["said"]
+    text_ref = compact["sections"][0]["text"]
+    assert len(bodies) == 2
+    # stored on its own, the answer's body was as large as the text's (1.0); against the text, 0.13
+    assert len(bodies[turn_ref["$longwrite_text"]]) < 0.2 * len(bodies[text_ref["$longwrite_text"]])
