@@ -1,6 +1,6 @@
 """Throughput, store size and memory of `longwrite write` from 1,000 to 100,000 words.
 
-Usage: python bench/book_length.py [--words 1000 10000 30000 100000] [--kill-at 50000]
+Usage: python bench/book_length.py [--words 1000 10000 30000 100000] [--kill-at 50000] [--keep DIR]
 
 Each length is one `longwrite write ... --json` on the embedded default, as a user runs it (its
 own server, its own LONGWRITE_HOME, so the job store holds that job alone). Prints one row per
@@ -23,6 +23,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -128,7 +129,7 @@ def each_section_once(home: Path, document: str) -> bool:
     )
 
 
-def measure(words: int, kill_at: int | None) -> Run:
+def measure(words: int, kill_at: int | None, keep: Path | None = None) -> Run:
     run = Run()
     with tempfile.TemporaryDirectory() as folder:
         home, out = Path(folder) / "home", Path(folder) / "doc.md"
@@ -140,6 +141,10 @@ def measure(words: int, kill_at: int | None) -> Run:
             run.sections_once = each_section_once(home, out.read_text())
         run.document_bytes = len(out.read_bytes())
         run.store_bytes = sum(p.stat().st_size for p in home.glob("jobs.sqlite*"))
+        if keep is not None:  # the document and its store, to look into afterwards (rep-4, the plan)
+            keep.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(out, keep / f"document-{words}.md")
+            shutil.copyfile(home / "jobs.sqlite", keep / f"jobs-{words}.sqlite")
     return run
 
 
@@ -147,11 +152,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--words", type=int, nargs="+", default=sorted(TOPICS), choices=sorted(TOPICS))
     parser.add_argument("--kill-at", type=int, default=None, help="SIGKILL the largest run past this many words")
+    parser.add_argument("--keep", type=Path, default=None, help="copy each document and its job store here")
     args = parser.parse_args()
     rows = []
     for words in args.words:
         kill_at = args.kill_at if words == max(args.words) else None
-        run = measure(words, kill_at)
+        run = measure(words, kill_at, args.keep)
         rows.append((words, run))
         print(f"{words}: {run}", file=sys.stderr, flush=True)
     print(f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}\n")
