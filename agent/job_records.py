@@ -89,6 +89,10 @@ class JobRecords:
                 ).rowcount
             )
 
+    def delete(self, job_id: str) -> None:
+        with self._lock, storage_errors(f"job {job_id}'s record"):
+            self._db.execute("DELETE FROM write_jobs WHERE id = ?", (job_id,))
+
     def interrupt_running(self) -> None:
         """Whatever is marked running did not finish: the server that ran it stopped."""
         with self._lock, storage_errors("the jobs' statuses"):

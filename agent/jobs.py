@@ -109,6 +109,12 @@ class JobStore:
             with self._lock_connection() as locks:
                 locks.execute("DELETE FROM job_holders WHERE job_id = ? AND pid = ?", (job_id, pid))
 
+    def is_held(self, job_id: str) -> bool:
+        """Whether a live process (this one included) holds `job_id`: it is being written."""
+        with self._lock_connection() as locks:
+            row = locks.execute("SELECT pid, host FROM job_holders WHERE job_id = ?", (job_id,)).fetchone()
+        return row is not None and (row[1] != socket.gethostname() or _process_alive(row[0]))
+
     def close(self) -> None:
         self.records.close()
         self.connection.close()
@@ -197,7 +203,7 @@ def _run_held_job(
     if not plan_only and values.get("status") != DONE:
         written, planned = len(values.get("sections", [])), len(values.get("plan", []))
         raise GenerationError(f"Job '{job_id}' stopped with {written} of {planned} planned sections written.")
-    return _result(job_id, values, time.monotonic() - started)
+    return job_result(job_id, values, time.monotonic() - started)
 
 
 def change_job(
@@ -331,7 +337,7 @@ def write_once(
     if opening:
         graph_input["opening"] = opening
     _stream(graph, graph_input, config, ctx, on_event)
-    return _result(job_id, graph.get_state(config).values, time.monotonic() - started)
+    return job_result(job_id, graph.get_state(config).values, time.monotonic() - started)
 
 
 def _stream(
@@ -349,7 +355,7 @@ def _stream(
             on_event(event)
 
 
-def _result(job_id: str, values: WriteState, seconds: float) -> JobResult:
+def job_result(job_id: str, values: WriteState, seconds: float) -> JobResult:
     target = values["target_words"]
     document = document_of(values)
     words = count_words(document)

@@ -47,13 +47,24 @@ def revise_section(
     if given, a new budget of `words`; every other section stays byte for byte as it was."""
 
     def update(values: WriteState) -> dict[str, Any]:
-        count = len(values["sections"])
-        if not 1 <= number <= count:
-            raise InputError(f"Job '{job_id}' has sections 1 to {count}; choose one of them.")
-        budget = values["plan"][number - 1]["words"] if words is None else _checked_words(words, ctx, "The new length")
-        return {"revision": Revision(index=number - 1, note=note.strip(), words=budget)}
+        return {"revision": checked_revision(values, job_id, number, note, words, ctx.settings.max_target_words)}
 
     return change_job(store, ctx, job_id, update, on_event)
+
+
+def checked_revision(
+    values: WriteState, job_id: str, number: int, note: str, words: int | None, most_words: int
+) -> Revision:
+    """The rewrite of section `number` (from 1) that job `job_id` (its state `values`) is asked
+    for; InputError for a section it does not have or a length out of range."""
+    count = len(values.get("sections", []))
+    if not 1 <= number <= count:
+        raise InputError(f"Job '{job_id}' has sections 1 to {count}; choose one of them.")
+    if words is None:
+        words = values["plan"][number - 1]["words"]
+    else:
+        checked_words(words, most_words, "The new length")
+    return Revision(index=number - 1, note=note.strip(), words=words)
 
 
 def extend_job(
@@ -65,8 +76,21 @@ def extend_job(
 ) -> JobResult:
     """Add about `words` words after the end of finished job `job_id`: new sections are planned
     after the existing ones and written; the earlier text is untouched."""
-    added = _checked_words(words, ctx, "The words to add")
-    return change_job(store, ctx, job_id, lambda values: {"growth": added}, on_event)
+
+    def update(values: WriteState) -> dict[str, Any]:
+        return {"growth": checked_extension(values, words, ctx.settings.max_target_words)}
+
+    return change_job(store, ctx, job_id, update, on_event)
+
+
+def checked_extension(values: WriteState, words: int, most_words: int) -> int:
+    """`words` if the document (its state `values`) can grow by that much and stay within
+    `most_words`; InputError else."""
+    room = most_words - values.get("target_words", 0)
+    if room < MIN_WORDS:
+        raise InputError(f"The document is already {values.get('target_words', 0):,} words, the most a job may "
+                         f"have ({most_words:,}); start a new document instead.")  # fmt: skip
+    return checked_words(words, room, "The words to add")
 
 
 def versions(store: JobStore, job_id: str) -> list[Version]:
@@ -76,7 +100,7 @@ def versions(store: JobStore, job_id: str) -> list[Version]:
         if not rows and not store.values(job_id):
             raise InputError(f"There is no job '{job_id}' in {store.path}.")
         return [
-            Version(id, at, count_words(document_of(_version_values(store, job_id, id))), change)
+            Version(id, at, count_words(document_of(version_values(store, job_id, id))), change)
             for id, at, change in rows
         ]
 
@@ -85,7 +109,7 @@ def restore(store: JobStore, job_id: str, version: str) -> WriteState:
     """Make `version`'s document the job's current one, as a new version (the versions after it
     stay); the job's state after it."""
     with storage_errors(f"job {job_id}"), store.holding(job_id):
-        values = _version_values(store, job_id, version)
+        values = version_values(store, job_id, version)
         graph = build_graph(store.saver)
         config = _config(job_id)
         if graph.get_state(config).next:
@@ -100,15 +124,16 @@ def restore(store: JobStore, job_id: str, version: str) -> WriteState:
 _RESTORED = ("title", "plan", "chapters", "outline", "target_words", "document", "window_start", "closing_draft")
 
 
-def _version_values(store: JobStore, job_id: str, version: str) -> WriteState:
+def version_values(store: JobStore, job_id: str, version: str) -> WriteState:
+    """The state version `version` of the job holds; InputError when it has no such version."""
     values = store.saver.version_values(job_id, version)
     if values is None:
         raise InputError(f"Job '{job_id}' has no version '{version}'; list its versions to choose one.")
     return values  # type: ignore[return-value]
 
 
-def _checked_words(words: int, ctx: AgentContext, what: str) -> int:
-    most = ctx.settings.max_target_words
+def checked_words(words: int, most: int, what: str) -> int:
+    """`words` if it is a length a rewrite or an extension can have; InputError naming `what` else."""
     if not MIN_WORDS <= words <= most:
-        raise InputError(f"{what} is {words:,} words; give {MIN_WORDS} to {most:,}.")
+        raise InputError(f"{what} must be {MIN_WORDS} to {most:,} words, not {words:,}.")
     return words

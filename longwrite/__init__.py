@@ -1,14 +1,18 @@
 """longwrite: ultra-long writing with LLMs.
 
-The Python API (longwrite/api.py): write, plan, awrite, aplan, events, aevents. They are
-imported on first use, so `import longwrite` (and the CLI) stays light.
+The Python API (longwrite/api.py): write, plan, awrite, aplan, events, aevents; after a first
+draft, revise, extend, versions, restore; the documents: jobs, delete. They are imported on
+first use, so `import longwrite` (and the CLI) stays light.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["aevents", "aplan", "awrite", "events", "plan", "write"]
+__all__ = [
+    "aevents", "aplan", "awrite", "delete", "events", "extend", "jobs", "plan", "restore", "revise", "versions",
+    "write",
+]  # fmt: skip
 
 
 def __getattr__(name: str) -> Any:

@@ -11,6 +11,13 @@ embedded default) or a whole `Settings`. A write is a job in the job store (LONG
 one that stops (an error, a cancelled task, a consumer that stops reading `events`) resumes with
 `write(job=..., resume=True)`. The async forms run the same work in a thread; cancelling their
 task stops the write at its next token.
+
+After the first draft:
+
+    revise(done.job, section=2, note="more concrete dates")   # section 2 written again, the rest kept
+    extend(done.job, words=1000)                               # new sections after the end
+    for v in versions(done.job): print(v.id, v.change, v.words)
+    restore(done.job, versions(done.job)[0].id)                # the first draft again, as a new version
 """
 
 from __future__ import annotations
@@ -22,9 +29,11 @@ import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
-from longwrite.agent import runner
+from longwrite.agent import library, revisions, runner
 from longwrite.agent.events import finished
-from longwrite.agent.jobs import JobResult, JobStore, new_job_id
+from longwrite.agent.jobs import JobResult, JobStore, job_result, new_job_id
+from longwrite.agent.library import JobSummary
+from longwrite.agent.revisions import Version
 from longwrite.agent.state import AgentContext
 from longwrite.agent.threads import start_worker
 from longwrite.core.errors import InputError
@@ -122,6 +131,80 @@ async def aevents(instruction: str | None = None, **options: Any) -> AsyncIterat
             yield item
     finally:
         stream.close()
+
+
+def revise(
+    job: str,
+    *,
+    section: int,
+    note: str = "",
+    words: int | None = None,
+    base_url: str | None = None,
+    model: str | None = None,
+    api_key: str | None = None,
+    settings: Settings | None = None,
+    on_event: Callable[[Event], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> JobResult:
+    """Write section `section` (from 1) of finished job `job` again, told `note` and, with
+    `words`, a new length; every other section stays as it was. Stopped part-way, it finishes
+    with write(job=job, resume=True)."""
+
+    def change(store: JobStore, context: AgentContext) -> JobResult:
+        return revisions.revise_section(store, context, job, section, note, words, on_event=on_event)
+
+    return _change(change, _settings(settings, base_url, model, api_key), cancel)
+
+
+def extend(
+    job: str,
+    *,
+    words: int,
+    base_url: str | None = None,
+    model: str | None = None,
+    api_key: str | None = None,
+    settings: Settings | None = None,
+    on_event: Callable[[Event], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> JobResult:
+    """Add about `words` words after the end of finished job `job`: new sections, planned after the
+    last one and written; the earlier text stays as it was."""
+
+    def change(store: JobStore, context: AgentContext) -> JobResult:
+        return revisions.extend_job(store, context, job, words, on_event=on_event)
+
+    return _change(change, _settings(settings, base_url, model, api_key), cancel)
+
+
+def versions(job: str, *, settings: Settings | None = None) -> list[Version]:
+    """The versions of job `job` (each finished write, rewrite, extension, restore), oldest first."""
+    with JobStore(_settings(settings, None, None, None).jobs_db) as store:
+        return revisions.versions(store, job)
+
+
+def restore(job: str, version: str, *, settings: Settings | None = None) -> JobResult:
+    """Make version `version` of job `job` its document again, as a new version (nothing is lost)."""
+    with JobStore(_settings(settings, None, None, None).jobs_db) as store:
+        return job_result(job, revisions.restore(store, job, version), 0.0)
+
+
+def jobs(*, settings: Settings | None = None) -> list[JobSummary]:
+    """Every document in the job store, the most recently changed first."""
+    with JobStore(_settings(settings, None, None, None).jobs_db) as store:
+        return library.job_summaries(store)
+
+
+def delete(job: str, *, settings: Settings | None = None) -> None:
+    """Delete job `job` with its versions (refused while a process writes it)."""
+    with JobStore(_settings(settings, None, None, None).jobs_db) as store:
+        library.delete_job(store, job)
+
+
+def _change(
+    change: Callable[[JobStore, AgentContext], JobResult], settings: Settings, cancel: threading.Event | None
+) -> JobResult:
+    with endpoint_for(settings) as endpoint, JobStore(settings.jobs_db) as store, backend_errors(endpoint):
+        return change(store, AgentContext.for_endpoint(endpoint, settings, cancel))
 
 
 def _settings(settings: Settings | None, base_url: str | None, model: str | None, api_key: str | None) -> Settings:

@@ -30,7 +30,9 @@ from longwrite.ui.schemas import (
     AUTO_MODEL,
     OWN_MODELS,
     ChatCompletionRequest,
+    ExtendRequest,
     ResumeRequest,
+    RewriteRequest,
     WriteJobRequest,
     error_body,
     model_entry,
@@ -143,8 +145,33 @@ async def resume_write(job_id: str, request: Request, body: ResumeRequest | None
 
 
 @write_routes.delete("/{job_id}")
-async def cancel_write(job_id: str, request: Request) -> dict[str, Any]:
-    return _jobs(request).cancel(job_id)
+async def cancel_write(job_id: str, request: Request, purge: bool = False) -> dict[str, Any]:
+    """Cancel a running job; with ?purge=true, delete a job that is not running, versions and all."""
+    jobs = _jobs(request)
+    return jobs.delete(job_id) if purge else jobs.cancel(job_id)
+
+
+@write_routes.post("/{job_id}/sections/{number}/rewrite", status_code=202)
+async def rewrite_section(
+    job_id: str, number: int, request: Request, body: RewriteRequest | None = None
+) -> dict[str, Any]:
+    body = body or RewriteRequest()
+    return _jobs(request).rewrite(job_id, number, body.note, body.words)
+
+
+@write_routes.post("/{job_id}/extend", status_code=202)
+async def extend_write(job_id: str, body: ExtendRequest, request: Request) -> dict[str, Any]:
+    return _jobs(request).extend(job_id, body.words)
+
+
+@write_routes.get("/{job_id}/versions")
+async def list_versions(job_id: str, request: Request) -> dict[str, Any]:
+    return {"object": "list", "data": _jobs(request).versions(job_id)}
+
+
+@write_routes.post("/{job_id}/versions/{version}/restore", status_code=202)
+async def restore_version(job_id: str, version: str, request: Request) -> dict[str, Any]:
+    return _jobs(request).restore(job_id, version)
 
 
 def _install_method_fallback(app: FastAPI, routes: list[BaseRoute]) -> None:

@@ -8,6 +8,10 @@ marked interrupted at the next start and resumes from its last finished section.
 A job may stop after its plan (create(plan_only=True)): it is then "planned", holds no write
 slot, and resume() writes it, with an edited plan and title where given (agent.jobs.revise_plan
 puts them into the job's checkpoint), as the same job.
+
+A finished job can be changed (agent.revisions): one section written again, words added after
+the end, an earlier version restored. A rewrite or an extension runs as the job's next run, in a
+slot like a write, with its events on the same route; one stopped part-way resumes like a write.
 """
 
 from __future__ import annotations
@@ -18,12 +22,15 @@ import functools
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from longwrite.agent import revisions
 from longwrite.agent.chapters import expected_sections
 from longwrite.agent.events import (
+    EVENT_DONE,
     EVENT_SECTION_FINISHED,
     EVENT_SECTION_STARTED,
     EVENT_TOKEN,
@@ -31,10 +38,10 @@ from longwrite.agent.events import (
     history,
     status_event,
 )
-from longwrite.agent.job_records import LISTED
 from longwrite.agent.jobs import JobResult, JobStore, new_job_id, revise_plan
+from longwrite.agent.library import JobSummary, delete_job, job_summaries, job_summary
 from longwrite.agent.runner import WriteRequest, write
-from longwrite.agent.state import Section
+from longwrite.agent.state import AgentContext, Section
 from longwrite.agent.status import CANCELLED, DONE, ERROR, PLANNED, RESUMABLE, RUNNING
 from longwrite.agent.threads import start_worker
 from longwrite.core.errors import Cancelled, LongwriteError, StorageError
@@ -47,6 +54,8 @@ from longwrite.ui.service import WriteService
 log = logging.getLogger("longwrite.jobs")
 
 EVENT_POLL_S = 0.2
+# What a job's thread runs: (the agent's context, where its events go) -> its result
+Task = Callable[[AgentContext, Callable[[dict[str, Any]], None]], Any]
 
 
 @dataclass
@@ -155,6 +164,55 @@ class JobManager:
             )
         return self.describe(job_id)
 
+    def rewrite(self, job_id: str, number: int, note: str = "", words: int | None = None) -> dict[str, Any]:
+        """Write section `number` (from 1) of a finished job again, as the job's next run."""
+        row, values = self._finished_values(job_id)
+        most = self.service.settings.max_target_words
+        revisions.checked_revision(values, job_id, number, note, words, most)  # refused before anything starts
+
+        def change(ctx: AgentContext, on_event: Callable[[dict[str, Any]], None]) -> Any:
+            return revisions.revise_section(self.store, ctx, job_id, number, note, words, on_event=on_event)
+
+        return self._start_change(job_id, row["status"], change)
+
+    def extend(self, job_id: str, words: int) -> dict[str, Any]:
+        """Add about `words` words after the end of a finished job, as the job's next run."""
+        row, values = self._finished_values(job_id)
+        revisions.checked_extension(values, words, self.service.settings.max_target_words)
+
+        def change(ctx: AgentContext, on_event: Callable[[dict[str, Any]], None]) -> Any:
+            return revisions.extend_job(self.store, ctx, job_id, words, on_event=on_event)
+
+        return self._start_change(job_id, row["status"], change)
+
+    def versions(self, job_id: str) -> list[dict[str, Any]]:
+        """The job's versions, oldest first."""
+        self._row(job_id)
+        return [
+            {"id": v.id, "created_at": v.created_at, "words": v.words, "change": v.change}
+            for v in revisions.versions(self.store, job_id)
+        ]
+
+    def restore(self, job_id: str, version: str) -> dict[str, Any]:
+        """Make an earlier version the job's document, as a new version (no model call: it is done
+        when this returns)."""
+        row, _ = self._finished_values(job_id)
+        self._claim(job_id, row["status"])  # no change starts while it is restored
+        try:
+            revisions.restore(self.store, job_id, version)
+        finally:
+            self._save_status(job_id, DONE, None)
+        return self.describe(job_id)
+
+    def delete(self, job_id: str) -> dict[str, Any]:
+        """Delete a job that is not running, with its versions."""
+        row = self._row(job_id)
+        if self._running(job_id):
+            raise ApiError(409, f"Job {job_id} is {row['status']}; cancel it first, then delete it.", code="job_busy")
+        delete_job(self.store, job_id)
+        self._unsaved.pop(job_id, None)
+        return {"id": job_id, "object": "write", "deleted": True}
+
     def wait(self, job_id: str, timeout_s: float | None = None) -> dict[str, Any]:
         """The job once its run has ended (or after `timeout_s`), as describe() shows it."""
         run = self._runs.get(job_id)
@@ -221,6 +279,11 @@ class JobManager:
                 "target_words": target,
                 "length_score": round(length_score(target, words), 2) if words and target else 0.0,
             },
+            "sections": [
+                {"title": section["title"], "words": section["words"], "text": section["text"]} for section in sections
+            ],
+            # the section being written again (from 1), while a rewrite runs or waits to resume
+            "revising": values["revision"]["index"] + 1 if values.get("revision") else None,
             "text": text,
             "error": row["error"],
             "created_at": row["created_at"],
@@ -228,11 +291,17 @@ class JobManager:
         }
 
     def recent(self, limit: int) -> list[dict[str, Any]]:
-        """The newest jobs first, without their text (GET /v1/writes/ID has it)."""
-        return [
-            {"id": row["id"], "object": "write"} | {key: row[key] for key in LISTED} | self._unsaved_fields(row["id"])
-            for row in self.records.recent(limit)
-        ]
+        """Every job in the store (the CLI's too), the most recently changed first, without its
+        text (GET /v1/writes/ID has it)."""
+        return [self._listed(summary) for summary in job_summaries(self.store)[:limit]]
+
+    def _listed(self, summary: JobSummary) -> dict[str, Any]:
+        fields = {
+            key: getattr(summary, key)
+            for key in ("status", "instruction", "error", "title", "words", "target_words", "change", "created_at",
+                        "updated_at")
+        }  # fmt: skip
+        return {"id": summary.id, "object": "write"} | fields | self._unsaved_fields(summary.id)
 
     async def follow(self, job_id: str) -> AsyncIterator[dict[str, Any]]:
         """The job's events: what happened so far, then live ones until it stops."""
@@ -256,7 +325,7 @@ class JobManager:
     # ------------------------------------------------------------------ internals
 
     def _row(self, job_id: str) -> sqlite3.Row | dict[str, Any]:
-        row = self.records.get(job_id)
+        row = self.records.get(job_id) or self._adopted(job_id)
         if row is None:
             raise ApiError(
                 404, f"There is no write job '{job_id}'; GET /v1/writes lists the jobs.", code="job_not_found"
@@ -267,6 +336,23 @@ class JobManager:
         if self._save_status(job_id, *unsaved):  # the store has room again
             return self.records.get(job_id) or row
         return dict(zip(row.keys(), row, strict=True)) | {"status": unsaved[0], "error": unsaved[1]}
+
+    def _adopted(self, job_id: str) -> sqlite3.Row | dict[str, Any] | None:
+        """The run record of a job the CLI or the Python API wrote (checkpoints only), made now so
+        that the server can resume, change and follow it like its own; None when there is no such job."""
+        values = self.store.values(job_id)
+        if not values:
+            return None
+        status = job_summary(self.store, job_id).status
+        if status == RUNNING:  # another process writes it: shown as that, recorded once it has stopped
+            now = time.time()
+            return {"id": job_id, "instruction": values.get("instruction", ""), "status": RUNNING, "error": None,
+                    "target_words": values.get("target_words") or 0, "created_at": now, "updated_at": now,
+                    "base_url": None, "model": None}  # fmt: skip
+        with contextlib.suppress(sqlite3.IntegrityError):  # another request adopted it first
+            self.records.add(job_id, values.get("instruction", ""), values.get("target_words"))
+            self.records.set_status(job_id, status)
+        return self.records.get(job_id)
 
     def _unsaved_fields(self, job_id: str) -> dict[str, Any]:
         unsaved = self._unsaved.get(job_id)
@@ -297,7 +383,11 @@ class JobManager:
         except (StorageError, sqlite3.Error) as error:
             raise _storage_error(job_id, str(error.__cause__ or error)) from error
         if not claimed:
-            raise ApiError(409, f"Job {job_id} was resumed by another request meanwhile.", code="not_resumable")
+            raise ApiError(
+                409,
+                f"Job {job_id} was started or changed by another request meanwhile; wait for it to finish.",
+                code="not_resumable",
+            )
 
     def _plan_total(self, plan: list[Section]) -> int:
         """The words of an edited plan, the job's target; InputError above the cap."""
@@ -319,36 +409,76 @@ class JobManager:
         title: str | None = None,
         plan_only: bool = False,
     ) -> None:
-        run = JobRun(events=list(history(self.store.values(job_id))) if resume else [])
-        self._runs[job_id] = run
-        work = functools.partial(self._work, job_id, run, resume, instruction, target, plan, title, plan_only)
-        start_worker(work, f"write-{job_id}")  # _work records how it ended in the job itself
-
-    def _work(
-        self,
-        job_id: str,
-        run: JobRun,
-        resume: bool,
-        instruction: str,
-        target: int,
-        plan: list[Section] | None,
-        title: str | None,
-        plan_only: bool,
-    ) -> None:
-        # The status records a failure (this thread has no one to tell). The slot goes back before the
-        # status is written: a client that sees the job end may start another at once.
-        recorded = self._outcome_recorded(
-            job_id, run, first=self.service.slots.release, succeeded=PLANNED if plan_only else DONE
-        )
-        with contextlib.suppress(Exception), recorded:
-            endpoint = self._endpoint(job_id)
+        def task(ctx: AgentContext, on_event: Callable[[dict[str, Any]], None]) -> Any:
             request = (
                 WriteRequest("", job_id=job_id, resume=True, plan_only=plan_only)
                 if resume
                 else WriteRequest(instruction, target, job_id=job_id, plan=plan, title=title, plan_only=plan_only)
             )
+            return write(ctx, request, self.store, on_event=on_event)
+
+        self._run_in_thread(job_id, task, continues=resume, succeeded=PLANNED if plan_only else DONE)
+
+    def _start_change(self, job_id: str, status: str, change: Task) -> dict[str, Any]:
+        """Run `change(ctx, on_event)` on finished job `job_id`, found `status`, as its next run, in
+        a write slot (of two changes asked at once, the one that claims the job first runs)."""
+        self.service.take_slot()
+        with self._slot_freed_on_failure():
+            self._claim(job_id, status)
+            self._run_in_thread(job_id, change, continues=True, succeeded=DONE)
+        return self.describe(job_id)
+
+    def _finished_values(self, job_id: str) -> tuple[Any, Any]:
+        """(run record, state) of job `job_id` if it is finished and not running (what a change starts from)."""
+        row = self._row(job_id)
+        if self._running(job_id) or row["status"] == RUNNING:
+            raise ApiError(
+                409, f"Job {job_id} is being written; wait for it to finish (or cancel it), then change it.",
+                code="job_busy",
+            )  # fmt: skip
+        values = self.store.values(job_id)
+        if values.get("status") != DONE:
+            raise ApiError(
+                409, f"Job {job_id} is not finished ({row['status']}); resume it to its end first "
+                f"(POST /v1/writes/{job_id}/resume), then change it.", code="not_finished",
+            )  # fmt: skip
+        return row, values
+
+    def _running(self, job_id: str) -> bool:
+        """Whether a thread of this server runs the job and has not recorded its end yet."""
+        run = self._runs.get(job_id)
+        return run is not None and not run.ended.is_set()
+
+    def _run_in_thread(
+        self,
+        job_id: str,
+        task: Task,
+        *,
+        continues: bool,
+        succeeded: str,
+    ) -> None:
+        """Run `task(ctx, on_event)` for the job in its own thread, which records how it ended; the
+        events of a job that `continues` start with its history."""
+        # a change of a finished job goes on from it: its old done event is not this run's end
+        earlier = [event for event in history(self.store.values(job_id)) if event["event"] != EVENT_DONE]
+        run = JobRun(events=earlier if continues else [])
+        self._runs[job_id] = run
+        start_worker(functools.partial(self._work, job_id, run, task, succeeded), f"write-{job_id}")
+
+    def _work(
+        self,
+        job_id: str,
+        run: JobRun,
+        task: Task,
+        succeeded: str,
+    ) -> None:
+        # The status records a failure (this thread has no one to tell). The slot goes back before the
+        # status is written: a client that sees the job end may start another at once.
+        recorded = self._outcome_recorded(job_id, run, first=self.service.slots.release, succeeded=succeeded)
+        with contextlib.suppress(Exception), recorded:
+            endpoint = self._endpoint(job_id)
             with backend_errors(endpoint):
-                write(self.service.context(run.cancel, endpoint), request, self.store, on_event=run.record)
+                task(self.service.context(run.cancel, endpoint), run.record)
 
     def write_attached(
         self,
@@ -402,7 +532,8 @@ class JobManager:
             if status != DONE:
                 run.events.append(status_event(status, error))
             run.ended.set()
-            self._runs.pop(job_id, None)
+            if self._runs.get(job_id) is run:  # a run started since (a change asked once this one was done) stays
+                del self._runs[job_id]
 
 
 def _storage_error(job_id: str, why: str) -> ApiError:

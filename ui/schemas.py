@@ -75,6 +75,19 @@ class ResumeRequest(BaseModel):
     title: str | None = None
 
 
+class RewriteRequest(BaseModel):
+    """POST /v1/writes/{id}/sections/{n}/rewrite's optional body: what to change, and a new length."""
+
+    note: str = ""
+    words: StrictInt | None = None
+
+
+class ExtendRequest(BaseModel):
+    """POST /v1/writes/{id}/extend's body: how many words to add after the end."""
+
+    words: StrictInt
+
+
 class Usage(BaseModel):
     prompt_tokens: int
     completion_tokens: int

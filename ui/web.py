@@ -9,8 +9,6 @@ take the write slots the API uses, and a full server says so instead of queueing
 
 from __future__ import annotations
 
-import functools
-import inspect
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -19,12 +17,11 @@ from typing import Any
 import gradio as gr
 
 from longwrite.agent.status import DONE, PLANNED, RESUMABLE, RUNNING
-from longwrite.core.errors import LongwriteError
 from longwrite.core.modes import MODES
-from longwrite.ui.errors import ApiError
 from longwrite.ui.export import file_stem, write_docx, write_markdown
 from longwrite.ui.page_look import PAGE_CSS, PAGE_JS
-from longwrite.ui.page_words import in_page_words
+from longwrite.ui.page_report import reported
+from longwrite.ui.web_documents import ChangeWidgets, change_panel, change_widgets, documents_tab, wire_changes
 from longwrite.ui.writer import (
     PLAN_COLUMNS,
     PlanOutdated,
@@ -60,38 +57,6 @@ SHRINK_NOTE = (
 )
 
 
-def error_note(error: Exception) -> str:
-    text = error.message if isinstance(error, ApiError) else str(error)
-    return f"**Error**: {in_page_words(text)}"
-
-
-def reported(status: gr.Markdown) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Product errors of a handler (plain or streaming) become a lasting note in `status`."""
-
-    def decorate(handler: Callable[..., Any]) -> Callable[..., Any]:
-        if inspect.isgeneratorfunction(handler):
-
-            @functools.wraps(handler)
-            def streaming(*args: Any) -> Iterator[Any]:
-                try:
-                    yield from handler(*args)
-                except (LongwriteError, ApiError) as error:
-                    yield {status: error_note(error)}
-
-            return streaming
-
-        @functools.wraps(handler)
-        def plain(*args: Any) -> Any:
-            try:
-                return handler(*args)
-            except (LongwriteError, ApiError) as error:
-                return {status: error_note(error)}
-
-        return plain
-
-    return decorate
-
-
 def build_page(
     writer: Writer, downloads: Path, backend: Callable[[], str], others: Callable[[], str] | None = None
 ) -> gr.Blocks:
@@ -100,11 +65,17 @@ def build_page(
     with gr.Blocks(title="longwrite") as page:
         gr.Markdown("# longwrite\nLong documents: plan them, then write them section by section.")
         remembered_job = gr.BrowserState("", storage_key="longwrite-job")
-        with gr.Tab("Write", id="write"):
-            widgets = _write_widgets()
-            _WriteTab(writer, widgets, downloads, remembered_job).wire(page, backend, others)
-        with gr.Tab("Compare", id="compare"):
-            _compare_tab(writer, widgets)
+        with gr.Tabs(selected="write") as tabs:
+            with gr.Tab("Write", id="write"):
+                widgets = _write_widgets()
+                write_tab = _WriteTab(writer, widgets, downloads, remembered_job)
+                write_tab.wire(page, backend, others)
+            with gr.Tab("Documents", id="documents") as documents:
+                listed, shows = documents_tab(writer, write_tab, tabs, downloads)
+            with gr.Tab("Compare", id="compare"):
+                _compare_tab(writer, widgets)
+        documents.select(listed, None, shows)
+        page.load(listed, None, shows)
     return page
 
 
@@ -142,9 +113,11 @@ class _WriteWidgets:
     # the job Plan made, which Write writes with the edited table ("" when none waits); the id box
     # shows it too, but the user may type there, so Write reads this instead
     planned_job: gr.State
+    changes: ChangeWidgets  # a finished document's panel: rewrite a section, extend, versions
 
     def all(self) -> list[Any]:
-        return [getattr(self, field.name) for field in fields(self)]
+        own = [getattr(self, field.name) for field in fields(self) if field.name != "changes"]
+        return [*own, *self.changes.all()]
 
 
 def _write_widgets() -> _WriteWidgets:
@@ -218,6 +191,7 @@ def _write_widgets() -> _WriteWidgets:
             job_id = gr.Textbox(
                 label="Document id (paste one and press Resume to open it again)", elem_id="job-id", max_lines=1
             )
+            changes = change_widgets()
     return _WriteWidgets(
         instruction=instruction,
         target=target,
@@ -245,6 +219,7 @@ def _write_widgets() -> _WriteWidgets:
         docx_file=docx_file,
         job_id=job_id,
         planned_job=gr.State(""),
+        changes=changes,
     )
 
 
@@ -274,6 +249,7 @@ class _WriteTab:
         w.resume_button.click(report(self.resume), w.job_id, self.outputs)
         w.stop_button.click(report(self.stop), w.job_id, self.outputs)
         w.job_id.change(self.resumable, w.job_id, w.resume_button)
+        wire_changes(w.changes, self.writer, self, w.job_id, w.status)
 
         def on_load(saved: str) -> Iterator[dict[Any, Any]]:
             note = f"Written by `{backend()}` unless you name another model here."
@@ -321,15 +297,15 @@ class _WriteTab:
         except PlanOutdated as outdated:
             yield {w.choice: gr.Row(visible=True), w.choice_note: str(outdated), w.status: "**Your plan is kept.**"}
             return
-        yield from self._follow(job, heading)
+        yield from self.follow_job(job, heading)
 
     def keep_plan(self, text: str, words: str | None, url: str, name: str, rows: list[list[Any]], heading: str):
         """Write the table as it stands for the request as it is now (a new job; the planned one stays)."""
         job = self.writer.start(text, words, rows, heading, url, name)
-        yield from self._follow(job, heading)
+        yield from self.follow_job(job, heading)
 
     def resume(self, job_id: str) -> Iterator[dict[Any, Any]]:
-        yield from self._follow(self.writer.resume(job_id), "")
+        yield from self.follow_job(self.writer.resume(job_id), "")
 
     def stop(self, job_id: str) -> dict[Any, Any]:
         self.writer.stop(job_id)  # the handler following the job shows where it paused
@@ -346,11 +322,12 @@ class _WriteTab:
             w.instruction: job["instruction"],
             w.target: str(job["target_words"] or ""),
             w.job_id: job["id"],
+            self.remembered: job["id"],  # opened from the Documents tab: a reload shows it again
             w.planned_job: job["id"] if job["status"] == PLANNED else "",
             **self._shown(progress, job["title"]),
         }
         if job["status"] == RUNNING:
-            yield from self._follow(job["id"], job["title"], attach=True)
+            yield from self.follow_job(job["id"], job["title"], attach=True)
 
     def resumable(self, job_id: str) -> Any:
         job = self.writer.opened(job_id)
@@ -358,7 +335,7 @@ class _WriteTab:
 
     # ------------------------------------------------------------------ views
 
-    def _follow(self, job_id: str, heading: str, attach: bool = False) -> Iterator[dict[Any, Any]]:
+    def follow_job(self, job_id: str, heading: str, attach: bool = False) -> Iterator[dict[Any, Any]]:
         w = self.w
         started = {
             w.job_id: job_id,
@@ -368,6 +345,7 @@ class _WriteTab:
             w.stop_button: gr.Button(interactive=True),
             w.resume_button: gr.Button(interactive=False),
             w.plan: gr.Dataframe(interactive=False),  # it shows the plan being written
+            w.changes.panel: gr.Accordion(visible=False),  # back when the document is finished
         }
         if not attach:
             started[w.status] = "**Writing** ..."
@@ -398,6 +376,7 @@ class _WriteTab:
             update[w.title] = progress.title
         if not running:
             update[w.markdown_file], update[w.docx_file] = self._downloads(progress, heading)
+            update.update(change_panel(w.changes, self.writer, progress.job_id, progress.status))
         return update
 
     def _downloads(self, progress: Progress, heading: str) -> tuple[Any, Any]:

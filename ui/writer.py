@@ -50,6 +50,8 @@ class Progress:
     title: str = ""
     plan: tuple[tuple[str, str, int], ...] = ()  # the plan being written, budgets as the agent adjusts them
     sections_done: int = 0
+    revising: int | None = None  # the section (from 1) being written again
+    job_id: str = ""  # "" for a one-call write (nothing saved)
 
     def rows(self) -> list[list[Any]]:
         return [list(row) for row in self.plan]
@@ -155,7 +157,7 @@ class Writer:
         while True:
             job = self.jobs.describe(job_id)
             live = self.jobs.live_text(job_id) if job["status"] == RUNNING else ""
-            text = job["text"] + (("\n\n" if job["text"] else "") + live if live else "")
+            text = _with_live_text(job, live)
             words = count_words(text)
             yield progress_of(job, text, words, pace.rate(words))
             if job["status"] != RUNNING:
@@ -176,6 +178,39 @@ class Writer:
             return self.jobs.describe(job_id)
         except ApiError:
             return None
+
+    # ------------------------------------------------------------------ after the first draft
+
+    def documents(self) -> list[dict[str, Any]]:
+        """Every document in the job store, the most recently changed first."""
+        return self.jobs.recent(DOCUMENTS_LISTED)
+
+    def rewrite(self, job_id: str, number: int | None, note: str, words: float | str | None) -> str:
+        """Start writing section `number` (from 1) of the finished document again; the job's id."""
+        if not number:
+            raise InputError("Choose the section to rewrite first.")
+        length = whole_number(words)
+        if words not in (None, "") and length is None:
+            raise InputError(f"The new length {words} is not a whole number; type one, or clear it.")
+        return self.jobs.rewrite(_job_id(job_id), int(number), note or "", length)["id"]
+
+    def extend(self, job_id: str, words: float | str | None) -> str:
+        """Start adding `words` words after the end of the finished document; the job's id."""
+        length = whole_number(words)
+        if length is None:
+            raise InputError("Type how many words to add, as a whole number.")
+        return self.jobs.extend(_job_id(job_id), length)["id"]
+
+    def versions(self, job_id: str) -> list[dict[str, Any]]:
+        return self.jobs.versions(_job_id(job_id))
+
+    def restore(self, job_id: str, version: str | None) -> dict[str, Any]:
+        if not version:
+            raise InputError("Choose the version to restore first.")
+        return self.jobs.restore(_job_id(job_id), version)
+
+    def delete(self, job_id: str) -> None:
+        self.jobs.delete(_job_id(job_id))
 
     def resume(self, job_id: str) -> str:
         """Reattach to a running job, write a planned one as planned, or restart an interrupted,
@@ -254,6 +289,29 @@ class Writer:
 # ---------------------------------------------------------------- helpers
 
 
+DOCUMENTS_LISTED = 500  # the Documents tab's list: the newest this many
+
+
+def _job_id(job_id: str) -> str:
+    job_id = (job_id or "").strip()
+    if not job_id:
+        raise InputError("Open a document first (the Documents tab lists them).")
+    return job_id
+
+
+def _with_live_text(job: dict[str, Any], live: str) -> str:
+    """The job's text with the part arriving now: in place of the section being rewritten, else
+    after the finished sections."""
+    if not live:
+        return job["text"]
+    number = job.get("revising")
+    if number and number <= len(job["sections"]):
+        old = job["sections"][number - 1]["text"]
+        if old and old in job["text"]:
+            return job["text"].replace(old, live, 1)
+    return job["text"] + ("\n\n" if job["text"] else "") + live
+
+
 def plan_from_rows(rows: list[list[Any]]) -> list[Section]:
     """The edited table as a plan (empty rows left out); InputError naming the row to fix."""
     filled = [
@@ -293,12 +351,14 @@ def progress_of(job: dict[str, Any], text: str, words: int, rate: float = 0.0) -
     """The page's view of a job: its text, counters, status, and the plan as it is being written."""
     plan = tuple((s["title"], s["points"], s["words"]) for s in job["plan"])
     return Progress(text, counters(job, words, rate), job["status"], words, job["error"], job["title"], plan,
-                    job["progress"]["sections_done"])  # fmt: skip
+                    job["progress"]["sections_done"], job.get("revising"), job["id"])  # fmt: skip
 
 
 def status_words(progress: Progress) -> str:
     """The status line in a writer's words: what is happening and what the buttons can do now."""
     done, total = progress.sections_done, len(progress.plan)
+    if progress.status == RUNNING and progress.revising:
+        return f"**Rewriting** section {progress.revising} of {total}"
     if progress.status == RUNNING:
         return f"**Writing** section {min(done + 1, total)} of {total}" if total else "**Planning** the document"
     if progress.status == DONE:
@@ -308,6 +368,8 @@ def status_words(progress: Progress) -> str:
     if progress.status == CANCELLED:
         where = f"in section {done + 1} of {total}" if done < total else "after the last section"
         return f"**Paused** {where} ({progress.words:,} words kept). Resume continues from there."
+    if progress.status == INTERRUPTED and progress.revising:
+        return f"**Interrupted** while rewriting section {progress.revising}. Resume finishes the rewrite."
     if progress.status == INTERRUPTED:
         return f"**Interrupted**: the server stopped at section {done + 1}. Resume continues from there."
     return f"**Stopped by an error**: {in_page_words(progress.error or 'unknown error')} Resume tries again."
@@ -316,9 +378,11 @@ def status_words(progress: Progress) -> str:
 def counters(job: dict[str, Any], words: int, rate: float) -> str:
     progress = job["progress"]
     total, done = progress["sections_total"], progress["sections_done"]
-    section = (
-        f"section {min(done + 1, total)} of {total}" if job["status"] == RUNNING else f"{done} of {total} sections"
-    )
+    if job["status"] == RUNNING:
+        number = job.get("revising") or min(done + 1, total)
+        section = f"{'rewriting ' if job.get('revising') else ''}section {number} of {total}"
+    else:
+        section = f"{done} of {total} sections"
     return counters_for(
         job["target_words"],
         words,

@@ -7,7 +7,7 @@ from __future__ import annotations
 # isort: off
 # Importing a module registers its commands, so this order is the order of `longwrite --help`.
 from longwrite.cli.app import app
-from longwrite.cli import write, serving, evaluate, data  # noqa: F401
+from longwrite.cli import write, jobs, serving, evaluate, data  # noqa: F401
 from longwrite.cli.train import train_app
 from longwrite.cli.pipeline import epilog as pipeline_epilog, pipeline
 

@@ -60,7 +60,7 @@ def check_request(request: WriteCommand, settings: Settings) -> int | None:
     if request.plan_only and request.plan_file:
         raise InputError("--plan-only makes a plan and --plan-file supplies one; use one of them.")
     if request.output is not None:
-        _check_output(request.output)
+        check_output(request.output)
     if request.resume:
         if request.words is not None:
             raise InputError(
@@ -73,7 +73,7 @@ def check_request(request: WriteCommand, settings: Settings) -> int | None:
     return target_length(instruction, request.words, "--words", settings)
 
 
-def _check_output(path: Path) -> None:
+def check_output(path: Path) -> None:
     if path.is_dir():
         raise InputError(f"-o {path} is a directory; give a file name.")
     parent = path.parent if str(path.parent) else Path(".")
@@ -303,12 +303,12 @@ def _emit_result(request: WriteCommand, result: Any, backend: str) -> None:
     else:
         emit_document(result.document, request.output)
     if request.json_summary:
-        summary = _summary(result.document, result.target, result.seconds, backend=backend, mode="agent")
+        summary = summary_of(result.document, result.target, result.seconds, backend=backend, mode="agent")
         summary.update(job=result.job, status=result.status, sections=result.sections, plan_source=result.plan_source)
         print(json.dumps(summary))
 
 
-def _summary(document: str, target: int, seconds: float, *, backend: str, mode: Mode) -> dict[str, Any]:
+def summary_of(document: str, target: int, seconds: float, *, backend: str, mode: Mode) -> dict[str, Any]:
     """The --json line: the same fields in both modes."""
     words = count_words(document)
     return {
@@ -355,7 +355,7 @@ def _emit_one_go(request: WriteCommand, written: Any, backend: str) -> None:
         log.info("written by: %s%s", written.path, because)
     emit_document(written.document, request.output)
     if request.json_summary:
-        summary = _summary(written.document, written.target, written.seconds, backend=backend, mode=request.mode)
+        summary = summary_of(written.document, written.target, written.seconds, backend=backend, mode=request.mode)
         if request.mode == "auto":
             summary.update(path=written.path, reason=written.reason)
         if request.hold_length:  # whether the guard stopped a loop: the answer ends where it began

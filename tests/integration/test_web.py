@@ -368,8 +368,9 @@ def test_every_text_and_button_has_a_contrast_of_at_least_4_5(browser, server, s
         page.wait_for_selector("#instruction textarea", timeout=60_000)
         page.wait_for_timeout(1_000)
         assert page.evaluate(CONTRAST_SCRIPT) == []
-        page.get_by_role("tab", name="Compare").click()
-        page.wait_for_timeout(500)
-        assert page.evaluate(CONTRAST_SCRIPT) == []
+        for tab in ("Compare", "Documents"):
+            page.get_by_role("tab", name=tab).click()
+            page.wait_for_timeout(500)
+            assert page.evaluate(CONTRAST_SCRIPT) == [], tab
     finally:
         context.close()

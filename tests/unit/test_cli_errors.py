@@ -28,6 +28,7 @@ def run_cli(*args: str, home: Path, env: dict[str, str] | None = None, timeout: 
         text=True,
         env=environment,
         timeout=timeout,
+        stdin=subprocess.DEVNULL,  # never a terminal: a command that would ask a question refuses instead
     )
 
 

@@ -262,3 +262,46 @@ def test_the_pages_model_mode_can_hold_the_one_call_to_the_length(writer):
     assert held.status == plain.status == "done"
     # held: capped from the 300 words asked (and a floor where the server takes one); plain: the context
     assert 200 <= held.words <= 300 * 1.45 * 1.5 < plain.words  # (the scripted model: a token a word)
+
+
+def test_a_rewrite_from_the_page_shows_its_text_in_place_and_says_what_it_does(writer):
+    rows = [["Origins", "where tea began", 300], ["Trade", "how it spread", 200], ["Today", "", 200]]
+    job_id = writer.start("Write a 700-word history of tea.", 700, rows, "Tea")
+    first = list(writer.follow(job_id))[-1]
+    assert first.status == "done" and first.job_id == job_id
+    old = writer.jobs.describe(job_id)["sections"]
+
+    writer.gate.clear()  # hold the rewrite's answer: the page sees it running
+    assert writer.rewrite(job_id, 2, "more dates", "") == job_id
+    running = next(p for p in writer.follow(job_id) if p.revising)  # once its thread has put the rewrite in
+    assert running.status == "running" and running.revising == 2
+    assert status_words(running) == "**Rewriting** section 2 of 3"
+    assert "rewriting section 2 of 3" in running.counters
+    writer.gate.set()
+    final = list(writer.follow(job_id))[-1]
+    new = writer.jobs.describe(job_id)["sections"]
+    assert final.status == "done" and final.revising is None
+    assert [new[0]["text"], new[2]["text"]] == [old[0]["text"], old[2]["text"]] and new[1]["text"] != old[1]["text"]
+    assert [v["change"] for v in writer.versions(job_id)] == ["written", "section 2 rewritten"]
+
+    restored = writer.restore(job_id, writer.versions(job_id)[0]["id"])
+    assert restored["text"] == first.text
+    assert [d["id"] for d in writer.documents()] == [job_id]
+    with pytest.raises(InputError, match="Choose the section"):
+        writer.rewrite(job_id, None, "", "")
+    with pytest.raises(InputError, match="not a whole number"):
+        writer.rewrite(job_id, 1, "", "lots")
+    with pytest.raises(InputError, match="how many words to add"):
+        writer.extend(job_id, "")
+    writer.delete(job_id)
+    assert writer.documents() == []
+
+
+def test_the_live_text_of_a_rewrite_replaces_its_section_and_new_text_goes_after_the_end():
+    from longwrite.ui.writer import _with_live_text
+
+    job = {"text": "# T\n\n## A\n\nOld a.\n\n## B\n\nOld b.", "revising": 1,
+           "sections": [{"text": "Old a."}, {"text": "Old b."}]}  # fmt: skip
+    assert _with_live_text(job, "New a so far") == "# T\n\n## A\n\nNew a so far\n\n## B\n\nOld b."
+    assert _with_live_text(job | {"revising": None}, "More") == job["text"] + "\n\nMore"
+    assert _with_live_text(job, "") == job["text"]
