@@ -39,7 +39,7 @@ def test_rewrite_versions_restore_and_extend_on_the_embedded_default(embedded, t
     _cli("write", INSTRUCTION, "--job", "tea", "-o", str(tmp_path / "first.md"), env=env)
     first = _state(tmp_path)
     old = first["sections"]
-    assert len(old) >= 3
+    assert len(old) >= 2  # the model plans 2 to 5 sections for 1,200 words; "3 onwards" may be none
 
     revised = _cli("jobs", "revise", "tea", "--section", "2", "--note", "more concrete dates and names", "--json",
                    env=env)  # fmt: skip
