@@ -56,10 +56,11 @@ def write_direct(
     options: dict[str, Any] = {}
     guard = None
     if hold_to is not None:
-        ratio = budget.tokens_per_word(budget.empty_usage(), detect_language(instruction))
+        language = detect_language(instruction)
+        ratio = budget.tokens_per_word(budget.empty_usage(), language)
         max_tokens = min(max_tokens, math.ceil(hold_to * ratio * ANSWER_HEADROOM))
-        options = call_options(ctx, penalties=True, min_tokens=budget.min_tokens_for(hold_to, ratio, max_tokens))
-        guard = LoopGuard(prompt=instruction)
+        options = call_options(ctx, penalties="loop", min_tokens=budget.min_tokens_for(hold_to, ratio, max_tokens))
+        guard = LoopGuard(prompt=instruction, language=language)
     if max_tokens < 16:
         raise GenerationError(
             f"The instruction alone fills the model's {ctx.endpoint.context_tokens}-token context; shorten it."

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, BaseMessage
 
@@ -50,20 +50,38 @@ class SectionOutcome:
     window_start: int
 
 
-def call_options(ctx: AgentContext, *, penalties: bool, min_tokens: int) -> dict[str, Any]:
+# Which repetition penalties a call sends: a section's first call ("section", light or none),
+# or its continuations and the rest of a section whose loop was cut ("loop", stronger).
+PenaltyProfile = Literal["section", "loop"]
+
+
+def call_options(ctx: AgentContext, *, penalties: PenaltyProfile, min_tokens: int) -> dict[str, Any]:
     """Sampling options of one section call, in the server's own dialect.
 
-    Penalties push a model out of a loop; `min_tokens` (where the server takes it) keeps the
-    model from ending the section long before its budget.
+    Penalties push a model out of a loop (or keep it from one); `min_tokens` (where the server
+    takes it) keeps the model from ending the section long before its budget.
     """
     settings = ctx.settings
+    if penalties == "loop":
+        frequency, presence, repeat = (
+            settings.loop_frequency_penalty,
+            settings.loop_presence_penalty,
+            settings.loop_repeat_penalty,
+        )
+    else:
+        frequency, presence, repeat = (
+            settings.section_frequency_penalty,
+            settings.section_presence_penalty,
+            settings.section_repeat_penalty,
+        )
     options: dict[str, Any] = {}
     extra_body: dict[str, Any] = {}
-    if penalties:
-        options["frequency_penalty"] = settings.loop_frequency_penalty
-        options["presence_penalty"] = settings.loop_presence_penalty
-        if ctx.endpoint.repeat_penalty_param:
-            extra_body[ctx.endpoint.repeat_penalty_param] = settings.loop_repeat_penalty
+    if frequency is not None:
+        options["frequency_penalty"] = frequency
+    if presence is not None:
+        options["presence_penalty"] = presence
+    if repeat is not None and ctx.endpoint.repeat_penalty_param:
+        extra_body[ctx.endpoint.repeat_penalty_param] = repeat
     if ctx.endpoint.min_tokens_param and min_tokens > 0:
         extra_body[ctx.endpoint.min_tokens_param] = min_tokens
     if extra_body:
@@ -158,7 +176,7 @@ class _SectionWriter:
         messages = build(self.window)
         # the prompts' own sentences count as earlier text: echoing them is a repeat too
         instructions = "\n".join(str(m.content) for m in messages if not isinstance(m, AIMessage))
-        return messages, max_tokens, LoopGuard("\n\n".join(self.bodies), prompt=instructions)
+        return messages, max_tokens, LoopGuard("\n\n".join(self.bodies), prompt=instructions, language=language)
 
     def _starts_chapter(self) -> bool:
         """Whether this section is the first of a chapter after another (the prompts' outline,
@@ -213,7 +231,7 @@ class _SectionWriter:
             # would be trimmed, or cut off unfinished at max_tokens
             return budget.ends_sentence(text) and count_words(text) >= need
 
-        penalties = self.use_penalties or bool(self.body)
+        penalties: PenaltyProfile = "loop" if self.use_penalties or self.body else "section"
         options = call_options(self.ctx, penalties=penalties, min_tokens=budget.min_tokens_for(need, ratio, max_tokens))
         self.arriving, self.guard = [], guard
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import statistics
 import tempfile
 from pathlib import Path
@@ -29,7 +28,7 @@ from pathlib import Path
 from longwrite.agent.direct import write_direct
 from longwrite.agent.state import AgentContext
 from longwrite.core.settings import Settings
-from longwrite.core.text import count_words, length_score, repetition
+from longwrite.core.text import count_words, length_score, odd_word_share, repetition
 from longwrite.model.embedded import EmbeddedServer
 
 TOPICS = ["the history of lighthouses", "how bridges are built", "the science of bread", "keeping bees"]
@@ -40,12 +39,6 @@ PROFILES = {
     "mild 1.1/0.3/0.2": (1.1, 0.3, 0.2),
     "light 1.05/0.2/0.1": (1.05, 0.2, 0.1),
 }
-_ODD = re.compile(r"^(?:\S{19,}|[A-Z]{5,}\S*|.*[^\x00-\x7F’‘“”—–…].*)$")
-
-
-def odd_share(text: str) -> float:
-    words = text.split()
-    return sum(bool(_ODD.match(word.strip(".,;:!?()\"'"))) for word in words) / max(len(words), 1)
 
 
 def measure(endpoint, home: str, instruction: str, target: int, penalties: tuple[float, float, float]) -> dict:
@@ -56,7 +49,7 @@ def measure(endpoint, home: str, instruction: str, target: int, penalties: tuple
     answer = write_direct(AgentContext.for_endpoint(endpoint, settings), instruction, hold_to=target)
     words = count_words(answer.document)
     return {"words": words, "score": length_score(target, words), "cut": answer.loop_cut,
-            "rep4": repetition(answer.document).rep_n, "odd": odd_share(answer.document)}  # fmt: skip
+            "rep4": repetition(answer.document).rep_n, "odd": odd_word_share(answer.document)}  # fmt: skip
 
 
 def main() -> None:

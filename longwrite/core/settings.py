@@ -72,9 +72,15 @@ class Settings(BaseSettings):
     max_tokens_field: Literal["max_tokens", "max_completion_tokens"] = Field(
         "max_tokens", description="how the server wants the answer-length limit named"
     )
-    loop_frequency_penalty: float = 0.6  # used only when a loop was cut and the rest is rewritten
-    loop_presence_penalty: float = 0.4
-    loop_repeat_penalty: float = 1.25
+    # Repetition penalties of a section's first call, to prevent a loop rather than decode it and
+    # cut it; unset: none sent, the server's own defaults apply.
+    section_frequency_penalty: float | None = Field(None, ge=-2.0, le=2.0)
+    section_presence_penalty: float | None = Field(None, ge=-2.0, le=2.0)
+    section_repeat_penalty: float | None = Field(None, gt=0.0, le=2.0)
+    # Stronger, for a section's continuations and for the rest of a section once a loop was cut.
+    loop_frequency_penalty: float = Field(0.6, ge=-2.0, le=2.0)
+    loop_presence_penalty: float = Field(0.4, ge=-2.0, le=2.0)
+    loop_repeat_penalty: float = Field(1.25, gt=0.0, le=2.0)
 
     # ---- HTTP behaviour: a dead or silent server fails in seconds, a slow one gets minutes (see model/waits.py)
     connect_timeout_s: float = Field(10.0, gt=0, description="to open a connection to the model server")

@@ -189,3 +189,14 @@ def longest_line_run(text: str) -> int:
         best = max(best, run)
         previous = key
     return best
+
+
+# A word that is not a word of prose: a run-together string of 19+ characters, a run of 5+
+# capitals, or letters of another script; the gibberish strong penalties push a small model into.
+_ODD_WORD = re.compile(r"^(?:\S{19,}|[A-Z]{5,}\S*|.*[^\x00-\x7F’‘“”—–…].*)$")
+
+
+def odd_word_share(text: str) -> float:
+    """The share of the words of `text` that are not words of prose (see _ODD_WORD)."""
+    words = text.split()
+    return sum(bool(_ODD_WORD.match(word.strip(".,;:!?()\"'"))) for word in words) / max(len(words), 1)

@@ -90,6 +90,43 @@ def test_agent_recovers_from_a_bad_plan_and_lands_on_the_target(tmp_path):
     assert any("frequency_penalty" in options for _, options in model.calls)
 
 
+def _first_calls_and_continuations(model: ScriptedChatModel) -> tuple[list[dict], list[dict]]:
+    """The options of each section's first call, and of the calls that continue a section."""
+    firsts, continuations = [], []
+    for messages, options in model.calls:
+        last = messages[-1].content
+        if last.startswith("Write the"):
+            firsts.append(options)
+        elif last.startswith("Write one more paragraph"):
+            continuations.append(options)
+    return firsts, continuations
+
+
+@pytest.mark.parametrize("configured", [False, True])
+def test_a_sections_first_call_sends_the_section_penalties_and_its_continuations_the_loop_ones(tmp_path, configured):
+    # set: every first call prevents loops with the light profile; unset: it sends none, so the
+    # server's defaults apply. Continuations and the rest of a looping section get the strong one.
+    section = {"section_frequency_penalty": 0.2, "section_presence_penalty": 0.1, "section_repeat_penalty": 1.05}
+    settings = Settings(home="/nonexistent", **(section if configured else {}))
+    model = ScriptedChatModel(reply=Script())
+    ctx = scripted_context(settings, make_model=lambda: model, section_words=400, repeat_penalty_param="repeat_penalty")
+    with JobStore(tmp_path / "jobs.sqlite") as store:
+        result = run_job(store, ctx, "job-1", instruction="Write a 2000-word piece on lighthouses.", target=2000)
+    assert result.status == "done"
+    firsts, continuations = _first_calls_and_continuations(model)
+    assert len(firsts) >= 5 and continuations
+    for options in firsts:
+        if configured:
+            assert (options["frequency_penalty"], options["presence_penalty"]) == (0.2, 0.1)
+            assert options["extra_body"]["repeat_penalty"] == 1.05
+        else:
+            assert "frequency_penalty" not in options and "presence_penalty" not in options
+            assert "repeat_penalty" not in options["extra_body"]
+    for options in continuations:
+        assert (options["frequency_penalty"], options["presence_penalty"]) == (0.6, 0.4)
+        assert options["extra_body"]["repeat_penalty"] == 1.25
+
+
 def test_short_sections_are_continued_and_the_rest_rebalanced(tmp_path):
     script = Script()
     ctx, model = _context(script)

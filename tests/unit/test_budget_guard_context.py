@@ -91,6 +91,20 @@ def test_loop_guard_removes_repeats_and_keeps_new_material():
     assert cut_loop(kept, LoopGuard()) == (kept, 0)
 
 
+def test_a_sentence_that_copies_eight_words_of_earlier_text_is_a_repeat_seven_are_not():
+    earlier = "In 1450 the goldsmith Johannes Gutenberg set up a press in the city of Mainz."
+    guard = LoopGuard(earlier)
+    eight = "Years later a printer set up a press in the city of Venice as well."  # "set up ... of"
+    seven = "Years later a printer set up a press in the city squares of Venice."  # "set up ... city"
+    fresh = "Paper came from mills along the river."
+    assert cut_loop(f"{eight} {fresh}", guard) == (fresh, 1)
+    assert cut_loop(f"{seven} {fresh}", guard) == (f"{seven} {fresh}", 0)
+    # a CJK token is one character: a copy of nine is a shared phrase there, not a repeat
+    earlier_zh, new_zh = "古腾堡在美因茨建起了一座印刷作坊。", "后来威尼斯也建起了一座印刷作坊，纸来自河边的磨坊。"
+    assert cut_loop(new_zh, LoopGuard(earlier_zh, language="zh")) == (new_zh, 0)
+    assert cut_loop(new_zh, LoopGuard(earlier_zh, language="en"))[1] == 1
+
+
 def test_loop_guard_spots_a_running_loop_but_not_one_echo():
     guard = LoopGuard()
     sentence = "The light turns slowly above the dark and silent sea. "
