@@ -55,6 +55,10 @@ class SectionOutcome:
 PenaltyProfile = Literal["section", "loop"]
 
 
+def first_set(*values: float | None) -> float | None:
+    return next((value for value in values if value is not None), None)
+
+
 def call_options(ctx: AgentContext, *, penalties: PenaltyProfile, min_tokens: int) -> dict[str, Any]:
     """Sampling options of one section call, in the server's own dialect.
 
@@ -68,11 +72,12 @@ def call_options(ctx: AgentContext, *, penalties: PenaltyProfile, min_tokens: in
             settings.loop_presence_penalty,
             settings.loop_repeat_penalty,
         )
-    else:
+    else:  # what the settings give, else this server's measured profile, else nothing
+        profile = ctx.endpoint.first_call_penalties or (None, None, None)
         frequency, presence, repeat = (
-            settings.section_frequency_penalty,
-            settings.section_presence_penalty,
-            settings.section_repeat_penalty,
+            first_set(settings.section_frequency_penalty, profile[0]),
+            first_set(settings.section_presence_penalty, profile[1]),
+            first_set(settings.section_repeat_penalty, profile[2]),
         )
     options: dict[str, Any] = {}
     extra_body: dict[str, Any] = {}

@@ -39,6 +39,9 @@ class Endpoint:
     # Outlines carry one sentence per section on what it covers; a small model's are mostly noise
     # (links, brackets, "1000 words") and, decoded under a JSON grammar, double planning time.
     outline_points: bool = True
+    # Repetition penalties (frequency, presence, repeat) of a section's first call on this server,
+    # chosen by measurement (bench/section_penalties.py); None: none sent unless settings say so.
+    first_call_penalties: tuple[float, float, float] | None = None
     label: str = ""  # how reports name the backend
 
     @property

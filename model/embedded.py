@@ -121,6 +121,13 @@ class EmbeddedServer:
             # a 135M model writes 100-200 fresh words per answer: short sections suit it
             section_words=self.settings.section_words or EMBEDDED_SECTION_WORDS,
             outline_points=False,
+            # the loop profile from each section's first call: the 135M model loops less, so
+            # less is decoded and cut (3,000-word jobs: rep-4 0.037 -> 0.017, 27 -> 41 words/s)
+            first_call_penalties=(
+                self.settings.loop_frequency_penalty,
+                self.settings.loop_presence_penalty,
+                self.settings.loop_repeat_penalty,
+            ),
             label=label,
         )
 

@@ -73,7 +73,7 @@ class Settings(BaseSettings):
         "max_tokens", description="how the server wants the answer-length limit named"
     )
     # Repetition penalties of a section's first call, to prevent a loop rather than decode it and
-    # cut it; unset: none sent, the server's own defaults apply.
+    # cut it; unset: the server's measured profile (the embedded one's), else none sent.
     section_frequency_penalty: float | None = Field(None, ge=-2.0, le=2.0)
     section_presence_penalty: float | None = Field(None, ge=-2.0, le=2.0)
     section_repeat_penalty: float | None = Field(None, gt=0.0, le=2.0)

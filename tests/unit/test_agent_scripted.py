@@ -102,26 +102,40 @@ def _first_calls_and_continuations(model: ScriptedChatModel) -> tuple[list[dict]
     return firsts, continuations
 
 
-@pytest.mark.parametrize("configured", [False, True])
-def test_a_sections_first_call_sends_the_section_penalties_and_its_continuations_the_loop_ones(tmp_path, configured):
-    # set: every first call prevents loops with the light profile; unset: it sends none, so the
-    # server's defaults apply. Continuations and the rest of a looping section get the strong one.
-    section = {"section_frequency_penalty": 0.2, "section_presence_penalty": 0.1, "section_repeat_penalty": 1.05}
-    settings = Settings(home="/nonexistent", **(section if configured else {}))
+SECTION_SETTINGS = {"section_frequency_penalty": 0.2, "section_presence_penalty": 0.1, "section_repeat_penalty": 1.05}
+
+
+@pytest.mark.parametrize(
+    ("settings_profile", "server_profile", "sent"),
+    [
+        ({}, None, None),  # nothing anywhere: none sent, the server's defaults apply
+        ({}, (0.5, 0.3, 1.2), (0.5, 0.3, 1.2)),  # the server's measured profile (the embedded one)
+        (SECTION_SETTINGS, (0.5, 0.3, 1.2), (0.2, 0.1, 1.05)),  # the settings win
+    ],
+)
+def test_a_sections_first_call_sends_the_section_penalties_and_its_continuations_the_loop_ones(
+    tmp_path, settings_profile, server_profile, sent
+):
+    settings = Settings(home="/nonexistent", **settings_profile)
     model = ScriptedChatModel(reply=Script())
-    ctx = scripted_context(settings, make_model=lambda: model, section_words=400, repeat_penalty_param="repeat_penalty")
+    ctx = scripted_context(settings, make_model=lambda: model, section_words=400, repeat_penalty_param="repeat_penalty",
+                           first_call_penalties=server_profile)  # fmt: skip
     with JobStore(tmp_path / "jobs.sqlite") as store:
         result = run_job(store, ctx, "job-1", instruction="Write a 2000-word piece on lighthouses.", target=2000)
     assert result.status == "done"
     firsts, continuations = _first_calls_and_continuations(model)
     assert len(firsts) >= 5 and continuations
     for options in firsts:
-        if configured:
-            assert (options["frequency_penalty"], options["presence_penalty"]) == (0.2, 0.1)
-            assert options["extra_body"]["repeat_penalty"] == 1.05
-        else:
+        if sent is None:
             assert "frequency_penalty" not in options and "presence_penalty" not in options
             assert "repeat_penalty" not in options["extra_body"]
+        else:
+            assert (
+                options["frequency_penalty"],
+                options["presence_penalty"],
+                options["extra_body"]["repeat_penalty"],
+            ) == sent
+    # continuations, and the rest of a section whose loop was cut, get the loop profile
     for options in continuations:
         assert (options["frequency_penalty"], options["presence_penalty"]) == (0.6, 0.4)
         assert options["extra_body"]["repeat_penalty"] == 1.25
