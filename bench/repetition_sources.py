@@ -1,6 +1,6 @@
 """Where the rep-4 of a long document comes from, and what the loop guard's copy rule would cut.
 
-Usage: python bench/repetition_sources.py DOCUMENT.md [--copy 12 10 8 6]
+Usage: python bench/repetition_sources.py DOCUMENT.md [--copy 12 10 8 6] [--words N]
 
 For a document written by the agent (`bench/book_length.py --keep DIR` keeps them), prints:
 
@@ -12,11 +12,15 @@ For a document written by the agent (`bench/book_length.py --keep DIR` keeps the
   against the sections kept before it, with a sentence that copies N words of earlier text
   counted as a repeat, for each N of --copy: the rep-4 left and the share of words cut (the
   agent would write that share again, so it is also what the rule costs).
+
+With --words N only the document's first N words are read (to compare a run stopped part-way
+with another at the same length).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import re
 from collections import Counter
 from pathlib import Path
@@ -95,12 +99,22 @@ def replay(text: str, copy: int) -> tuple[float, float]:
     return repetition("\n".join(kept_sections)).rep_n, cut_words / max(len(tokens_for_repetition(text)), 1)
 
 
+def first_words(text: str, count: int | None) -> str:
+    """`text` up to the end of its `count`-th whitespace-separated word (all of it for None)."""
+    if count is None:
+        return text
+    ends = [match.end() for match in itertools.islice(re.finditer(r"\S+", text), count)]
+    return text[: ends[-1]] if ends else ""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("document", type=Path)
     parser.add_argument("--copy", type=int, nargs="+", default=[12, 10, 8, 6])
+    parser.add_argument("--words", type=int, default=None, help="read only the first N words")
     args = parser.parse_args()
-    text = args.document.read_text(encoding="utf-8")
+    text = first_words(args.document.read_text(encoding="utf-8"), args.words)
+    print(f"{args.document.name}: {len(text.split()):,} words")
     sources(text)
     print("\n| guard counts a copy of | rep-4 left | words cut |\n|---:|---:|---:|")
     for copy in args.copy:
