@@ -16,10 +16,10 @@ from longwrite.core.text import Language, tokens_for_repetition
 MIN_SENTENCE_TOKENS = 6
 # A run of this many tokens copied from earlier text (or the prompt), even inside an otherwise
 # new sentence, makes the sentence a repeat. In English 8 words: a copy that long is the
-# document saying the same thing again (on a 100,000-word book, cutting such sentences took
-# rep-4 from 0.084 to 0.064 for 5% of the words; 12 words let almost all of them through, and
-# shorter runs start to catch the subject's own name). A CJK token is one character, so runs
-# there are longer.
+# document saying the same thing again (replayed on a 100,000-word book by
+# bench/repetition_sources.py: rep-4 0.084 -> 0.066 for 5% of the words; 12 words let almost
+# all copies through, shorter runs start to catch the subject's own name). A CJK token is one
+# character, so runs there are longer.
 COPY_TOKENS: dict[Language, int] = {"en": 8, "zh": 12}
 # Short lines ("- Safety", "Yes.") may repeat a little; the third copy is a loop.
 SHORT_LINE_COPIES = 3
@@ -58,6 +58,7 @@ class LoopGuard:
         sentence_seen = set(self._earlier_sentences)
         short_copies: dict[str, int] = {}
         ngram_seen = set(self._earlier_ngrams)
+        copy = self._copy
         window: list[str] = []
         spans = []
         for match in _SENTENCE.finditer(text):
@@ -74,7 +75,6 @@ class LoopGuard:
                 repeated = short_copies[key] >= SHORT_LINE_COPIES
             # n-grams that end inside this sentence
             window.extend(tokens)
-            copy = self._copy
             for i in range(max(0, len(window) - len(tokens) - copy + 1), len(window) - copy + 1):
                 gram = tuple(window[i : i + copy])
                 repeated = repeated or gram in ngram_seen

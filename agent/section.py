@@ -50,12 +50,14 @@ class SectionOutcome:
     window_start: int
 
 
-# Which repetition penalties a call sends: a section's first call ("section", light or none),
-# or its continuations and the rest of a section whose loop was cut ("loop", stronger).
+# Which repetition penalties a call sends: a section's first call ("section": the settings', else
+# the server's measured profile, else none), or its continuations and the rest of a section
+# whose loop was cut ("loop").
 PenaltyProfile = Literal["section", "loop"]
 
 
 def first_set(*values: float | None) -> float | None:
+    """The first value that is set (None: none is)."""
     return next((value for value in values if value is not None), None)
 
 
