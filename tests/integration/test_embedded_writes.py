@@ -24,6 +24,18 @@ def _summary(stdout: str) -> dict:
     return json.loads(stdout.strip().splitlines()[-1])
 
 
+def test_the_installed_llama_cpp_leaves_amx_out():
+    # Built with AMX, llama.cpp dies on its first answer on machines that list AMX but fault on
+    # its tile registers; pyproject.toml's config-settings-package builds it without.
+    import llama_cpp
+
+    features = llama_cpp.llama_print_system_info().decode()
+    assert "AMX_INT8 = 1" not in features, (
+        "llama-cpp-python was built with AMX; reinstall it from the lock: "
+        ".venv/bin/uv sync --frozen --extra all --extra dev --reinstall-package llama-cpp-python"
+    )
+
+
 def test_write_on_the_embedded_default_starts_and_stops_its_own_server(tmp_path):
     env = clean_env(tmp_path)
     out = tmp_path / "note.md"
