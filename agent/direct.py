@@ -2,8 +2,9 @@
 
 Plain, it is the benchmark's baseline: as much as the model writes. Held to a length (`hold_to`),
 the same one call gets a floor on its length (`min_tokens`, where the server takes it) and a cap
-from the target and a tokens-per-word ratio, repetition penalties from the first token, and the
-agent's streaming loop guard, which stops a loop as it starts; the answer is what the guard keeps.
+from the target and a tokens-per-word ratio, mild repetition penalties from the first token, a
+stop at the first sentence end past the target, and the agent's streaming loop guard, which stops
+a loop as it starts; the answer is what the guard keeps.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from longwrite.agent.guard import LoopGuard, cut_loop
 from longwrite.agent.section import call_options
 from longwrite.agent.state import AgentContext
 from longwrite.core.errors import GenerationError
-from longwrite.core.text import detect_language
+from longwrite.core.text import count_words, detect_language
 
 # The server tokenizer may count more tokens than cl100k_base; leave room for that.
 PROMPT_ESTIMATE_MARGIN = 1.5
@@ -54,13 +55,19 @@ def write_direct(
     room = ctx.endpoint.context_tokens - prompt_tokens - SAFETY_TOKENS
     max_tokens = room if max_tokens is None else min(room, max_tokens)
     options: dict[str, Any] = {}
-    guard = None
+    guard = long_enough = None
     if hold_to is not None:
         language = detect_language(instruction)
         ratio = budget.tokens_per_word(budget.empty_usage(), language)
         max_tokens = min(max_tokens, math.ceil(hold_to * ratio * ANSWER_HEADROOM))
-        options = call_options(ctx, penalties="loop", min_tokens=budget.min_tokens_for(hold_to, ratio, max_tokens))
+        options = call_options(ctx, penalties="held", min_tokens=budget.min_tokens_for(hold_to, ratio, max_tokens))
         guard = LoopGuard(prompt=instruction, language=language)
+
+        def long_enough(text: str) -> bool:
+            # stopped at the first sentence end past the length asked for, as a section is: the
+            # floor keeps the model writing, and nothing stops it from overshooting otherwise
+            return budget.ends_sentence(text) and count_words(text) >= hold_to
+
     if max_tokens < 16:
         raise GenerationError(
             f"The instruction alone fills the model's {ctx.endpoint.context_tokens}-token context; shorten it."
@@ -78,7 +85,8 @@ def write_direct(
         max_tokens=max_tokens,
         options=options,
         on_token=arrived,
-        should_stop=guard.is_looping if guard else None,
+        should_stop=guard.should_stop if guard else None,
+        finished=long_enough,
         max_tokens_field=ctx.settings.max_tokens_field,
         floor=RateFloor.from_settings(ctx.settings),
         deadline=None if limit is None else time.monotonic() + limit,
@@ -99,9 +107,12 @@ def write_direct(
 
 def _kept_by_the_guard(generation: Generation, guard: LoopGuard) -> tuple[str, bool]:
     """A held answer as the guard keeps it: a stopped or cut-off answer loses its unfinished last
-    sentence, and a loop is cut where it began; whether a loop was cut."""
+    sentence, and a loop is cut where it began; whether the answer looped (a lone repeated
+    sentence is removed too, but an answer that went on past it stands)."""
     text = generation.text
     if generation.stopped_early or generation.finish_reason in ("length", TIME_LIMIT):
         text = budget.drop_unfinished_sentence(text)
-    text, repeats = cut_loop(text, guard)
-    return text, generation.stopped_early or repeats > 0
+    text = guard.drop_run_on(text)
+    looped = generation.stopped_early or guard.has_loop(text)
+    text, _repeats = cut_loop(text, guard)
+    return text, looped

@@ -27,8 +27,14 @@ SHORT_LINE_COPIES = 3
 EARLIER_TOKENS = 4_000
 # This many repeated sentences in a row while streaming means a loop: stop generating.
 LOOPING_TAIL_SENTENCES = 2
+# A sentence still unfinished after this many words (CJK characters) has run on: small models
+# drift into punctuation-free streams of words that never end a sentence, and all of it is
+# dropped as an unfinished sentence at max_tokens (a 230-word one seen in bench/agent_waste.py).
+# Generated prose rarely runs past 60 words between stops; a line break ends a list item.
+RUN_ON_TOKENS: dict[Language, int] = {"en": 80, "zh": 200}
 
 _SENTENCE = re.compile(r"[^\n.!?。！？]+(?:[.!?。！？…]+[\"'”’)）]*)?")
+_STOP_OR_LINE_END = re.compile(r"[.!?。！？…\n]")
 
 
 def _key(tokens: list[str]) -> str:
@@ -42,6 +48,7 @@ class LoopGuard:
         """`earlier`: the document so far (its end is compared); `prompt`: what the model was
         told, whose sentences small models like to echo back into the text."""
         self._copy = copy = COPY_TOKENS[language]
+        self._run_on = RUN_ON_TOKENS[language]
         self._earlier_ngrams: set[tuple[str, ...]] = set()
         self._earlier_sentences: set[str] = set()
         for source in (earlier[-EARLIER_TOKENS * 8 :], prompt):
@@ -86,12 +93,50 @@ class LoopGuard:
         """Where the first repeated sentence of `text` starts, or None when it never repeats itself."""
         return next((start for start, _end, repeated in self.scan(text) if repeated), None)
 
+    def has_loop(self, text: str) -> bool:
+        """True when repeated sentences come LOOPING_TAIL_SENTENCES in a row anywhere in the text
+        (a lone repeat, with new text on both sides of it, is an echo, not a loop)."""
+        run = 0
+        for _start, _end, repeated in self.scan(text):
+            run = run + 1 if repeated else 0
+            if run >= LOOPING_TAIL_SENTENCES:
+                return True
+        return False
+
+    def should_stop(self, text: str) -> bool:
+        """True when a streaming answer went wrong: it loops, or its last sentence ran on."""
+        return self.runs_on(text) or self.is_looping(text)
+
+    def runs_on(self, text: str) -> bool:
+        """True when the text's unfinished last sentence is over RUN_ON_TOKENS long."""
+        return self._run_on_start(text) is not None
+
+    def drop_run_on(self, text: str) -> str:
+        """The text without an unfinished last sentence that ran on (unchanged when none did)."""
+        start = self._run_on_start(text)
+        return text if start is None else text[:start].rstrip()
+
+    def _run_on_start(self, text: str) -> int | None:
+        """Where a last sentence that ran on starts, or None."""
+        offset = max(0, len(text) - self._run_on * 12)  # enough characters for that many English words
+        ends = list(_STOP_OR_LINE_END.finditer(text, offset))
+        start = ends[-1].end() if ends else offset
+        if len(tokens_for_repetition(text[start:])) <= self._run_on:
+            return None
+        return start if ends else _last_stop(text[:offset])
+
     def is_looping(self, text: str) -> bool:
         """True when the text has fallen into a loop: its last complete sentences all repeat."""
         spans = self.scan(text)
         complete = spans[:-1]  # the last one may still be streaming
         tail = complete[-LOOPING_TAIL_SENTENCES:]
         return len(tail) == LOOPING_TAIL_SENTENCES and all(repeated for _s, _e, repeated in tail)
+
+
+def _last_stop(text: str) -> int:
+    """Just after the last sentence or line end of `text` (0 when it has none)."""
+    ends = list(_STOP_OR_LINE_END.finditer(text))
+    return ends[-1].end() if ends else 0
 
 
 def cut_loop(text: str, guard: LoopGuard) -> tuple[str, int]:

@@ -53,7 +53,7 @@ class SectionOutcome:
 # Which repetition penalties a call sends: a section's first call ("section": the settings', else
 # the server's measured profile, else none), or its continuations and the rest of a section
 # whose loop was cut ("loop").
-PenaltyProfile = Literal["section", "loop"]
+PenaltyProfile = Literal["section", "loop", "held"]
 
 
 def first_set(*values: float | None) -> float | None:
@@ -73,6 +73,12 @@ def call_options(ctx: AgentContext, *, penalties: PenaltyProfile, min_tokens: in
             settings.loop_frequency_penalty,
             settings.loop_presence_penalty,
             settings.loop_repeat_penalty,
+        )
+    elif penalties == "held":
+        frequency, presence, repeat = (
+            settings.held_frequency_penalty,
+            settings.held_presence_penalty,
+            settings.held_repeat_penalty,
         )
     else:  # what the settings give, else this server's measured profile, else nothing
         profile = ctx.endpoint.first_call_penalties or (None, None, None)
@@ -231,7 +237,7 @@ class _SectionWriter:
         ratio = budget.tokens_per_word(self.usage, self.state["language"])
 
         def looping(text: str) -> bool:
-            return guard.is_looping(join_continuation(prefix, text))
+            return guard.should_stop(join_continuation(prefix, text))
 
         def long_enough(text: str) -> bool:
             # the answer is stopped at the first sentence end past what was asked: the rest
@@ -268,7 +274,7 @@ class _SectionWriter:
     def judge(self, generation: Generation, messages: list[BaseMessage], guard: LoopGuard) -> None:
         """Keep the usable, non-repeating part of the answer; note a loop or a stall."""
         body = self.body
-        usable = _usable_text(generation, first=not body, under_heading=not self.single)
+        usable = guard.drop_run_on(_usable_text(generation, first=not body, under_heading=not self.single))
         kept, repeats = cut_loop(join_continuation(body, usable), guard)
         ask = str(messages[-1].content) if self.turns else ""
         self.turns = _with_answer(self.turns, body, kept, generation.text, ask=ask)
@@ -376,7 +382,7 @@ def _usable_text(generation: Generation, first: bool, under_heading: bool) -> st
         text = strip_heading(text)
     if under_heading:
         text = demote_headings(text)
-    if generation.finish_reason == "length":
+    if generation.finish_reason == "length" or generation.stopped_early:  # cut off, or stopped going wrong
         text = budget.drop_unfinished_sentence(text)
     return text.strip()
 

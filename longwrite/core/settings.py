@@ -81,6 +81,12 @@ class Settings(BaseSettings):
     loop_frequency_penalty: float = Field(0.6, ge=-2.0, le=2.0)
     loop_presence_penalty: float = Field(0.4, ge=-2.0, le=2.0)
     loop_repeat_penalty: float = Field(1.25, gt=0.0, le=2.0)
+    # Milder, for model mode's one call held to a length (--hold-length): over a long answer the
+    # loop profile makes a small model drift into other words soonest (docs/BENCHMARKS.md,
+    # "Decoding profiles for a held answer").
+    held_frequency_penalty: float = Field(0.3, ge=-2.0, le=2.0)
+    held_presence_penalty: float = Field(0.2, ge=-2.0, le=2.0)
+    held_repeat_penalty: float = Field(1.1, gt=0.0, le=2.0)
 
     # ---- HTTP behaviour: a dead or silent server fails in seconds, a slow one gets minutes (see model/waits.py)
     connect_timeout_s: float = Field(10.0, gt=0, description="to open a connection to the model server")

@@ -111,6 +111,9 @@ def test_loop_guard_spots_a_running_loop_but_not_one_echo():
     assert not guard.is_looping(sentence + "A new idea appears here at last. And more")
     assert guard.is_looping(sentence * 4)
     assert guard.find("Short. Short. Short line. Short line. Short line.") is not None
+    # a finished text: a loop anywhere in it, not a lone echo between new sentences
+    echo = sentence + "A new idea appears here at last. " + sentence + "Then the tide comes in once more."
+    assert not guard.has_loop(echo) and guard.has_loop(echo + sentence * 3 + "The end came later that night.")
 
 
 def test_document_helpers():
@@ -201,6 +204,20 @@ def test_window_reports_a_head_too_big_for_the_context():
     assert (
         choose_window(build=lambda w: _messages(plan, [], w, 0), current_start=0, index=0, room=50, ratio=1.0) is None
     )
+
+
+def test_a_sentence_that_runs_on_is_spotted_and_dropped_but_not_a_list_or_a_long_sentence():
+    guard = LoopGuard()
+    run_on = " ".join(f"word{chr(97 + i % 26)}{chr(97 + i // 26)}" for i in range(120))
+    fine = "The keeper climbed the stairs. "
+    assert guard.runs_on(fine + run_on) and guard.drop_run_on(fine + run_on) == fine.strip()
+    assert guard.drop_run_on(run_on) == ""  # nothing before it ended a sentence
+    long_sentence = " ".join(["and then the light came on"] * 10) + "."  # 70 words, finished
+    listed = "\n".join(f"- item number {i} of the list" for i in range(40))  # lines, no full stops
+    for text in (long_sentence, listed, fine + " ".join(run_on.split()[:70])):
+        assert not guard.runs_on(text) and guard.drop_run_on(text) == text
+    zh_guard = LoopGuard(language="zh")
+    assert not zh_guard.runs_on("灯塔" * 60) and zh_guard.runs_on("灯塔" * 120)  # 120 and 240 characters
 
 
 def test_loop_guard_removes_echoes_of_the_prompt():

@@ -96,7 +96,9 @@ def test_model_mode_held_to_length_sends_a_floor_a_cap_and_penalties_from_the_fi
     body = held_options["extra_body"]
     assert 0.9 * 400 <= body["min_tokens"] <= body["max_tokens"] <= 400 * 1.45 * 1.5 + 1
     assert held_options["frequency_penalty"] > 0 and held_options["presence_penalty"] > 0 and body["repeat_penalty"] > 1
-    assert held.words <= body["max_tokens"] < 1000 and not held.loop_cut  # capped near the target, not the context
+    assert body["max_tokens"] < 1000 and not held.loop_cut  # capped near the target, not the context
+    # the 1,000-word answer is stopped at the first sentence end past the 400 words asked for
+    assert 400 <= held.words <= 430 and held.document.rstrip().endswith(".")
     # plain model mode stays the benchmark's baseline: nothing but a cap from the context
     assert set(plain_options["extra_body"]) == {"max_tokens"} and "frequency_penalty" not in plain_options
     assert plain.words == 1000
@@ -109,6 +111,35 @@ def test_a_held_answer_that_loops_ends_where_its_loop_began():
     held = write(ctx, WriteRequest("Write a 600-word note about tea.", 600, "model", hold_length=True))
     assert held.loop_cut
     assert held.document.count("The tea was poured") <= 1 and fresh.split(".")[0] in held.document
+
+
+def test_auto_keeps_a_held_answer_that_echoed_one_sentence_and_went_on():
+    # one earlier sentence comes back once, inside a 450-word answer: the guard removes it, the
+    # answer is not a loop, and it stands without the agent
+    echo = "The tea was poured into the old blue cup by the window."
+    ctx, model = _held_context(lambda messages, options: f"{echo} {prose(200, 'e')} {echo} {prose(250, 'f')}")
+    written = write(ctx, WriteRequest("Write a 400-word note about tea.", 400, "auto"))
+    assert written.path == "model" and len(model.calls) == 1
+    assert written.document.count("old blue cup") == 1 and 360 <= written.words <= 430
+
+
+RUN_ON = " ".join(f"drift{chr(97 + i % 26)}{chr(97 + i // 26)}" for i in range(300))
+
+
+def test_a_held_answer_that_runs_on_ends_before_the_run_on():
+    ctx, _model = _held_context(lambda messages, options: f"{prose(150, 'g')} {RUN_ON}. {prose(400, 'h')}")
+    held = write(ctx, WriteRequest("Write a 600-word note about tea.", 600, "model", hold_length=True))
+    assert held.loop_cut and held.words == 150 and "drift" not in held.document
+
+
+def test_an_agent_section_that_runs_on_keeps_what_came_before_and_writes_on():
+    run_on = " ".join(RUN_ON.split()[:150])  # ended at last, within the call's max_tokens
+    replies = iter([f"{prose(80, 'k')} {run_on}. {prose(100, 'n')}"])
+    model = ScriptedChatModel(reply=lambda messages, options: next(replies, prose(200, f"m{len(model.calls)}")))
+    ctx = scripted_context(Settings(home="/nonexistent"), make_model=lambda: model)
+    written = write(ctx, WriteRequest("Write a 200-word note about tea.", 200))
+    assert "drift" not in written.document and prose(80, "k").split(".")[0] in written.document
+    assert len(model.calls) >= 2 and 180 <= written.words <= 230
 
 
 def test_holding_the_length_of_one_call_is_for_model_mode():
