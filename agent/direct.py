@@ -85,7 +85,8 @@ def write_direct(
         max_tokens=max_tokens,
         options=options,
         on_token=arrived,
-        should_stop=guard.should_stop if guard else None,
+        # a loop, not a sentence that runs on: one call has no next call to write the words again
+        should_stop=guard.is_looping if guard else None,
         finished=long_enough,
         max_tokens_field=ctx.settings.max_tokens_field,
         floor=RateFloor.from_settings(ctx.settings),
@@ -112,7 +113,6 @@ def _kept_by_the_guard(generation: Generation, guard: LoopGuard) -> tuple[str, b
     text = generation.text
     if generation.stopped_early or generation.finish_reason in ("length", TIME_LIMIT):
         text = budget.drop_unfinished_sentence(text)
-    text = guard.drop_run_on(text)
     looped = generation.stopped_early or guard.has_loop(text)
     text, _repeats = cut_loop(text, guard)
     return text, looped

@@ -126,10 +126,11 @@ def test_auto_keeps_a_held_answer_that_echoed_one_sentence_and_went_on():
 RUN_ON = " ".join(f"drift{chr(97 + i % 26)}{chr(97 + i // 26)}" for i in range(300))
 
 
-def test_a_held_answer_that_runs_on_ends_before_the_run_on():
+def test_a_held_answer_goes_on_past_a_sentence_that_runs_on():
+    # unlike a section's call, one call has no next call to write the words again
     ctx, _model = _held_context(lambda messages, options: f"{prose(150, 'g')} {RUN_ON}. {prose(400, 'h')}")
     held = write(ctx, WriteRequest("Write a 600-word note about tea.", 600, "model", hold_length=True))
-    assert held.loop_cut and held.words == 150 and "drift" not in held.document
+    assert not held.loop_cut and 600 <= held.words <= 630
 
 
 def test_an_agent_section_that_runs_on_keeps_what_came_before_and_writes_on():
