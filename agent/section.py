@@ -51,8 +51,8 @@ class SectionOutcome:
 
 
 # Which repetition penalties a call sends: a section's first call ("section": the settings', else
-# the server's measured profile, else none), or its continuations and the rest of a section
-# whose loop was cut ("loop").
+# the server's measured profile, else none), its continuations and the rest of a section whose
+# loop was cut ("loop"), or model mode's one call held to a length ("held", agent.direct).
 PenaltyProfile = Literal["section", "loop", "held"]
 
 
