@@ -25,6 +25,8 @@ import collections
 import tempfile
 from pathlib import Path
 
+from agent_overhead import TOPICS  # bench/ is on the path when run as a script: the same jobs
+
 from longwrite.agent import section
 from longwrite.agent.jobs import JobStore, new_job_id, run_job
 from longwrite.agent.state import AgentContext
@@ -32,7 +34,6 @@ from longwrite.core.settings import Settings
 from longwrite.core.text import count_words
 from longwrite.model.embedded import EmbeddedServer
 
-TOPICS = ["the history of lighthouses", "how bridges are built", "the science of bread"]
 CAUSES = ("kept", "usable", "run-on", "loop stop", "repeats", "trimmed", "rewritten")
 
 
